@@ -1,0 +1,11 @@
+/** Registers every op (importing a module defines its ops) and re-exports their functions. */
+import { wireAutogradOps } from '../autograd.js';
+import { add } from './elementwise.js';
+import { fullLike } from './creation.js';
+
+export * from './creation.js';
+export * from './elementwise.js';
+export * from './reduce.js';
+export { listOps, type OpDef } from './registry.js';
+
+wireAutogradOps((a, b) => add(a, b), fullLike);

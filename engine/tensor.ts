@@ -1,0 +1,190 @@
+/**
+ * Tensor: a shape, a dtype and a reference-counted storage on one backend, plus autograd links.
+ *
+ * Ownership: a Tensor handle holds one reference to its storage. `dispose()` drops it; the storage
+ * goes back to the backend when the last reference (handles, autograd saved values) is gone.
+ * `tidy(fn)` disposes every handle created inside fn except those it returns, so intermediates
+ * need no bookkeeping; values saved for backward stay alive until backward has used them.
+ */
+import type { Backend, Storage } from './backend.js';
+import { BYTES_PER_ELEMENT, type DType, type TypedArray } from './dtype.js';
+import { ArgumentError, DTypeError, DisposedError, ShapeError, fmtShape } from './errors.js';
+import { sizeOf, type Shape } from './shape.js';
+import type { Node } from './autograd.js';
+
+/** Shared, counted ownership of one backend storage. */
+export class StorageRef {
+  private refs = 1;
+  constructor(readonly backend: Backend, readonly storage: Storage) {}
+  retain(): this { this.refs++; return this; }
+  release(): void {
+    if (--this.refs === 0) this.backend.release(this.storage);
+  }
+  get alive(): boolean { return this.refs > 0; }
+}
+
+let nextId = 1;
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly size: number;
+  /** Gradient accumulated by backward() (leaf tensors with requiresGrad). */
+  grad: Tensor | null = null;
+  /** The autograd node that produced this tensor (null for leaves and in noGrad). */
+  node: Node | null = null;
+  private _ref: StorageRef | null;
+  private _requiresGrad = false;
+
+  constructor(ref: StorageRef, shape: Shape, readonly dtype: DType, track = true) {
+    this._ref = ref;
+    this.shape = Object.freeze([...shape]);
+    this.size = sizeOf(shape);
+    if (track) trackInScope(this);
+  }
+
+  get backend(): Backend { return this.ref('backend').backend; }
+  get rank(): number { return this.shape.length; }
+  get isDisposed(): boolean { return this._ref === null; }
+  get byteLength(): number { return this.size * BYTES_PER_ELEMENT; }
+
+  /** The storage reference; throws a DisposedError naming `op` if this tensor was disposed. */
+  ref(op: string): StorageRef {
+    if (this._ref === null) throw new DisposedError(op, `tensor #${this.id} ${fmtShape(this.shape)} ${this.dtype} was disposed`);
+    return this._ref;
+  }
+
+  get requiresGrad(): boolean { return this._requiresGrad || this.node !== null; }
+  set requiresGrad(v: boolean) {
+    if (v && this.dtype !== 'f32') throw new DTypeError('requiresGrad', `only f32 tensors can require grad, got ${this.dtype}`);
+    this._requiresGrad = v;
+  }
+  get isLeaf(): boolean { return this.node === null; }
+
+  /** Copies the values to the host. */
+  async data(): Promise<TypedArray> {
+    const ref = this.ref('data');
+    return ref.backend.read(ref.storage, this.dtype, this.size);
+  }
+
+  /** Values as nested arrays (rank 0 gives a number). */
+  async array(): Promise<unknown> {
+    const flat = Array.from(await this.data());
+    const build = (dim: number, off: number): unknown => {
+      if (dim === this.shape.length) return flat[off];
+      const step = sizeOf(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, off + i * step));
+    };
+    return build(0, 0);
+  }
+
+  /** The single value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new ShapeError('item', `tensor has ${this.size} elements ${fmtShape(this.shape)}, expected 1`);
+    return (await this.data())[0];
+  }
+
+  /** A new handle on the same storage, cut off from the autograd graph. */
+  detach(): Tensor { return new Tensor(this.ref('detach').retain(), this.shape, this.dtype); }
+
+  /**
+   * Replaces this tensor's values by `value`'s (same shape and dtype), keeping the handle: this is
+   * how optimizers update parameters. Storage is shared, not copied; `value` may be disposed after.
+   */
+  assign(value: Tensor): this {
+    if (value.dtype !== this.dtype || value.shape.length !== this.shape.length || value.shape.some((d, i) => d !== this.shape[i])) {
+      throw new ArgumentError('assign', `expected ${fmtShape(this.shape)} ${this.dtype}, got ${fmtShape(value.shape)} ${value.dtype}`);
+    }
+    const next = value.ref('assign').retain();
+    this.ref('assign').release();
+    this._ref = next;
+    return this;
+  }
+
+  /** Releases this handle's storage reference and its graph links. Idempotent. */
+  dispose(): void {
+    if (this._ref === null) return;
+    this._ref.release();
+    this._ref = null;
+    if (this.node) { this.node.unref(); this.node = null; }
+    if (this.grad) { this.grad.dispose(); this.grad = null; }
+    untrack(this);
+  }
+
+  /** Removes this tensor from the enclosing tidy scopes so it outlives them. */
+  keep(): this { untrack(this); return this; }
+
+  toString(): string { return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this._ref ? this._ref.backend.label : 'disposed'})`; }
+}
+
+// ---- tidy scopes -------------------------------------------------------------------------------
+
+const scopes: Set<Tensor>[] = [];
+
+function trackInScope(t: Tensor): void {
+  if (scopes.length > 0) scopes[scopes.length - 1].add(t);
+}
+function untrack(t: Tensor): void {
+  for (const s of scopes) s.delete(t);
+}
+
+type TensorContainer = Tensor | TensorContainer[] | { [k: string]: TensorContainer } | number | string | boolean | null | undefined | void;
+
+function collect(x: unknown, out: Set<Tensor>): void {
+  if (x instanceof Tensor) out.add(x);
+  else if (Array.isArray(x)) x.forEach((v) => collect(v, out));
+  else if (x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
+    Object.values(x).forEach((v) => collect(v, out));
+  }
+}
+
+/**
+ * Runs fn and disposes every tensor it created, except those it returns (in a tensor, array or
+ * plain object) and those kept with `keep()`. Returned tensors move to the enclosing scope.
+ */
+export function tidy<T extends TensorContainer>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const keep = new Set<Tensor>();
+  collect(result, keep);
+  for (const t of scope) if (!keep.has(t)) t.dispose();
+  for (const t of keep) if (scope.has(t)) trackInScope(t);
+  return result;
+}
+
+/** Async variant of tidy for code that awaits (for example reading a loss value). */
+export async function tidyAsync<T extends TensorContainer>(fn: () => Promise<T>): Promise<T> {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    const i = scopes.lastIndexOf(scope);
+    if (i >= 0) scopes.splice(i, 1);
+  }
+  const keep = new Set<Tensor>();
+  collect(result, keep);
+  for (const t of scope) if (!keep.has(t)) t.dispose();
+  for (const t of keep) if (scope.has(t)) trackInScope(t);
+  return result;
+}
+
+// ---- grad mode ---------------------------------------------------------------------------------
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean { return gradEnabled; }
+
+/** Runs fn with autograd recording switched off. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try { return fn(); } finally { gradEnabled = prev; }
+}

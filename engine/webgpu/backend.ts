@@ -1,0 +1,337 @@
+/**
+ * The WebGPU backend: buffer pool, pipeline and bind-group caches, and command batching.
+ *
+ * Dispatches are recorded into one open compute pass and submitted together on flush (a read, an
+ * explicit sync, or every `dispatchesPerSubmit` dispatches so the GPU starts while JS encodes).
+ * Bindings follow one convention for every shader: inputs (read-only storage) from binding 0,
+ * then outputs (read_write storage), then one uniform block of 4-byte params if any.
+ */
+import type { Backend, MemoryInfo, Storage } from '../backend.js';
+import { BYTES_PER_ELEMENT, arrayFor, type DType, type TypedArray } from '../dtype.js';
+import { DeviceError, EngineError } from '../errors.js';
+import { acquireDevice, type AcquireOptions, type AcquiredDevice } from './device.js';
+import { BufferPool } from './pool.js';
+import { loadShaders, type ShaderName } from './shaders.js';
+import { waitFor, type WaitStrategy } from './wait.js';
+
+export interface GpuStorage extends Storage {
+  readonly buffer: GPUBuffer;
+  readonly classBytes: number;
+  /** Identity of the GPUBuffer (stable across pool reuse, so cached bind groups hit). */
+  readonly id: number;
+  /** Batch in which a recorded dispatch last used this buffer. */
+  lastUse: number;
+}
+
+export type Param = { readonly t: 'u32' | 'i32' | 'f32'; readonly v: number };
+export const u32 = (v: number): Param => ({ t: 'u32', v });
+export const i32 = (v: number): Param => ({ t: 'i32', v });
+export const f32 = (v: number): Param => ({ t: 'f32', v });
+
+export interface Dispatch {
+  shader: ShaderName;
+  entry?: string;
+  /** Pipeline-overridable constants (`override` in WGSL): part of the pipeline cache key. */
+  constants?: Record<string, number>;
+  inputs: readonly GpuStorage[];
+  outputs: readonly GpuStorage[];
+  params?: readonly Param[];
+  /** Workgroup counts; use grid() for 1-D work that may exceed 65535 workgroups. */
+  workgroups: readonly [number, number?, number?];
+}
+
+export const MAX_WORKGROUPS_PER_DIM = 65535;
+
+/** Splits n workgroups over x and y. Shaders rebuild the index as wid.x + wid.y * nwg.x. */
+export function grid(n: number): [number, number] {
+  if (n <= MAX_WORKGROUPS_PER_DIM) return [Math.max(n, 1), 1];
+  const y = Math.ceil(n / MAX_WORKGROUPS_PER_DIM);
+  return [Math.ceil(n / y), y];
+}
+
+export interface WebGpuOptions extends AcquireOptions {
+  wait?: WaitStrategy;
+  dispatchesPerSubmit?: number;
+}
+
+const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8 /* COPY_DST */;
+const UNIFORM_USAGE = 0x40 /* UNIFORM */ | 0x8 /* COPY_DST */;
+const READBACK_USAGE = 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */;
+const PARAM_CACHE_LIMIT = 4096;
+const BIND_GROUP_CACHE_LIMIT = 8192;
+
+export class WebGpuBackend implements Backend {
+  readonly kind = 'webgpu' as const;
+  readonly label: string;
+  readonly device: GPUDevice;
+  readonly isCpuAdapter: boolean;
+  readonly adapterInfo: AcquiredDevice['adapterInfo'];
+  private errors: string[];
+
+  private pool: BufferPool;
+  private readback: BufferPool;
+  private shaders: Map<ShaderName, string>;
+  private modules = new Map<ShaderName, GPUShaderModule>();
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; id: number }>();
+  private layouts = new Map<string, { bindGroup: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
+  private paramBuffers = new Map<string, GpuStorage>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pending = 0;
+  private batch = 1;
+  private nextId = 1;
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private live = 0;
+  private liveBytes = 0;
+  private destroyed = false;
+  private wait: WaitStrategy;
+  private dispatchesPerSubmit: number;
+  /** Dispatches recorded since creation (for tests and profiling). */
+  dispatchCount = 0;
+
+  private constructor(acq: AcquiredDevice, shaders: Map<ShaderName, string>, opts: WebGpuOptions) {
+    this.device = acq.device;
+    this.isCpuAdapter = acq.isCpuAdapter;
+    this.adapterInfo = acq.adapterInfo;
+    this.errors = acq.errors;
+    this.label = `webgpu (${acq.adapterInfo.description || acq.adapterInfo.device || acq.adapterInfo.vendor || 'adapter'})`;
+    this.pool = new BufferPool(this.device, STORAGE_USAGE);
+    this.readback = new BufferPool(this.device, READBACK_USAGE);
+    this.shaders = shaders;
+    this.wait = opts.wait ?? 'sleep';
+    this.dispatchesPerSubmit = opts.dispatchesPerSubmit ?? 128;
+  }
+
+  /** Creates a backend on the first adapter, or returns null when there is none. */
+  static async create(opts: WebGpuOptions = {}): Promise<WebGpuBackend | null> {
+    const acq = await acquireDevice(opts);
+    if (!acq) return null;
+    return new WebGpuBackend(acq, await loadShaders(), opts);
+  }
+
+  // ---- memory ------------------------------------------------------------------------------
+
+  alloc(size: number, _dtype?: DType): GpuStorage {
+    this.check();
+    const byteLength = size * BYTES_PER_ELEMENT;
+    const { buffer, classBytes } = this.pool.acquire(byteLength);
+    this.live++;
+    this.liveBytes += classBytes;
+    return { buffer, byteLength, classBytes, id: this.bufferId(buffer), lastUse: 0 };
+  }
+
+  upload(data: TypedArray): GpuStorage {
+    const s = this.alloc(data.length);
+    this.write(s, data);
+    return s;
+  }
+
+  /** Writes host data into storage, ordered after all work recorded so far. */
+  write(s: GpuStorage, data: TypedArray): void {
+    // queue.writeBuffer lands before the next submit, so a buffer that unsubmitted work still
+    // uses (released and reused within this batch) must see that work submitted first.
+    if (s.lastUse === this.batch && this.pending > 0) this.flush();
+    if (data.byteLength > 0) this.device.queue.writeBuffer(s.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  release(storage: Storage): void {
+    const s = storage as GpuStorage;
+    if (this.destroyed) return;
+    this.live--;
+    this.liveBytes -= s.classBytes;
+    this.pool.give(s.buffer, s.classBytes);
+  }
+
+  async read(storage: Storage, dtype: DType, size: number): Promise<TypedArray> {
+    this.check();
+    const s = storage as GpuStorage;
+    const bytes = size * BYTES_PER_ELEMENT;
+    const out = arrayFor(dtype, size);
+    if (bytes === 0) return out;
+    const staging = this.readback.acquire(bytes);
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(s.buffer, 0, staging.buffer, 0, bytes);
+    this.flush();
+    await waitFor(staging.buffer.mapAsync(0x1 /* READ */, 0, bytes), this.wait);
+    new Uint8Array(out.buffer).set(new Uint8Array(staging.buffer.getMappedRange(0, bytes)));
+    staging.buffer.unmap();
+    this.readback.give(staging.buffer, staging.classBytes);
+    this.raiseErrors();
+    return out;
+  }
+
+  memory(): MemoryInfo {
+    return { liveBuffers: this.live, liveBytes: this.liveBytes, pooledBuffers: this.pool.pooledBuffers, pooledBytes: this.pool.pooledBytes };
+  }
+
+  /** Destroys pooled (unused) buffers and drops cached bind groups. */
+  trim(): void {
+    this.flush();
+    this.bindGroups.clear();
+    this.pool.trim();
+    this.readback.trim();
+  }
+
+  // ---- execution ---------------------------------------------------------------------------
+
+  run(d: Dispatch): void {
+    this.check();
+    const nIn = d.inputs.length;
+    const nOut = d.outputs.length;
+    const hasParams = (d.params?.length ?? 0) > 0;
+    const { pipeline, id } = this.pipeline(d.shader, d.entry ?? 'main', d.constants, nIn, nOut, hasParams);
+    const buffers: GpuStorage[] = [...d.inputs, ...d.outputs];
+    if (hasParams) buffers.push(this.paramBuffer(d.params!));
+    let key = String(id);
+    for (const b of buffers) key += ',' + b.id;
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      bg = this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        // Whole buffers are bound (sizes travel in params), so a pooled buffer reused at another
+        // element count still hits this cache.
+        entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })),
+      });
+      if (this.bindGroups.size >= BIND_GROUP_CACHE_LIMIT) this.bindGroups.clear();
+      this.bindGroups.set(key, bg);
+    }
+    for (const b of buffers) b.lastUse = this.batch;
+    if (!this.pass) {
+      this.encoder ??= this.device.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass();
+    }
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bg);
+    const [x, y = 1, z = 1] = d.workgroups;
+    for (const n of [x, y, z]) {
+      if (n > MAX_WORKGROUPS_PER_DIM) throw new EngineError(d.shader, `dispatch of ${n} workgroups exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);
+    }
+    if (x > 0 && y > 0 && z > 0) this.pass.dispatchWorkgroups(x, y, z);
+    this.dispatchCount++;
+    if (++this.pending >= this.dispatchesPerSubmit) this.flush();
+  }
+
+  /** Records a buffer-to-buffer copy (ordered with dispatches). */
+  copy(src: GpuStorage, dst: GpuStorage, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    if (bytes > 0) this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+    src.lastUse = dst.lastUse = this.batch;
+    this.pending++;
+  }
+
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.pending = 0;
+    this.batch++;
+  }
+
+  async sync(): Promise<void> {
+    this.flush();
+    await waitFor(this.device.queue.onSubmittedWorkDone(), this.wait);
+    this.raiseErrors();
+  }
+
+  /** Throws the device errors (shader compilation, validation) collected since the last check. */
+  private raiseErrors(): void {
+    if (this.errors.length === 0) return;
+    const msgs = this.errors.splice(0);
+    throw new DeviceError('webgpu', `device reported ${msgs.length} error(s): ${msgs.slice(0, 3).join(' | ')}`);
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.flush();
+    this.destroyed = true;
+    this.pool.trim();
+    this.readback.trim();
+    this.bindGroups.clear();
+    this.device.destroy();
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextId++));
+    return id;
+  }
+
+  private endPass(): void {
+    if (this.pass) { this.pass.end(); this.pass = null; }
+  }
+
+  private check(): void {
+    if (this.destroyed) throw new DeviceError('webgpu', 'backend was destroyed');
+  }
+
+  private pipeline(shader: ShaderName, entry: string, constants: Record<string, number> | undefined, nIn: number, nOut: number, hasParams: boolean) {
+    const key = `${shader}:${entry}:${constants ? JSON.stringify(constants) : ''}:${nIn}:${nOut}:${hasParams}`;
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    let module = this.modules.get(shader);
+    if (!module) {
+      const code = this.shaders.get(shader);
+      if (code === undefined) throw new DeviceError('webgpu', `unknown shader ${shader}`);
+      module = this.device.createShaderModule({ code, label: shader });
+      this.modules.set(shader, module);
+    }
+    const layoutKey = `${nIn}:${nOut}:${hasParams}`;
+    let layout = this.layouts.get(layoutKey);
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = [];
+      for (let i = 0; i < nIn + nOut; i++) {
+        entries.push({ binding: i, visibility: 0x4 /* COMPUTE */, buffer: { type: i < nIn ? 'read-only-storage' : 'storage' } });
+      }
+      if (hasParams) entries.push({ binding: nIn + nOut, visibility: 0x4, buffer: { type: 'uniform' } });
+      const bindGroup = this.device.createBindGroupLayout({ entries });
+      layout = { bindGroup, pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [bindGroup] }) };
+      this.layouts.set(layoutKey, layout);
+    }
+    const pipeline = this.device.createComputePipeline({
+      layout: layout.pipeline,
+      compute: { module, entryPoint: entry, constants },
+      label: key,
+    });
+    p = { pipeline, id: this.pipelines.size + 1 };
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  private paramBuffer(params: readonly Param[]): GpuStorage {
+    const words = Math.ceil(params.length / 4) * 4;
+    const raw = new ArrayBuffer(words * 4);
+    const dv = new DataView(raw);
+    params.forEach((p, i) => {
+      if (p.t === 'f32') dv.setFloat32(i * 4, p.v, true);
+      else if (p.t === 'i32') dv.setInt32(i * 4, p.v, true);
+      else dv.setUint32(i * 4, p.v, true);
+    });
+    const u = new Uint32Array(raw);
+    const key = Array.prototype.join.call(u, ',');
+    let s = this.paramBuffers.get(key);
+    if (s) {
+      // refresh LRU position
+      this.paramBuffers.delete(key);
+      this.paramBuffers.set(key, s);
+      return s;
+    }
+    if (this.paramBuffers.size >= PARAM_CACHE_LIMIT) {
+      const [oldKey, old] = this.paramBuffers.entries().next().value as [string, GpuStorage];
+      this.paramBuffers.delete(oldKey);
+      // Pending work may still bind it: destroy only after that work is submitted (destroy then
+      // waits for the GPU). Bind groups naming it go too.
+      this.flush();
+      this.bindGroups.clear();
+      old.buffer.destroy();
+    }
+    const buffer = this.device.createBuffer({ size: raw.byteLength, usage: UNIFORM_USAGE });
+    this.device.queue.writeBuffer(buffer, 0, raw);
+    s = { buffer, byteLength: raw.byteLength, classBytes: raw.byteLength, id: this.bufferId(buffer), lastUse: 0 };
+    this.paramBuffers.set(key, s);
+    return s;
+  }
+}

@@ -1,0 +1,61 @@
+// binary.wgsl: out[i] = f(a[ia], b[ib]) with NumPy broadcasting, f selected by the OP constant.
+// Layout: out contiguous; ia/ib come from out's multi-index and per-operand strides (0 on broadcast
+// axes), rank <= 8 after the host merges contiguous axes. SAME_SHAPE skips the index arithmetic.
+// One element per invocation, 1-D grid split over x/y.
+// Bindings: 0 a (read), 1 b (read), 2 out (read_write), 3 params.
+// OP codes must match engine/ops/elementwise.ts.
+override OP: u32 = 0u;
+override SAME_SHAPE: bool = false;
+override WG: u32 = 256u;
+
+struct Params {
+  n: u32, rank: u32, _p0: u32, _p1: u32,
+  shape: array<vec4<u32>, 2>,
+  sa: array<vec4<u32>, 2>,
+  sb: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+fn apply(x: f32, y: f32) -> f32 {
+  switch (OP) {
+    case 0u: { return x + y; }
+    case 1u: { return x - y; }
+    case 2u: { return x * y; }
+    case 3u: { return x / y; }
+    case 4u: { return max(x, y); }
+    case 5u: { return min(x, y); }
+    case 6u: { return select(0.0, 1.0, x > y); }
+    case 7u: { return select(0.0, 1.0, x >= y); }
+    case 8u: { return select(0.0, 1.0, x < y); }
+    case 9u: { return select(0.0, 1.0, x <= y); }
+    case 10u: { return select(0.0, 1.0, x == y); }
+    case 11u: { return select(0.0, 1.0, x != y); }
+    default: { return x; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (i >= p.n) { return; }
+  if (SAME_SHAPE) {
+    out[i] = apply(a[i], b[i]);
+    return;
+  }
+  var rem = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let dim = p.shape[d / 4][d % 4];
+    let idx = rem % dim;
+    rem = rem / dim;
+    ia += idx * p.sa[d / 4][d % 4];
+    ib += idx * p.sb[d / 4][d % 4];
+  }
+  out[i] = apply(a[ia], b[ib]);
+}

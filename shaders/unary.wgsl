@@ -1,0 +1,55 @@
+// unary.wgsl: out[i] = f(x[i]) for the elementwise unary ops, selected by the OP constant.
+// Layout: contiguous f32, one element per invocation, 1-D grid split over x/y (i = wid.x*WG +
+// lid.x + wid.y*nwg.x*WG) so tensors beyond 65535 workgroups work.
+// Bindings: 0 x (read), 1 out (read_write), 2 params {n, alpha, beta}.
+// OP codes must match engine/ops/elementwise.ts.
+override OP: u32 = 0u;
+override WG: u32 = 256u;
+
+struct Params { n: u32, alpha: f32, beta: f32, _pad: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+fn pow_scalar(v: f32, a: f32) -> f32 {
+  // Runtime values: WGSL rejects inf and NaN in constant expressions.
+  var inf_bits = 0x7f800000u;
+  var nan_bits = 0x7fc00000u;
+  if (a == 0.0) { return 1.0; }
+  if (v == 0.0) { return select(0.0, bitcast<f32>(inf_bits), a < 0.0); }
+  let r = exp2(a * log2(abs(v)));
+  if (v > 0.0) { return r; }
+  if (fract(a) != 0.0) { return bitcast<f32>(nan_bits); }
+  // negative base, integer exponent: odd exponents keep the sign
+  return select(r, -r, fract(a * 0.5) != 0.0);
+}
+
+fn apply(v: f32) -> f32 {
+  switch (OP) {
+    case 0u: { return -v; }
+    case 1u: { return exp(v); }
+    case 2u: { return log(v); }
+    case 3u: { return sqrt(v); }
+    case 4u: { return inverseSqrt(v); }
+    case 5u: { return abs(v); }
+    case 6u: { return max(v, 0.0); }
+    case 7u: { return 1.0 / (1.0 + exp(-v)); }
+    case 8u: { return tanh(v); }
+    case 9u: { return v * v; }
+    case 10u: { return pow_scalar(v, p.alpha); }
+    case 11u: { return v * p.alpha + p.beta; }
+    case 12u: { return sign(v); }
+    case 13u: { return select(0.0, 1.0, v > p.alpha); }
+    case 14u: { return clamp(v, p.alpha, p.beta); }
+    default: { return v; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (i >= p.n) { return; }
+  out[i] = apply(x[i]);
+}

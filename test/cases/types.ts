@@ -1,0 +1,22 @@
+import type { Tensor } from '../../engine/tensor.js';
+import type { InputSpec } from '../helpers.js';
+
+/**
+ * One op test case. test/ops.test.ts runs every case twice: forward and backward on WebGPU
+ * against the CPU reference, and a float64 finite-difference gradient check on the CPU. The
+ * registry test demands a case for every op, and a gradient-checked one for every differentiable op.
+ */
+export interface OpCase {
+  /** Shown in the test name. */
+  name: string;
+  /** Registry names of the ops this case exercises. */
+  ops: string[];
+  fn: (...xs: Tensor[]) => Tensor;
+  inputs: InputSpec[];
+  /** Check gradients (default: true when some input is f32 and the output requires grad). */
+  grad?: boolean;
+  /** GPU vs CPU tolerance (default atol 1e-5, rtol 1e-4). */
+  tol?: { atol?: number; rtol?: number };
+  /** Finite-difference tolerance (default atol 1e-5, rtol 1e-4, eps 1e-6). */
+  gradTol?: { atol?: number; rtol?: number; eps?: number };
+}

@@ -1,0 +1,109 @@
+/**
+ * Shared test helpers: a WebGPU backend per test file (a missing adapter fails the test, never
+ * skips it), and running one function on the CPU reference and on WebGPU from the same inputs.
+ */
+import { afterAll, expect } from 'vitest';
+import { CpuBackend } from '../engine/cpu/backend.js';
+import { WebGpuBackend } from '../engine/webgpu/backend.js';
+import { StorageRef, Tensor, tidy } from '../engine/tensor.js';
+import { Random } from '../engine/random.js';
+import { sizeOf } from '../engine/shape.js';
+import { toTypedArray, type DType } from '../engine/dtype.js';
+import { WEBGPU_HELP } from '../engine/webgpu/device.js';
+import type { Backend } from '../engine/backend.js';
+import { gradcheck, type GradcheckInput, type GradcheckOptions } from '../engine/gradcheck.js';
+
+let gpuPromise: Promise<WebGpuBackend> | null = null;
+
+/** The file's WebGPU backend; throws (failing the test) when there is no adapter. */
+export function gpu(): Promise<WebGpuBackend> {
+  gpuPromise ??= WebGpuBackend.create().then((b) => {
+    if (!b) throw new Error(`WebGPU test needs an adapter: ${WEBGPU_HELP}`);
+    return b;
+  });
+  return gpuPromise;
+}
+
+afterAll(async () => {
+  if (gpuPromise) {
+    const b = await gpuPromise.catch(() => null);
+    b?.destroy();
+    gpuPromise = null;
+  }
+});
+
+export interface InputSpec {
+  shape: readonly number[];
+  dtype?: DType;
+  /** Explicit values; otherwise uniform in [low, high) (integers for i32/u32). */
+  values?: ArrayLike<number>;
+  low?: number;
+  high?: number;
+}
+
+export function makeValues(spec: InputSpec, rng: Random): number[] {
+  if (spec.values) return Array.from(spec.values);
+  const n = sizeOf(spec.shape);
+  const lo = spec.low ?? -1, hi = spec.high ?? 1;
+  if ((spec.dtype ?? 'f32') === 'f32') return Array.from({ length: n }, () => lo + (hi - lo) * rng.uniform());
+  return Array.from({ length: n }, () => Math.floor(lo + (hi - lo) * rng.uniform()));
+}
+
+export function tensorOn(backend: Backend, values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+  return new Tensor(new StorageRef(backend, backend.upload(toTypedArray(dtype, values))), shape, dtype);
+}
+
+export interface CompareOptions { atol?: number; rtol?: number; seed?: number }
+
+/**
+ * Runs fn on the CPU reference and on WebGPU with the same inputs and checks that the outputs
+ * agree elementwise within atol + rtol*|cpu|. Returns both results for further checks.
+ */
+export async function expectGpuMatchesCpu(
+  fn: (...xs: Tensor[]) => Tensor,
+  specs: readonly InputSpec[],
+  opts: CompareOptions = {},
+): Promise<{ cpu: Float64Array; gpu: Float64Array; shape: readonly number[] }> {
+  const rng = new Random(opts.seed ?? 42);
+  const values = specs.map((s) => makeValues(s, rng));
+  const cpuB = new CpuBackend();
+  const gpuB = await gpu();
+  const run = async (b: Backend) => {
+    const xs = specs.map((s, i) => tensorOn(b, values[i], s.shape, s.dtype));
+    const out = tidy(() => fn(...xs));
+    const data = Float64Array.from(await out.data());
+    const shape = out.shape;
+    out.dispose();
+    xs.forEach((x) => x.dispose());
+    return { data, shape };
+  };
+  const c = await run(cpuB);
+  const g = await run(gpuB);
+  expect(g.shape).toEqual(c.shape);
+  expectClose(g.data, c.data, opts);
+  return { cpu: c.data, gpu: g.data, shape: c.shape };
+}
+
+/** Elementwise |a - b| <= atol + rtol*|b| (NaN must match NaN), with a message naming the index. */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, opts: CompareOptions = {}): void {
+  const atol = opts.atol ?? 1e-5, rtol = opts.rtol ?? 1e-4;
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i], e = expected[i];
+    if (Number.isNaN(e) || Number.isNaN(a)) {
+      if (!(Number.isNaN(e) && Number.isNaN(a))) expect.fail(`element ${i}: got ${a}, expected ${e}`);
+      continue;
+    }
+    if (!Number.isFinite(e) || !Number.isFinite(a)) {
+      if (a !== e) expect.fail(`element ${i}: got ${a}, expected ${e}`);
+      continue;
+    }
+    if (Math.abs(a - e) > atol + rtol * Math.abs(e)) expect.fail(`element ${i}: got ${a}, expected ${e} (atol ${atol}, rtol ${rtol})`);
+  }
+}
+
+/** Gradient check that fails the test with the first mismatches in the message. */
+export function expectGradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly GradcheckInput[], opts?: GradcheckOptions): void {
+  const r = gradcheck(fn, inputs, opts);
+  if (!r.ok) expect.fail(`gradcheck failed (max abs error ${r.maxAbsError}):\n${r.mismatches.join('\n')}`);
+}
