@@ -6,6 +6,7 @@ import { fullLike } from './creation.js';
 export * from './creation.js';
 export * from './elementwise.js';
 export * from './reduce.js';
+export * from './movement.js';
 export { listOps, type OpDef } from './registry.js';
 
 wireAutogradOps((a, b) => add(a, b), fullLike);
