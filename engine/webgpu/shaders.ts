@@ -7,6 +7,7 @@ import { DeviceError } from '../errors.js';
 /** Every shader the engine uses; a test checks this list against the files in shaders/. */
 export const SHADER_NAMES = [
   'fill', 'unary', 'binary', 'where',
+  'strided_copy', 'scatter_copy', 'cast',
 ] as const;
 export type ShaderName = (typeof SHADER_NAMES)[number];
 

@@ -1,0 +1,33 @@
+// scatter_copy.wgsl: out[offset + sum_d idx_d * stride_d] = src[i], idx = i's multi-index in shape.
+// Layout: src contiguous; out written through per-axis element strides into a region the host
+// has allocated (and filled, for pad); the region's elements are distinct, so no two invocations
+// write one element. rank <= 8 after merging. Moves u32 bit patterns (f32, i32 and u32 alike).
+// Used by concat (one dispatch per input) and pad. One element per invocation, 1-D grid split
+// over x/y; no workgroup memory.
+// Bindings: 0 src (read), 1 out (read_write), 2 params.
+override WG: u32 = 256u;
+
+struct Params {
+  n: u32, rank: u32, offset: u32, _p0: u32,
+  shape: array<vec4<u32>, 2>,
+  strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (i >= p.n) { return; }
+  var rem = i;
+  var j = p.offset;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let dim = p.shape[d / 4][d % 4];
+    j += (rem % dim) * p.strides[d / 4][d % 4];
+    rem = rem / dim;
+  }
+  out[j] = src[i];
+}
