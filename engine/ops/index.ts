@@ -6,6 +6,8 @@ import { fullLike } from './creation.js';
 export * from './creation.js';
 export * from './elementwise.js';
 export * from './reduce.js';
+export * from './softmax.js';
+export * from './gather.js';
 export * from './movement.js';
 export { listOps, type OpDef } from './registry.js';
 

@@ -8,6 +8,7 @@ import { DeviceError } from '../errors.js';
 export const SHADER_NAMES = [
   'fill', 'unary', 'binary', 'where',
   'strided_copy', 'scatter_copy', 'cast',
+  'reduce', 'log_softmax', 'one_hot', 'gather', 'scatter_add',
 ] as const;
 export type ShaderName = (typeof SHADER_NAMES)[number];
 

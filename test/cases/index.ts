@@ -1,6 +1,9 @@
 import { elementwiseCases } from './elementwise.js';
 import { movementCases } from './movement.js';
+import { reduceCases } from './reduce.js';
+import { softmaxCases } from './softmax.js';
+import { gatherCases } from './gather.js';
 import type { OpCase } from './types.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...movementCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...reduceCases, ...softmaxCases, ...gatherCases];
 export type { OpCase };
