@@ -5,6 +5,7 @@ import { fullLike } from './creation.js';
 
 export * from './creation.js';
 export * from './elementwise.js';
+export * from './matmul.js';
 export * from './reduce.js';
 export * from './softmax.js';
 export * from './gather.js';

@@ -6,6 +6,8 @@
 import { DeviceError } from '../errors.js';
 
 let dawnGpu: GPU | null = null;
+/** Dawn's GPU object once a device was acquired in Node (lets other WebGPU libraries share it). */
+export const dawnGpuObject = (): GPU | null => dawnGpu;
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
 
@@ -57,7 +59,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
       requiredLimits[k] = adapter.limits[k];
     }
   }
-  const device = await adapter.requestDevice({ requiredLimits });
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: adapter.features.has('subgroups') ? ['subgroups'] : [] });
   const errors: string[] = [];
   // Validation and compilation errors arrive asynchronously; the backend raises them on the next
   // read or sync, so a bad kernel fails loudly instead of leaving garbage in a buffer.

@@ -7,6 +7,7 @@ import { DeviceError } from '../errors.js';
 /** Every shader the engine uses; a test checks this list against the files in shaders/. */
 export const SHADER_NAMES = [
   'fill', 'unary', 'binary', 'where',
+  'matmul', 'matmul_tiled', 'matmul_subgroup',
   'strided_copy', 'scatter_copy', 'cast',
   'reduce', 'log_softmax', 'one_hot', 'gather', 'scatter_add',
 ] as const;

@@ -1,9 +1,10 @@
 import { elementwiseCases } from './elementwise.js';
 import { movementCases } from './movement.js';
+import { matmulCases } from './matmul.js';
 import { reduceCases } from './reduce.js';
 import { softmaxCases } from './softmax.js';
 import { gatherCases } from './gather.js';
 import type { OpCase } from './types.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...reduceCases, ...softmaxCases, ...gatherCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases];
 export type { OpCase };

@@ -1,0 +1,31 @@
+/** Timing helpers shared by the benchmarks. */
+
+export interface Sample { ms: number; reps: number }
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
+
+export const gflops = (flop: number, ms: number): number => flop / (ms * 1e6);
+
+/** Runs `body` reps times then waits for the device: milliseconds per call. */
+export async function timeCalls(body: () => void, sync: () => Promise<void>, reps: number): Promise<number> {
+  await sync();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) body();
+  await sync();
+  return (performance.now() - t0) / reps;
+}
+
+/** Calls per sample so that one sample lasts about targetMs, from one call's duration. */
+export const repsFor = (msPerCall: number, targetMs: number): number => Math.max(1, Math.min(50, Math.round(targetMs / msPerCall)));
+
+export function log(msg: string): void { process.stdout.write(msg + '\n'); }
+
+export function parseArgs(argv: readonly string[]): { quick: boolean; variants: boolean; samples: number } {
+  const quick = argv.includes('--quick');
+  const samplesArg = argv.find((a) => a.startsWith('--samples='));
+  return { quick, variants: argv.includes('--variants'), samples: samplesArg ? Math.max(5, Number(samplesArg.split('=')[1])) : 5 };
+}

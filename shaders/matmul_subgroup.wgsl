@@ -1,0 +1,180 @@
+// matmul_subgroup.wgsl: C[b] = op(A[b]) x op(B[b]) for CPU adapters with 8-wide subgroups
+// (lavapipe), barrier-free: the 8 lanes of a subgroup share A through subgroupBroadcast instead of
+// each loading every row. A SIMD lane's storage load costs a gather there, broadcasts are cheap.
+// Bindings: 0 a (read), 1 b (read), 2 c (read_write), 3 params.
+// Layout: as matmul.wgsl. op(A) is M x K: A is [M,K], or [K,M] when TRANS_A. op(B) is K x N: B is
+// [K,N], or [N,K] when TRANS_B. C is [M,N]; batch b = wid.z + p.batch0, operand batch offsets
+// b * p.strideA / p.strideB (0 broadcasts a 2-D operand), C's b * M * N.
+// Tiling: a subgroup computes TM x (8 * TN) of C; lane l owns columns l*TN..l*TN+TN-1 of it and
+// all TM rows. Per 4 values of k, lane l loads 4 k-values of row l of each 8-row block (one 16-byte
+// load when VEC_A; for A^T a 4 x 8 block is split over the lanes and regathered) and its own
+// columns of B; broadcasts hand every lane all rows. WG / 8 subgroups per workgroup, SGN of them
+// along N. Requires subgroup size 8 (the host checks) and subgroups made of consecutive
+// local_invocation_index values (lavapipe's layout). Clamped reads, guarded stores.
+// VEC_A / VEC_B: vector loads along the operand's contiguous axis (set by the host when its length
+// is a multiple of 4); scalar loads otherwise. Grid: x covers N, y covers M, z the batch.
+enable subgroups;
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override VEC_A: bool = false;
+override VEC_B: bool = false;
+override TM: u32 = 16u;  // rows per subgroup: 8, 16, 24 or 32
+override TN: u32 = 4u;   // columns per lane: 4 or 8
+override WG: u32 = 64u;  // invocations per workgroup (a multiple of 8)
+override SGN: u32 = 1u;  // subgroups along N
+
+struct Params {
+  M: u32, K: u32, N: u32, batch0: u32,
+  strideA: u32, strideB: u32, _p0: u32, _p1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+fn lda(i: u32) -> f32 { return a[i >> 2u][i & 3u]; }
+fn ldb(i: u32) -> f32 { return b[i >> 2u][i & 3u]; }
+
+// Every lane's value, in every lane.
+fn bcast8(v: vec4<f32>) -> array<vec4<f32>, 8> {
+  return array<vec4<f32>, 8>(
+    subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u),
+    subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
+}
+fn bcast8s(v: f32) -> array<f32, 8> {
+  return array<f32, 8>(
+    subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u),
+    subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(subgroup_invocation_id) sl: u32) {
+  let M = p.M;
+  let K = p.K;
+  let N = p.N;
+  let batch = wid.z + p.batch0;
+  let aOff = batch * p.strideA;
+  let bOff = batch * p.strideB;
+  let sg = lid / 8u;
+  let SGM = WG / 8u / SGN;
+  let m0 = (wid.y * SGM + sg / SGN) * TM;
+  let n0 = ((wid.x * SGN + sg % SGN) * 8u + sl) * TN;
+  let NQ = TN / 4u;
+  let RB = TM / 8u;
+
+  var cols: array<u32, 8>;
+  for (var j = 0u; j < TN; j++) { cols[j] = min(n0 + j, N - 1u); }
+  var nq: array<u32, 2>;
+  for (var q = 0u; q < NQ; q++) { nq[q] = min(n0 + 4u * q, N - 4u); }
+  // This lane's row in each 8-row block (clamped), and for A^T vector loads its piece of the 4 x 8
+  // block: k offset sl & 3, rows 4 * (sl >> 2)..+3.
+  var myRow: array<u32, 4>;
+  var tRow: array<u32, 4>;
+  for (var r = 0u; r < RB; r++) {
+    myRow[r] = min(m0 + 8u * r + sl, M - 1u);
+    tRow[r] = min(m0 + 8u * r + 4u * (sl >> 2u), M - 4u);
+  }
+
+  var acc: array<vec4<f32>, 64>;
+  for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
+
+  let K4 = K & ~3u;
+  for (var k = 0u; k < K4; k += 4u) {
+    // bv[kk * 2 + q] = op(B)[k + kk, this lane's columns 4q..4q+3]
+    var bv: array<vec4<f32>, 8>;
+    if (!TRANS_B) {
+      for (var kk = 0u; kk < 4u; kk++) {
+        let base = bOff + (k + kk) * N;
+        for (var q = 0u; q < NQ; q++) {
+          if (VEC_B) { bv[kk * 2u + q] = b[(base + nq[q]) >> 2u]; }
+          else {
+            bv[kk * 2u + q] = vec4<f32>(ldb(base + cols[4u * q]), ldb(base + cols[4u * q + 1u]),
+                                        ldb(base + cols[4u * q + 2u]), ldb(base + cols[4u * q + 3u]));
+          }
+        }
+      }
+    } else {
+      for (var q = 0u; q < NQ; q++) {
+        var cv: array<vec4<f32>, 4>; // cv[j] = op(B)[k..k+3, column 4q+j]
+        for (var j = 0u; j < 4u; j++) {
+          let base = bOff + cols[4u * q + j] * K + k;
+          if (VEC_B) { cv[j] = b[base >> 2u]; }
+          else { cv[j] = vec4<f32>(ldb(base), ldb(base + 1u), ldb(base + 2u), ldb(base + 3u)); }
+        }
+        bv[q] = vec4<f32>(cv[0].x, cv[1].x, cv[2].x, cv[3].x);
+        bv[2u + q] = vec4<f32>(cv[0].y, cv[1].y, cv[2].y, cv[3].y);
+        bv[4u + q] = vec4<f32>(cv[0].z, cv[1].z, cv[2].z, cv[3].z);
+        bv[6u + q] = vec4<f32>(cv[0].w, cv[1].w, cv[2].w, cv[3].w);
+      }
+    }
+    for (var r = 0u; r < RB; r++) {
+      // av[i] = op(A)[row 8r + i, k..k+3], the same in every lane
+      var av: array<vec4<f32>, 8>;
+      if (TRANS_A && VEC_A) {
+        let x = bcast8(a[(aOff + (k + (sl & 3u)) * M + tRow[r]) >> 2u]);
+        for (var i = 0u; i < 8u; i++) {
+          let l = 4u * (i >> 2u);
+          av[i] = vec4<f32>(x[l][i & 3u], x[l + 1u][i & 3u], x[l + 2u][i & 3u], x[l + 3u][i & 3u]);
+        }
+      } else {
+        var mine: vec4<f32>;
+        if (TRANS_A) {
+          let base = aOff + k * M + myRow[r];
+          mine = vec4<f32>(lda(base), lda(base + M), lda(base + 2u * M), lda(base + 3u * M));
+        } else {
+          let base = aOff + myRow[r] * K + k;
+          if (VEC_A) { mine = a[base >> 2u]; }
+          else { mine = vec4<f32>(lda(base), lda(base + 1u), lda(base + 2u), lda(base + 3u)); }
+        }
+        av = bcast8(mine);
+      }
+      for (var i = 0u; i < 8u; i++) {
+        for (var q = 0u; q < NQ; q++) {
+          let o = (8u * r + i) * 2u + q;
+          acc[o] = fma(vec4<f32>(av[i].x), bv[q], acc[o]);
+          acc[o] = fma(vec4<f32>(av[i].y), bv[2u + q], acc[o]);
+          acc[o] = fma(vec4<f32>(av[i].z), bv[4u + q], acc[o]);
+          acc[o] = fma(vec4<f32>(av[i].w), bv[6u + q], acc[o]);
+        }
+      }
+    }
+  }
+  // Remaining K % 4 values of k, one at a time.
+  for (var k = K4; k < K; k++) {
+    var bk: array<vec4<f32>, 2>;
+    for (var q = 0u; q < NQ; q++) {
+      var v: vec4<f32>;
+      for (var j = 0u; j < 4u; j++) {
+        let n = cols[4u * q + j];
+        if (TRANS_B) { v[j] = ldb(bOff + n * K + k); } else { v[j] = ldb(bOff + k * N + n); }
+      }
+      bk[q] = v;
+    }
+    for (var r = 0u; r < RB; r++) {
+      var mine: f32;
+      if (TRANS_A) { mine = lda(aOff + k * M + myRow[r]); } else { mine = lda(aOff + myRow[r] * K + k); }
+      let x = bcast8s(mine);
+      for (var i = 0u; i < 8u; i++) {
+        for (var q = 0u; q < NQ; q++) {
+          let o = (8u * r + i) * 2u + q;
+          acc[o] = fma(vec4<f32>(x[i]), bk[q], acc[o]);
+        }
+      }
+    }
+  }
+
+  let cOff = batch * M * N;
+  for (var i = 0u; i < TM; i++) {
+    let m = m0 + i;
+    if (m >= M) { break; }
+    for (var q = 0u; q < NQ; q++) {
+      for (var j = 0u; j < 4u; j++) {
+        let n = n0 + 4u * q + j;
+        if (n < N) { c[cOff + m * N + n] = acc[i * 2u + q][j]; }
+      }
+    }
+  }
+}

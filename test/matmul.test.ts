@@ -1,0 +1,122 @@
+/**
+ * matmul beyond the shared op cases: every kernel variant (not only the one this device selects,
+ * so the real-GPU tiled kernel runs here too) against the CPU reference, for all four transpose
+ * combinations, odd and multi-tile sizes, batches and broadcast batches; gradients at a size
+ * spanning several tiles; and the shape errors.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../engine/cpu/backend.js';
+import { backward } from '../engine/autograd.js';
+import { Random } from '../engine/random.js';
+import { ShapeError } from '../engine/errors.js';
+import { hasSubgroups8, matmul, matmulKernelFor, setMatmulKernel, type MatmulKernel } from '../engine/ops/matmul.js';
+import type { Backend } from '../engine/backend.js';
+import { matmulShapes } from './cases/matmul.js';
+import { expectClose, gpu, makeValues, tensorOn } from './helpers.js';
+
+const VARIANTS: MatmulKernel[] = [
+  { kind: 'subgroup', tm: 16, tn: 4, wg: 64, sgn: 1 },
+  { kind: 'subgroup', tm: 8, tn: 8, wg: 64, sgn: 2 },
+  { kind: 'subgroup', tm: 24, tn: 4, wg: 32, sgn: 1, vec: false },
+  { kind: 'register', tm: 8, tn: 4, wg: 64, wgn: 64 },
+  { kind: 'register', tm: 4, tn: 8, wg: 64, wgn: 8 },
+  { kind: 'register', tm: 8, tn: 4, wg: 64, wgn: 64, vec: false },
+  { kind: 'tiled' },
+];
+const name = (k: MatmulKernel) => JSON.stringify(k);
+
+type Trans = [boolean, boolean];
+const TRANS: Trans[] = [[false, false], [false, true], [true, false], [true, true]];
+// [M, K, N, batchA, batchB]
+const SHAPES: [number, number, number, number[], number[]][] = [
+  [1, 1, 1, [], []],
+  [7, 13, 5, [], []],
+  [33, 65, 17, [], []],
+  [64, 48, 96, [], []],
+  [130, 70, 90, [], []],
+  [20, 12, 36, [3], [3]],
+  [9, 8, 12, [], [2]],
+  [12, 8, 9, [2], []],
+];
+
+afterEach(() => setMatmulKernel(null));
+
+async function run(b: Backend, values: number[][], shapes: { shape: number[] }[], t: Trans) {
+  const [x, y] = shapes.map((s, i) => tensorOn(b, values[i], s.shape));
+  const out = matmul(x, y, { transA: t[0], transB: t[1] });
+  const data = Float64Array.from(await out.data());
+  const shape = out.shape;
+  [x, y, out].forEach((v) => v.dispose());
+  return { data, shape };
+}
+
+describe('matmul kernel variants match the CPU reference', () => {
+  for (const k of VARIANTS) {
+    it(name(k), async () => {
+      const g = await gpu();
+      if (k.kind === 'subgroup' && !hasSubgroups8(g)) return; // this device cannot run it
+      const cpu = new CpuBackend();
+      const rng = new Random(3);
+      for (const [M, K, N, ba, bb] of SHAPES) {
+        for (const t of TRANS) {
+          const shapes = matmulShapes(M, K, N, t, ba, bb);
+          const values = shapes.map((s) => makeValues(s, rng));
+          const ref = await run(cpu, values, shapes, t);
+          setMatmulKernel(k);
+          const got = await run(g, values, shapes, t);
+          setMatmulKernel(null);
+          expect(got.shape, `${M}x${K}x${N} ${t}`).toEqual(ref.shape);
+          expectClose(got.data, ref.data, { atol: 1e-5 * Math.sqrt(K + 1), rtol: 1e-4 });
+        }
+      }
+    });
+  }
+
+  it('the per-device choice fits the adapter', async () => {
+    const g = await gpu();
+    const k = matmulKernelFor(g);
+    if (!g.isCpuAdapter) expect(k.kind).toBe('tiled');
+    else expect(k.kind).toBe(hasSubgroups8(g) ? 'subgroup' : 'register');
+  });
+});
+
+describe('matmul gradients across several tiles', () => {
+  for (const t of TRANS) {
+    it(`130x70x90 trans ${t} on WebGPU matches the CPU reference`, async () => {
+      const shapes = matmulShapes(130, 70, 90, t);
+      const rng = new Random(5);
+      const values = shapes.map((s) => makeValues(s, rng));
+      const grads = async (b: Backend) => {
+        const [x, y] = shapes.map((s, i) => tensorOn(b, values[i], s.shape));
+        x.requiresGrad = y.requiresGrad = true;
+        const out = matmul(x, y, { transA: t[0], transB: t[1] });
+        const w = tensorOn(b, makeValues({ shape: out.shape }, new Random(9)), out.shape);
+        backward(out, { grad: w });
+        const r = [Float64Array.from(await x.grad!.data()), Float64Array.from(await y.grad!.data())];
+        [x, y, out, w].forEach((v) => v.dispose());
+        return r;
+      };
+      const ref = await grads(new CpuBackend());
+      const got = await grads(await gpu());
+      expectClose(got[0], ref[0], { atol: 1e-4, rtol: 1e-4 });
+      expectClose(got[1], ref[1], { atol: 1e-4, rtol: 1e-4 });
+    });
+  }
+});
+
+describe('matmul shape errors', () => {
+  const cpu = new CpuBackend();
+  const z = (shape: number[]) => tensorOn(cpu, new Array(shape.reduce((p, d) => p * d, 1)).fill(0), shape);
+  it('names both shapes', () => {
+    expect(() => matmul(z([32, 64]), z([63, 10]))).toThrow(new ShapeError('matmul', 'inner dimensions differ: [32,64] x [63,10]'));
+  });
+  it('mentions the trans flags when set', () => {
+    expect(() => matmul(z([64, 32]), z([10, 63]), { transA: true, transB: true }))
+      .toThrow('matmul: inner dimensions differ: [64,32] x [10,63] with transA, transB');
+    expect(() => matmul(z([32, 64]), z([10, 63]), { transB: true })).toThrow('matmul: inner dimensions differ: [32,64] x [10,63] with transB');
+  });
+  it('rejects rank < 2 and mismatched batches', () => {
+    expect(() => matmul(z([3]), z([3, 4]))).toThrow('matmul: expected inputs of rank >= 2, got [3] x [3,4]');
+    expect(() => matmul(z([2, 3, 4]), z([5, 4, 6]))).toThrow(/matmul: batch dimensions differ: \[2,3,4\] x \[5,4,6\]/);
+  });
+});
