@@ -1,7 +1,7 @@
 /**
  * Matmul kernel variants on one device: every candidate configuration timed at the same sizes,
  * interleaved per sample, so the choice in engine/ops/matmul.ts rests on numbers from this run.
- * Standalone: `node dist/bench/variants.js [--size=1024] [--samples=5]`.
+ * Standalone: `node dist/bench/variants.js [--size=1024 | --shape=MxKxN] [--samples=5] [--only=subgroup|register|tiled]`.
  */
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { hasSubgroups8, matmulKernelFor, type MatmulKernel } from '../engine/ops/matmul.js';
@@ -15,7 +15,6 @@ export const SUBGROUP_VARIANTS: MatmulKernel[] = [
   { kind: 'subgroup', tm: 8, tn: 8, wg: 64, sgn: 1 },
   { kind: 'subgroup', tm: 16, tn: 8, wg: 64, sgn: 1 },
   { kind: 'subgroup', tm: 24, tn: 4, wg: 64, sgn: 1 },
-  { kind: 'subgroup', tm: 32, tn: 4, wg: 64, sgn: 1 },
   { kind: 'subgroup', tm: 16, tn: 4, wg: 128, sgn: 1 },
   { kind: 'subgroup', tm: 16, tn: 4, wg: 256, sgn: 1 },
   { kind: 'subgroup', tm: 16, tn: 4, wg: 32, sgn: 1 },
@@ -37,7 +36,7 @@ export const REGISTER_VARIANTS: MatmulKernel[] = [
   { kind: 'register', tm: 8, tn: 4, wg: 64, wgn: 16 },
   { kind: 'register', tm: 4, tn: 4, wg: 256, wgn: 16 },
   // scalar loads only
-  { kind: 'register', tm: 8, tn: 4, wg: 64, wgn: 64, vec: false },
+  { kind: 'register', tm: 8, tn: 8, wg: 64, wgn: 64, vec: false },
   { kind: 'register', tm: 4, tn: 4, wg: 64, wgn: 64, vec: false },
 ];
 export const ALL_VARIANTS: MatmulKernel[] = [...SUBGROUP_VARIANTS, ...REGISTER_VARIANTS, { kind: 'tiled' }];
@@ -72,10 +71,13 @@ export async function measureVariants(backend: WebGpuBackend, sizes: readonly [n
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const size = Number(process.argv.find((a) => a.startsWith('--size='))?.split('=')[1] ?? 1024);
-  const samples = Number(process.argv.find((a) => a.startsWith('--samples='))?.split('=')[1] ?? 5);
+  const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
+  const size = Number(arg('size') ?? 1024);
+  const shape = (arg('shape')?.split('x').map(Number) ?? [size, size, size]) as [number, number, number];
+  const samples = Number(arg('samples') ?? 5);
+  const only = arg('only'); // 'subgroup' | 'register' | 'tiled'
   const backend = await createBackend();
   log(`adapter: ${backend.label}`);
-  await measureVariants(backend, [[size, size, size]], samples);
+  await measureVariants(backend, [shape], samples, only ? ALL_VARIANTS.filter((k) => k.kind === only) : ALL_VARIANTS);
   backend.destroy();
 }

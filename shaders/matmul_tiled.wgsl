@@ -5,7 +5,7 @@
 // offsets b * p.strideA / p.strideB (0 broadcasts a 2-D operand), C's b * M * N.
 // Tiling: a workgroup computes a 64 x 64 tile of C with 256 invocations (16 x 16), each a 4 x 4
 // block in registers. Per step of 16 along k, every invocation copies one 4-vector of op(A)
-// (4 rows, one k) and one of op(B) (one k, 4 columns) into workgroup memory (2 x 4 KiB), read so
+// (4 rows, one k) and one of op(B) (one k, 4 columns) into workgroup memory (2 x 4.25 KiB), read so
 // that neighbouring invocations touch neighbouring addresses in whichever layout the operand has;
 // out-of-range elements load as 0.
 // Grid: x = ceil(N / 64), y = ceil(M / 64), z the batch (split over several dispatches past 65535).
@@ -26,9 +26,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-// As[k * 16 + i] = op(A)[rows 4i..4i+3, k]; Bs[k * 16 + j] = op(B)[k, columns 4j..4j+3].
-var<workgroup> As: array<vec4<f32>, 256>;
-var<workgroup> Bs: array<vec4<f32>, 256>;
+// As[k * 17 + i] = op(A)[rows 4i..4i+3, k]; Bs[k * 17 + j] = op(B)[k, columns 4j..4j+3]. Rows of
+// 17 vectors, not 16, so that invocations storing consecutive k hit different banks.
+const PAD: u32 = 17u;
+var<workgroup> As: array<vec4<f32>, 272>;
+var<workgroup> Bs: array<vec4<f32>, 272>;
 
 fn opA(off: u32, m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) { return 0.0; }
@@ -61,14 +63,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var t = 0u; t < p.K; t += TK) {
     let am = row0 + 4u * ai;
     let ka = t + ak;
-    As[ak * 16u + ai] = vec4<f32>(opA(aOff, am, ka), opA(aOff, am + 1u, ka), opA(aOff, am + 2u, ka), opA(aOff, am + 3u, ka));
+    As[ak * PAD + ai] = vec4<f32>(opA(aOff, am, ka), opA(aOff, am + 1u, ka), opA(aOff, am + 2u, ka), opA(aOff, am + 3u, ka));
     let bn = col0 + 4u * bj;
     let kb = t + bk;
-    Bs[bk * 16u + bj] = vec4<f32>(opB(bOff, kb, bn), opB(bOff, kb, bn + 1u), opB(bOff, kb, bn + 2u), opB(bOff, kb, bn + 3u));
+    Bs[bk * PAD + bj] = vec4<f32>(opB(bOff, kb, bn), opB(bOff, kb, bn + 1u), opB(bOff, kb, bn + 2u), opB(bOff, kb, bn + 3u));
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
-      let av = As[k * 16u + ty];
-      let bv = Bs[k * 16u + tx];
+      let av = As[k * PAD + ty];
+      let bv = Bs[k * PAD + tx];
       acc[0] = fma(vec4<f32>(av.x), bv, acc[0]);
       acc[1] = fma(vec4<f32>(av.y), bv, acc[1]);
       acc[2] = fma(vec4<f32>(av.z), bv, acc[2]);

@@ -15,8 +15,9 @@ import { DTypeError, DeviceError, ShapeError, fmtShape } from '../errors.js';
 import { sizeOf } from '../shape.js';
 import { u32, MAX_WORKGROUPS_PER_DIM, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
 import type { Tensor } from '../tensor.js';
-import { defineOp, runOp, type TensorMeta } from './registry.js';
+import { defineOp, runOp } from './registry.js';
 import { sum } from './reduce.js';
+import { reshape } from './movement.js';
 
 export interface MatmulOptions {
   /** Use A's transpose: A is [..., K, M]. */
@@ -38,7 +39,7 @@ export type MatmulKernel =
 
 /** Fastest measured on lavapipe (bench/variants.ts): with 8-wide subgroups, and without. */
 export const CPU_SUBGROUP_KERNEL: MatmulKernel = { kind: 'subgroup', tm: 16, tn: 4, wg: 64, sgn: 1 };
-export const CPU_ADAPTER_KERNEL: MatmulKernel = { kind: 'register', tm: 8, tn: 4, wg: 64, wgn: 64 };
+export const CPU_ADAPTER_KERNEL: MatmulKernel = { kind: 'register', tm: 8, tn: 8, wg: 64, wgn: 64 };
 export const GPU_KERNEL: MatmulKernel = { kind: 'tiled' };
 
 let forced: MatmulKernel | null = null;
@@ -48,9 +49,15 @@ export function setMatmulKernel(k: MatmulKernel | null): void { forced = k; }
 
 /** Whether the device runs matmul_subgroup.wgsl: subgroups enabled, and exactly 8 lanes. */
 export function hasSubgroups8(gpu: WebGpuBackend): boolean {
-  const info = gpu.device.adapterInfo as GPUAdapterInfo | undefined;
-  return gpu.device.features.has('subgroups') && info?.subgroupMinSize === 8 && info?.subgroupMaxSize === 8;
+  let v = subgroups8.get(gpu);
+  if (v === undefined) {
+    const info = gpu.device.adapterInfo as GPUAdapterInfo | undefined;
+    v = gpu.device.features.has('subgroups') && info?.subgroupMinSize === 8 && info?.subgroupMaxSize === 8;
+    subgroups8.set(gpu, v);
+  }
+  return v;
 }
+const subgroups8 = new WeakMap<WebGpuBackend, boolean>();
 
 export function matmulKernelFor(gpu: WebGpuBackend): MatmulKernel {
   if (forced) return forced;
@@ -127,7 +134,12 @@ export const MatmulOp = defineOp<MatmulAttrs>({
         : (transB ? matmul(b, g, { transA: true, transB: true }) : matmul(b, g, { transB: true }));
       ga = sumBatch(ga, ctx.inputShapes[0]);
     }
-    if (ctx.needs[1]) {
+    if (ctx.needs[1] && !transA && a.rank > 2 && ctx.inputShapes[1].length === 2) {
+      // B broadcast over A's batch: fold the batch into the rows, one [batch*M, K]^T [batch*M, N]
+      // product instead of a batched one and a sum.
+      const a2 = reshape(a, [-1, a.shape[a.rank - 1]]), g2 = reshape(g, [-1, g.shape[g.rank - 1]]);
+      gb = transB ? matmul(g2, a2, { transA: true }) : matmul(a2, g2, { transA: true });
+    } else if (ctx.needs[1]) {
       gb = !transB
         ? (transA ? matmul(a, g) : matmul(a, g, { transA: true }))
         : (transA ? matmul(g, a, { transA: true, transB: true }) : matmul(g, a, { transA: true }));
@@ -196,13 +208,4 @@ function matmulGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, out: GpuSto
       workgroups: [gx, gy, Math.min(nb - z0, MAX_WORKGROUPS_PER_DIM)],
     });
   }
-}
-
-/** Runs one matmul with an explicit kernel on raw storage (benchmarks of kernel variants). */
-export function matmulWithKernel(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, out: GpuStorage,
-  shapes: { a: readonly number[]; b: readonly number[] }, opts: MatmulOptions, kernel: MatmulKernel): TensorMeta {
-  const t = { transA: opts.transA ?? false, transB: opts.transB ?? false };
-  const d = dims(shapes.a, shapes.b, t);
-  matmulGpu(gpu, a, b, out, d, t, kernel);
-  return { shape: [...d.batch, d.M, d.N], dtype: 'f32' };
 }
