@@ -1,4 +1,5 @@
 /** Public API of the engine: `import { init, tensor, tidy, ... } from 'simclr-webgpu/engine'`. */
+import './methods.js';
 export * from './ops/index.js';
 export { Tensor, tidy, tidyAsync, noGrad, isGradEnabled, StorageRef } from './tensor.js';
 export { backward, type BackwardOptions } from './autograd.js';

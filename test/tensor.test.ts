@@ -165,3 +165,19 @@ describe('autograd mechanics', () => {
     expect(b.memory().liveBuffers).toBe(before);
   });
 });
+
+describe('chainable methods', () => {
+  it('x.matmul(w).add(b).relu().sum() equals the functional form', async () => {
+    const { matmul, relu, sum } = await import('../engine/ops/index.js');
+    await import('../engine/methods.js');
+    const b = cpu();
+    const rng = new Random(3);
+    const x = randn([4, 3], { rng, backend: b }), w = randn([3, 5], { rng, backend: b }), c = randn([5], { rng, backend: b });
+    const chained = await x.matmul(w).add(c).relu().sum().item();
+    const functional = await sum(relu(add(matmul(x, w), c))).item();
+    expect(chained).toBe(functional);
+    x.requiresGrad = true;
+    x.matmul(w).square().mean().backward();
+    expect(x.grad?.shape).toEqual([4, 3]);
+  });
+});
