@@ -5,6 +5,7 @@
  * every kernel variant. Writes bench/results/matmul-<timestamp>.json and bench/results/latest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dawnGpuObject } from '../engine/webgpu/device.js';
 import { matmulKernelFor } from '../engine/ops/matmul.js';
@@ -26,6 +27,7 @@ const args = parseArgs(process.argv.slice(2));
 const sizes = args.quick ? QUICK : FULL;
 const WAIT = 'sleep' as const;
 
+const loadBefore = loadavg()[0];
 const backend = await createBackend({ wait: WAIT });
 const kernel = kernelName(matmulKernelFor(backend));
 log(`adapter: ${backend.label}${backend.isCpuAdapter ? ' (CPU adapter)' : ''}`);
@@ -71,7 +73,7 @@ if (args.variants) variants = await measureVariants(backend, [[1024, 1024, 1024]
 // ---- report ------------------------------------------------------------------------------------
 const pad = (s: string, n: number) => s.padStart(n);
 log('');
-log(`matmul f32, ${backend.label}, ${new Date().toISOString()}`);
+log(`matmul f32, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
 log(`${'M x K x N'.padEnd(16)}${pad('ours ms', 10)}${pad('GFLOP/s', 10)}${pad('tfjs ms', 10)}${pad('GFLOP/s', 10)}${pad('ours/tfjs', 11)}`);
 for (const r of records) {
   log(`${`${r.M}x${r.K}x${r.N}`.padEnd(16)}${pad(r.ours.ms.toFixed(2), 10)}${pad(r.ours.gflops.toFixed(2), 10)}${pad(r.tfjs.ms.toFixed(2), 10)}${pad(r.tfjs.gflops.toFixed(2), 10)}${pad(r.ratio.toFixed(2) + 'x', 11)}`);
@@ -88,6 +90,8 @@ const out = {
   ourKernel: kernel,
   waitStrategyUsed: WAIT,
   quick: args.quick,
+  /** 1-minute load average before and after: other processes share these cores. */
+  loadAverage: { before: loadBefore, after: loadavg()[0] },
   samples: args.samples,
   method: 'per size: one warm-up call each, then samples alternating ours/tfjs; a sample records calls back to back and waits for the queue (ours: backend.sync(); tfjs: submit its encoder, then queue.onSubmittedWorkDone()); ms = median per call',
   results: records,

@@ -35,7 +35,7 @@ export async function loadTfjs(gpu: GPU, wait: WaitStrategy): Promise<TfjsHandle
     if (be.commandEncoder) { be.endComputePassEncoder(); be.submitQueue(); }
     await waitFor(be.device.queue.onSubmittedWorkDone(), wait);
   };
-  const info = be.adapterInfo;
+  const info = (be.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo ?? be.adapterInfo;
   return {
     tf,
     adapter: info?.description || info?.device || info?.vendor || 'unknown',
