@@ -1,6 +1,8 @@
 // matmul_subgroup.wgsl: C[b] = op(A[b]) x op(B[b]) for CPU adapters with 8-wide subgroups
 // (lavapipe), barrier-free: the 8 lanes of a subgroup share A through subgroupBroadcast instead of
-// each loading every row. A SIMD lane's storage load costs a gather there, broadcasts are cheap.
+// each loading every row. On lavapipe a storage load whose address is not a constant runs a loop
+// over the 8 lanes (bounds check, scalar load, insert), so each load instruction (best a vec4)
+// costs far more than an FMA, and a constant-index broadcast is one shuffle.
 // Bindings: 0 a (read), 1 b (read), 2 c (read_write), 3 params.
 // Layout: as matmul.wgsl. op(A) is M x K: A is [M,K], or [K,M] when TRANS_A. op(B) is K x N: B is
 // [K,N], or [N,K] when TRANS_B. C is [M,N]; batch b = wid.z + p.batch0, operand batch offsets
