@@ -100,3 +100,25 @@ export function mergeAxes(shape: Shape, strides: readonly (readonly number[])[])
   }
   return { shape: outShape, strides: outStrides };
 }
+
+/**
+ * Visits every multi-index of `shape` in row-major order, calling fn(i, offsets) where
+ * offsets[k] = base[k] + sum_d idx_d * strides[k][d]: the walk behind every CPU strided kernel.
+ */
+export function walkStrided(shape: Shape, strides: readonly (readonly number[])[], base: readonly number[], fn: (i: number, offsets: readonly number[]) => void): void {
+  const n = sizeOf(shape);
+  const rank = shape.length;
+  const idx = new Array<number>(rank).fill(0);
+  const offs = [...base];
+  const k = strides.length;
+  for (let i = 0; i < n; i++) {
+    fn(i, offs);
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      for (let j = 0; j < k; j++) offs[j] += strides[j][d];
+      if (idx[d] < shape[d]) break;
+      for (let j = 0; j < k; j++) offs[j] -= strides[j][d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}

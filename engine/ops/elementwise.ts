@@ -3,7 +3,7 @@
  * (f32 masks of 0 and 1) and where. Each op's shape rule, CPU reference, WGSL kernel selection
  * and gradient sit together in one table entry.
  */
-import { broadcastShapes, broadcastStrides, mergeAxes, sameShape, sizeOf } from '../shape.js';
+import { broadcastShapes, broadcastStrides, mergeAxes, sameShape, sizeOf, walkStrided } from '../shape.js';
 import { grid, u32, f32, type GpuStorage } from '../webgpu/backend.js';
 import { u32Array } from '../webgpu/params.js';
 import { Tensor } from '../tensor.js';
@@ -114,24 +114,13 @@ interface BinarySpec {
 }
 
 export function broadcastCpu(out: TensorMeta, inputs: readonly { shape: readonly number[]; data: Float64Array }[], f: (...v: number[]) => number): Float64Array {
-  const n = sizeOf(out.shape);
-  const res = new Float64Array(n);
+  const res = new Float64Array(sizeOf(out.shape));
   const strides = inputs.map((x) => broadcastStrides(x.shape, out.shape));
-  const rank = out.shape.length;
-  const idx = new Array<number>(rank).fill(0);
-  const offs = new Array<number>(inputs.length).fill(0);
   const vals = new Array<number>(inputs.length);
-  for (let i = 0; i < n; i++) {
+  walkStrided(out.shape, strides, inputs.map(() => 0), (i, offs) => {
     for (let k = 0; k < inputs.length; k++) vals[k] = inputs[k].data[offs[k]];
     res[i] = f(...vals);
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]++;
-      for (let k = 0; k < inputs.length; k++) offs[k] += strides[k][d];
-      if (idx[d] < out.shape[d]) break;
-      for (let k = 0; k < inputs.length; k++) offs[k] -= strides[k][d] * out.shape[d];
-      idx[d] = 0;
-    }
-  }
+  });
   return res;
 }
 

@@ -8,7 +8,7 @@
  */
 import { toTypedArray, isDType, type DType } from '../dtype.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
-import { broadcastStrides, checkShape, mergeAxes, normAxis, sizeOf, stridesOf } from '../shape.js';
+import { broadcastStrides, checkShape, mergeAxes, normAxis, sizeOf, stridesOf, walkStrided } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
 import { u32Array } from '../webgpu/params.js';
@@ -103,40 +103,14 @@ export const unsqueeze = defineComposite('unsqueeze', true, (x: Tensor, axis: nu
 
 /** CPU: out[i] = src[offset + sum_d idx_d * strides[d]] over `shape`'s multi-indices. */
 function cpuGather(src: Float64Array, shape: readonly number[], strides: readonly number[], offset: number): Float64Array {
-  const n = sizeOf(shape);
-  const out = new Float64Array(n);
-  const rank = shape.length;
-  const idx = new Array<number>(rank).fill(0);
-  let j = offset;
-  for (let i = 0; i < n; i++) {
-    out[i] = src[j];
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]++;
-      j += strides[d];
-      if (idx[d] < shape[d]) break;
-      j -= strides[d] * shape[d];
-      idx[d] = 0;
-    }
-  }
+  const out = new Float64Array(sizeOf(shape));
+  walkStrided(shape, [strides], [offset], (i, [j]) => { out[i] = src[j]; });
   return out;
 }
 
 /** CPU: out[offset + sum_d idx_d * strides[d]] = src[i]. */
 function cpuScatter(src: Float64Array, out: Float64Array, shape: readonly number[], strides: readonly number[], offset: number): void {
-  const n = sizeOf(shape);
-  const rank = shape.length;
-  const idx = new Array<number>(rank).fill(0);
-  let j = offset;
-  for (let i = 0; i < n; i++) {
-    out[j] = src[i];
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]++;
-      j += strides[d];
-      if (idx[d] < shape[d]) break;
-      j -= strides[d] * shape[d];
-      idx[d] = 0;
-    }
-  }
+  walkStrided(shape, [strides], [offset], (i, [j]) => { out[j] = src[i]; });
 }
 
 /**

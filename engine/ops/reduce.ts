@@ -8,7 +8,7 @@
  * the kernel writes partials over chunks of R and runs again on the partials.
  */
 import { ArgumentError, fmtShape } from '../errors.js';
-import { normAxes, reducedShape, sameShape, sizeOf } from '../shape.js';
+import { normAxes, reducedShape, sameShape, sizeOf, walkStrided } from '../shape.js';
 import { Tensor, tidy } from '../tensor.js';
 import { grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
 import { div, equal, mul, square, sub } from './elementwise.js';
@@ -31,18 +31,7 @@ function reduceCpu(x: CpuInput, axes: readonly number[], outSize: number, init: 
     if (axes.includes(d)) ostr[d] = 0;
     else { ostr[d] = acc; acc *= x.shape[d]; }
   }
-  const idx = new Array<number>(rank).fill(0);
-  let o = 0;
-  for (let i = 0; i < x.data.length; i++) {
-    res[o] = f(res[o], x.data[i]);
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]++;
-      o += ostr[d];
-      if (idx[d] < x.shape[d]) break;
-      o -= ostr[d] * x.shape[d];
-      idx[d] = 0;
-    }
-  }
+  walkStrided(x.shape, [ostr], [0], (i, [o]) => { res[o] = f(res[o], x.data[i]); });
   return res;
 }
 
