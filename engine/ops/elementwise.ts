@@ -244,7 +244,7 @@ export const WhereOp = defineOp<void>({
     const gb = ctx.needs[2] ? sumTo(mul(g, equal(c, 0)), ctx.inputShapes[2]) : null;
     return [null, ga, gb];
   },
-  saves: { inputs: true },
+  saves: { inputs: [0] }, // the condition only
 });
 
 /** cond != 0 ? a : b, broadcasting all three. */

@@ -67,7 +67,7 @@ export const GatherOp = defineOp<GatherAttrs>({
     return out;
   },
   backward(g, ctx) { return [scatterAdd(g, ctx.inputs[1]!, ctx.inputShapes[0][ctx.attrs.axis], ctx.attrs.axis), null]; },
-  saves: { inputs: true },
+  saves: { inputs: [1] }, // the indices only
 });
 
 export const ScatterAddOp = defineOp<ScatterAddAttrs>({
@@ -98,7 +98,7 @@ export const ScatterAddOp = defineOp<ScatterAddAttrs>({
     return out;
   },
   backward(g, ctx) { return [gather(g, ctx.inputs[1]!, ctx.attrs.axis), null]; },
-  saves: { inputs: true },
+  saves: { inputs: [1] }, // the indices only
 });
 
 /** Slices of x along `axis` at i32 `indices` [K]: the output has K in place of x.shape[axis]. */

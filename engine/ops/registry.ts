@@ -38,8 +38,8 @@ export interface OpDef<A = void> {
   webgpu(backend: WebGpuBackend, inputs: readonly GpuInput[], attrs: A, out: TensorMeta): GpuStorage;
   /** Gradients of each input given the output's gradient g; absent for non-differentiable ops. */
   backward?(g: Tensor, ctx: BackwardContext<A>): (Tensor | null)[];
-  /** What backward needs kept alive. */
-  readonly saves?: { readonly inputs?: boolean; readonly output?: boolean };
+  /** What backward needs kept alive: all inputs, or only those at the listed positions. */
+  readonly saves?: { readonly inputs?: boolean | readonly number[]; readonly output?: boolean };
   /** Output shares input 0's storage (reshape): no kernel runs. */
   readonly view?: boolean;
 }
@@ -96,7 +96,7 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
   if (def.backward && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     const edges = inputs.map((t) => (t.node ?? (t.requiresGrad ? t : null)));
     const saveIn = def.saves?.inputs ?? false;
-    const savedInputs = inputs.map((t) => (saveIn ? privateHandle(t) : null));
+    const savedInputs = inputs.map((t, i) => (saveIn === true || (Array.isArray(saveIn) && saveIn.includes(i)) ? privateHandle(t) : null));
     const savedOutput = def.saves?.output ? privateHandle(result) : null;
     result.node = new Node(def, attrs, edges, savedInputs, savedOutput, inputs.map((t) => t.shape), out.shape);
   }
