@@ -4,12 +4,14 @@
 # Dawn (npm `webgpu`) needs a Vulkan driver. With no GPU that is Mesa's CPU driver lavapipe, and
 # Dawn refuses Mesa older than 23. Debian bookworm ships 22.3, so Mesa comes from
 # bookworm-backports, added on the SAME mirror the machine already uses (no host is hard-coded).
+# It also installs Chromium (Debian's `chromium` package), which test/browser.test.ts runs headless
+# to check the engine in a browser; Chromium brings its own WebGPU adapter (SwiftShader).
 # Idempotent; needs root (uses sudo when not root). Prints the driver version at the end.
 set -euo pipefail
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "setup-webgpu: needs root (or sudo) to install Mesa" >&2; exit 1; }
+  command -v sudo >/dev/null || { echo "setup-webgpu: needs root (or sudo) to install Mesa and Chromium" >&2; exit 1; }
   SUDO="sudo"
 fi
 
@@ -38,3 +40,11 @@ fi
 
 mesa_ok || { echo "setup-webgpu: mesa-vulkan-drivers $(mesa_version) is older than 23; Dawn will refuse it" >&2; exit 1; }
 echo "setup-webgpu: mesa-vulkan-drivers $(mesa_version) (lavapipe) ready"
+
+# Headless Chromium for the browser test (only when missing).
+if [ ! -x /usr/bin/chromium ]; then
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+[ -x /usr/bin/chromium ] || { echo "setup-webgpu: apt-get install chromium did not provide /usr/bin/chromium" >&2; exit 1; }
+echo "setup-webgpu: $(/usr/bin/chromium --version 2>/dev/null) ready"

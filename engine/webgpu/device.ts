@@ -69,4 +69,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
   return { device, adapterInfo, isCpuAdapter, errors };
 }
 
-export const WEBGPU_HELP = 'no WebGPU adapter found; running on the CPU reference backend (slow). On headless Linux install Mesa >= 23 lavapipe: sudo bash scripts/setup-webgpu.sh (see README)';
+export const WEBGPU_HELP = 'no WebGPU adapter found; running on the CPU reference backend (slow). ' + (isNode
+  ? 'On headless Linux install Mesa >= 23 lavapipe: sudo bash scripts/setup-webgpu.sh (see README)'
+  // Mesa is no help to a browser: its WebGPU has its own switches.
+  : 'This browser offers none here: WebGPU needs a secure context (https or localhost) and a browser with it enabled (Chromium on Linux: --enable-unsafe-webgpu)');
