@@ -13,15 +13,17 @@ type Edge = Node | Tensor | null;
 
 export class Node {
   private refs = 1;
+  /** Saved values released (by backward or free): backward cannot run through this node again. */
   private freed = false;
+  /** Links to input nodes dropped (last reference gone). */
+  private unlinked = false;
 
   constructor(
     readonly def: OpDef<any>,
     readonly attrs: any,
     readonly edges: Edge[],
-    /** Saved inputs (null where the rule does not need them) and output, as private handles. */
-    private savedInputs: (Tensor | null)[],
-    private savedOutput: Tensor | null,
+    /** Saved inputs (null where the rule does not need them), output and aux, as private handles. */
+    private saved: { inputs: (Tensor | null)[]; output: Tensor | null; aux: Tensor[] },
     readonly inputShapes: (readonly number[])[],
     readonly outShape: readonly number[],
   ) {
@@ -36,12 +38,9 @@ export class Node {
 
   /** Drops saved values and the links to input nodes. */
   free(): void {
-    if (this.freed) return;
-    this.freed = true;
-    this.savedInputs.forEach((t) => t?.dispose());
-    this.savedOutput?.dispose();
-    this.savedInputs = [];
-    this.savedOutput = null;
+    if (this.unlinked) return;
+    this.unlinked = true;
+    this.releaseSaved();
     for (const e of this.edges) if (e instanceof Node) e.unref();
   }
 
@@ -52,8 +51,9 @@ export class Node {
     }
     const needs = this.edges.map((e) => e !== null);
     return this.def.backward!(g, {
-      inputs: this.savedInputs,
-      output: this.savedOutput,
+      inputs: this.saved.inputs,
+      output: this.saved.output,
+      aux: this.saved.aux,
       attrs: this.attrs,
       inputShapes: this.inputShapes,
       needs,
@@ -62,10 +62,10 @@ export class Node {
 
   /** Saved values are released after backward unless the graph is retained. */
   releaseSaved(): void {
-    this.savedInputs.forEach((t) => t?.dispose());
-    this.savedOutput?.dispose();
-    this.savedInputs = [];
-    this.savedOutput = null;
+    this.saved.inputs.forEach((t) => t?.dispose());
+    this.saved.output?.dispose();
+    this.saved.aux.forEach((t) => t.dispose());
+    this.saved = { inputs: [], output: null, aux: [] };
     this.freed = true;
   }
 }

@@ -24,22 +24,32 @@ export interface BackwardContext<A> {
   readonly inputs: readonly (Tensor | null)[];
   /** Saved output (null unless the op saves it). */
   readonly output: Tensor | null;
+  /** Saved auxiliary outputs (empty unless the op saves them). */
+  readonly aux: readonly Tensor[];
   readonly attrs: A;
   readonly inputShapes: readonly (readonly number[])[];
   /** Which inputs need a gradient; rules may return null for the others. */
   readonly needs: readonly boolean[];
 }
 
+/** A kernel's result when the op has auxiliary outputs. */
+export interface WithAux<S> { readonly out: S; readonly aux: readonly S[] }
+
 export interface OpDef<A = void> {
   readonly name: string;
   /** Validates inputs and attributes and gives the output's shape and dtype. */
   shape(inputs: readonly TensorMeta[], attrs: A): TensorMeta;
-  cpu(backend: CpuBackend, inputs: readonly CpuInput[], attrs: A, out: TensorMeta): Float64Array;
-  webgpu(backend: WebGpuBackend, inputs: readonly GpuInput[], attrs: A, out: TensorMeta): GpuStorage;
+  /**
+   * Auxiliary outputs: values the kernel computes anyway that backward or the caller needs (batch
+   * norm's mean and inverse std). Not differentiable; kernels then return WithAux.
+   */
+  aux?(inputs: readonly TensorMeta[], attrs: A): TensorMeta[];
+  cpu(backend: CpuBackend, inputs: readonly CpuInput[], attrs: A, out: TensorMeta): Float64Array | WithAux<Float64Array>;
+  webgpu(backend: WebGpuBackend, inputs: readonly GpuInput[], attrs: A, out: TensorMeta): GpuStorage | WithAux<GpuStorage>;
   /** Gradients of each input given the output's gradient g; absent for non-differentiable ops. */
   backward?(g: Tensor, ctx: BackwardContext<A>): (Tensor | null)[];
   /** What backward needs kept alive: all inputs, or only those at the listed positions. */
-  readonly saves?: { readonly inputs?: boolean | readonly number[]; readonly output?: boolean };
+  readonly saves?: { readonly inputs?: boolean | readonly number[]; readonly output?: boolean; readonly aux?: boolean };
   /** Output shares input 0's storage (reshape): no kernel runs. */
   readonly view?: boolean;
 }
@@ -80,6 +90,13 @@ export function requireF32(op: string, ...inputs: TensorMeta[]): void {
 
 /** Runs an op on its inputs' backend and records the autograd node. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
+  const { out, aux } = runOpAux(def, inputs, attrs);
+  aux.forEach((t) => t.dispose());
+  return out;
+}
+
+/** runOp for ops with auxiliary outputs: returns them too (the caller owns them). */
+export function runOpAux<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): { out: Tensor; aux: Tensor[] } {
   const refs = inputs.map((t) => t.ref(def.name));
   const backend = refs[0].backend;
   for (let i = 1; i < refs.length; i++) {
@@ -87,31 +104,41 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
       throw new DeviceError(def.name, `inputs live on different devices: ${backend.label} and ${refs[i].backend.label}; move one with toBackend()`);
     }
   }
-  const out = def.shape(inputs, attrs);
+  const meta = def.shape(inputs, attrs);
+  const auxMeta = def.aux?.(inputs, attrs) ?? [];
   let ref: StorageRef;
+  let auxStorage: Storage[] = [];
   if (def.view) ref = refs[0].retain();
-  else ref = new StorageRef(backend, execute(backend, def, inputs, refs, attrs, out));
-  const result = new Tensor(ref, out.shape, out.dtype);
+  else {
+    const r = execute(backend, def, inputs, refs, attrs, meta);
+    const main = 'out' in r ? r.out : r;
+    auxStorage = 'out' in r ? [...r.aux] : [];
+    if (auxStorage.length !== auxMeta.length) throw new Error(`${def.name}: kernel returned ${auxStorage.length} auxiliary outputs, expected ${auxMeta.length}`);
+    ref = new StorageRef(backend, main);
+  }
+  const result = new Tensor(ref, meta.shape, meta.dtype);
+  const aux = auxStorage.map((s, i) => new Tensor(new StorageRef(backend, s), auxMeta[i].shape, auxMeta[i].dtype));
 
   if (def.backward && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     const edges = inputs.map((t) => (t.node ?? (t.requiresGrad ? t : null)));
     const saveIn = def.saves?.inputs ?? false;
     const savedInputs = inputs.map((t, i) => (saveIn === true || (Array.isArray(saveIn) && saveIn.includes(i)) ? privateHandle(t) : null));
     const savedOutput = def.saves?.output ? privateHandle(result) : null;
-    result.node = new Node(def, attrs, edges, savedInputs, savedOutput, inputs.map((t) => t.shape), out.shape);
+    const savedAux = def.saves?.aux ? aux.map(privateHandle) : [];
+    result.node = new Node(def, attrs, edges, { inputs: savedInputs, output: savedOutput, aux: savedAux }, inputs.map((t) => t.shape), meta.shape);
   }
-  return result;
+  return { out: result, aux };
 }
 
 function privateHandle(t: Tensor): Tensor {
   return new Tensor(t.ref('save').retain(), t.shape, t.dtype, false);
 }
 
-function execute<A>(backend: Backend, def: OpDef<A>, inputs: readonly Tensor[], refs: StorageRef[], attrs: A, out: TensorMeta): Storage {
+function execute<A>(backend: Backend, def: OpDef<A>, inputs: readonly Tensor[], refs: StorageRef[], attrs: A, out: TensorMeta): Storage | WithAux<Storage> {
   if (backend.kind === 'cpu') {
     const cpu = backend as CpuBackend;
-    const data = def.cpu(cpu, inputs.map((t, i) => ({ shape: t.shape, dtype: t.dtype, data: cpu.view(refs[i].storage) })), attrs, out);
-    return cpu.wrap(data);
+    const r = def.cpu(cpu, inputs.map((t, i) => ({ shape: t.shape, dtype: t.dtype, data: cpu.view(refs[i].storage) })), attrs, out);
+    return r instanceof Float64Array ? cpu.wrap(r) : { out: cpu.wrap(r.out), aux: r.aux.map((a) => cpu.wrap(a)) };
   }
   const gpu = backend as WebGpuBackend;
   return def.webgpu(gpu, inputs.map((t, i) => ({ shape: t.shape, dtype: t.dtype, size: t.size, storage: refs[i].storage as GpuStorage })), attrs, out);
