@@ -15,6 +15,8 @@ export interface OpCase {
   inputs: InputSpec[];
   /** Check gradients (default: true when some input is f32 and the output requires grad). */
   grad?: boolean;
+  /** Run the float64 finite-difference check (default true); false for cases too big to check. */
+  gradcheck?: boolean;
   /** GPU vs CPU tolerance (default atol 1e-5, rtol 1e-4). */
   tol?: { atol?: number; rtol?: number };
   /** Finite-difference tolerance (default atol 1e-5, rtol 1e-4, eps 1e-6). */
