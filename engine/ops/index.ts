@@ -10,6 +10,8 @@ export * from './reduce.js';
 export * from './softmax.js';
 export * from './gather.js';
 export * from './movement.js';
+export * from './norm.js';
+export * from './pool.js';
 export { listOps, type OpDef } from './registry.js';
 
 wireAutogradOps((a, b) => add(a, b), fullLike);

@@ -4,7 +4,9 @@ import { matmulCases } from './matmul.js';
 import { reduceCases } from './reduce.js';
 import { softmaxCases } from './softmax.js';
 import { gatherCases } from './gather.js';
+import { normCases } from './norm.js';
+import { poolCases } from './pool.js';
 import type { OpCase } from './types.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases];
 export type { OpCase };

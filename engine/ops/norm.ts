@@ -1,0 +1,296 @@
+/**
+ * Batch normalization over [N,C] and [N,C,H,W] (statistics per channel over N, H and W).
+ *
+ * - `batchNormTrain` (primitive): normalizes with the batch mean and biased variance, times gamma plus
+ *   beta (both optional). Auxiliary outputs [C]: mean, inverse std 1/sqrt(var + eps), biased var.
+ *   WebGPU: three dispatches. batch_norm_stats.wgsl splits each channel's M = N*H*W values into
+ *   chunks (so 64 channels of 32768 values still give ~8192 invocations) and computes each chunk's
+ *   mean and sum of squared deviations two-pass; batch_norm_merge.wgsl merges the chunks per channel
+ *   (Chan et al.), never forming E[x^2] - E[x]^2; batch_norm_apply.wgsl normalizes.
+ * - `batchNormBackward` (primitive, not differentiable; only batchNormTrain's backward rule uses it):
+ *   from x, g, mean and invstd, one chunked reduction pass for sum(g) and sum(g * xhat) per channel
+ *   (+ a tiny merge pass), which are dbeta and dgamma, then one elementwise pass for dx.
+ * - `batchNorm` (composite): the API. Training mode runs batchNormTrain and updates the running
+ *   buffers in place (PyTorch semantics: unbiased variance, momentum weight on the batch statistic);
+ *   evaluation mode is a per-channel affine composition of elementwise ops with the running stats.
+ */
+import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { sizeOf } from '../shape.js';
+import { Tensor, noGrad, tidy } from '../tensor.js';
+import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
+import { add, affine, mul, rsqrt, sub } from './elementwise.js';
+import { reshape } from './movement.js';
+import { defineComposite, defineOp, runOpAux, type TensorMeta } from './registry.js';
+
+export interface BatchNormTrainAttrs {
+  readonly eps: number;
+  readonly hasGamma: boolean;
+  readonly hasBeta: boolean;
+}
+
+export interface BatchNormBackwardAttrs { readonly hasGamma: boolean }
+
+/** Split a channel's reduction when it is longer than this and channels alone give < TARGET invocations. */
+const SPLIT_MIN_M = 1024, TARGET_INVOCATIONS = 8192, MIN_CHUNK = 128;
+/** Values per invocation of the elementwise passes (along a row of S = H*W). */
+const PART = 8;
+
+/** x as [N, C, S] (S = H*W, or 1 for [N,C]). */
+function dims(shape: readonly number[]): [number, number, number] {
+  return [shape[0], shape[1], sizeOf(shape.slice(2))];
+}
+
+function checkX(op: string, x: TensorMeta): void {
+  if (x.shape.length !== 2 && x.shape.length !== 4) {
+    throw new ShapeError(op, `expected x of shape [N,C] or [N,C,H,W], got ${fmtShape(x.shape)}`);
+  }
+  if (x.dtype !== 'f32') throw new DTypeError(op, `expected f32 x, got ${x.dtype} ${fmtShape(x.shape)}`, x.dtype);
+}
+
+function checkChannelParam(op: string, what: string, p: TensorMeta, x: TensorMeta): void {
+  const c = x.shape[1];
+  if (p.shape.length !== 1 || p.shape[0] !== c) {
+    throw new ShapeError(op, `${what} must have shape [${c}] for x ${fmtShape(x.shape)}, got ${fmtShape(p.shape)}`);
+  }
+  if (p.dtype !== 'f32') throw new DTypeError(op, `${what} must be f32, got ${p.dtype} ${fmtShape(p.shape)}`, p.dtype);
+}
+
+/** Chunks per channel (K) and chunk length for a per-channel reduction of m values over c channels. */
+function chunking(m: number, c: number): { k: number; chunk: number } {
+  let k = 1;
+  if (m > SPLIT_MIN_M && c < TARGET_INVOCATIONS) k = Math.min(Math.ceil(m / MIN_CHUNK), Math.ceil(TARGET_INVOCATIONS / c));
+  const chunk = Math.max(1, Math.ceil(m / k));
+  return { k: Math.max(1, Math.ceil(m / chunk)), chunk };
+}
+
+/** Per-channel walk over x [N, C, S]: fn(channel, flat index). */
+function forChannel(n: number, c: number, s: number, ch: number, fn: (i: number) => void): void {
+  for (let i = 0; i < n; i++) {
+    const base = (i * c + ch) * s;
+    for (let j = 0; j < s; j++) fn(base + j);
+  }
+}
+
+// ---- batchNormTrain ------------------------------------------------------------------------------
+
+export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
+  name: 'batchNormTrain',
+  shape(inputs, a) {
+    const [x] = inputs;
+    checkX('batchNormTrain', x);
+    const want = 1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0);
+    if (inputs.length !== want) throw new ArgumentError('batchNormTrain', `expected ${want} inputs, got ${inputs.length}`);
+    if (a.hasGamma) checkChannelParam('batchNormTrain', 'gamma', inputs[1], x);
+    if (a.hasBeta) checkChannelParam('batchNormTrain', 'beta', inputs[a.hasGamma ? 2 : 1], x);
+    const [n, , s] = dims(x.shape);
+    if (n * s === 0) throw new ShapeError('batchNormTrain', `cannot take batch statistics of an empty batch ${fmtShape(x.shape)}`);
+    return { shape: x.shape, dtype: 'f32' };
+  },
+  aux([x]) {
+    const c = x.shape[1];
+    return [{ shape: [c], dtype: 'f32' }, { shape: [c], dtype: 'f32' }, { shape: [c], dtype: 'f32' }];
+  },
+  cpu(_b, inputs, a) {
+    const x = inputs[0];
+    const gamma = a.hasGamma ? inputs[1].data : null;
+    const beta = a.hasBeta ? inputs[a.hasGamma ? 2 : 1].data : null;
+    const [n, c, s] = dims(x.shape);
+    const m = n * s;
+    const y = new Float64Array(x.data.length);
+    const mean = new Float64Array(c), invstd = new Float64Array(c), vars = new Float64Array(c);
+    for (let ch = 0; ch < c; ch++) {
+      let sum = 0;
+      forChannel(n, c, s, ch, (i) => { sum += x.data[i]; });
+      const mu = sum / m;
+      let m2 = 0;
+      forChannel(n, c, s, ch, (i) => { m2 += (x.data[i] - mu) ** 2; });
+      const v = m2 / m;
+      const is = 1 / Math.sqrt(v + a.eps);
+      const sc = is * (gamma ? gamma[ch] : 1), sh = beta ? beta[ch] : 0;
+      forChannel(n, c, s, ch, (i) => { y[i] = (x.data[i] - mu) * sc + sh; });
+      mean[ch] = mu; invstd[ch] = is; vars[ch] = v;
+    }
+    return { out: y, aux: [mean, invstd, vars] };
+  },
+  webgpu(gpu, inputs, a) {
+    const x = inputs[0];
+    const [n, c, s] = dims(x.shape);
+    const m = n * s;
+    const { k, chunk } = chunking(m, c);
+    const part = gpu.alloc(2 * c * k);
+    gpu.run({
+      shader: 'batch_norm_stats', inputs: [x.storage], outputs: [part],
+      params: [u32(c * k), u32(c), u32(s), u32(k), u32(chunk), u32(m), u32(0)], workgroups: grid(Math.ceil((c * k) / 256)),
+    });
+    const mean = gpu.alloc(c), invstd = gpu.alloc(c), vars = gpu.alloc(c);
+    gpu.run({
+      shader: 'batch_norm_merge', inputs: [part], outputs: [mean, invstd, vars],
+      params: [u32(c), u32(k), u32(chunk), u32(m), f32(a.eps)], workgroups: [Math.ceil(c / 64)],
+    });
+    gpu.release(part);
+    const gamma = a.hasGamma ? inputs[1].storage : x.storage;
+    const beta = a.hasBeta ? inputs[a.hasGamma ? 2 : 1].storage : x.storage;
+    const y = gpu.alloc(x.size);
+    applyGpu(gpu, x.storage, mean, invstd, gamma, beta, y, n, c, s, a.hasGamma, a.hasBeta);
+    return { out: y, aux: [mean, invstd, vars] };
+  },
+  backward(g, ctx) {
+    const { hasGamma, hasBeta } = ctx.attrs;
+    const x = ctx.inputs[0]!;
+    const gamma = hasGamma ? ctx.inputs[1]! : null;
+    const [mean, invstd] = ctx.aux;
+    const { out: dx, aux: [dgamma, dbeta] } = runOpAux(BatchNormBackwardOp, gamma ? [x, g, mean, invstd, gamma] : [x, g, mean, invstd], { hasGamma });
+    const grads: (Tensor | null)[] = [dx];
+    if (hasGamma) grads.push(dgamma); else dgamma.dispose();
+    if (hasBeta) grads.push(dbeta); else dbeta.dispose();
+    return grads;
+  },
+  // x and gamma (input 1 is beta when there is no gamma: saved needlessly, it is [C]); mean, invstd.
+  saves: { inputs: [0, 1], aux: true },
+});
+
+function applyGpu(gpu: WebGpuBackend, x: GpuStorage, mean: GpuStorage, invstd: GpuStorage, gamma: GpuStorage, beta: GpuStorage,
+  y: GpuStorage, n: number, c: number, s: number, hasGamma: boolean, hasBeta: boolean): void {
+  const parts = Math.ceil(s / PART);
+  const items = n * c * parts;
+  gpu.run({
+    shader: 'batch_norm_apply', constants: { HAS_GAMMA: hasGamma ? 1 : 0, HAS_BETA: hasBeta ? 1 : 0 },
+    inputs: [x, mean, invstd, gamma, beta], outputs: [y],
+    params: [u32(items), u32(c), u32(s), u32(parts), u32(PART)], workgroups: grid(Math.ceil(items / 256)),
+  });
+}
+
+// ---- batchNormBackward ---------------------------------------------------------------------------
+
+/**
+ * Training-mode batch norm gradients. Inputs x, g [N,C(,H,W)], mean, invstd [C] (and gamma [C] when
+ * hasGamma). Output dx; auxiliary outputs dgamma = sum(g * xhat) and dbeta = sum(g) per channel.
+ */
+export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
+  name: 'batchNormBackward',
+  shape(inputs, a) {
+    const [x, g, mean, invstd] = inputs;
+    checkX('batchNormBackward', x);
+    if (inputs.length !== (a.hasGamma ? 5 : 4)) throw new ArgumentError('batchNormBackward', `expected ${a.hasGamma ? 5 : 4} inputs, got ${inputs.length}`);
+    if (g.shape.length !== x.shape.length || g.shape.some((d, i) => d !== x.shape[i]) || g.dtype !== 'f32') {
+      throw new ShapeError('batchNormBackward', `g must be f32 of x's shape ${fmtShape(x.shape)}, got ${fmtShape(g.shape)} ${g.dtype}`);
+    }
+    checkChannelParam('batchNormBackward', 'mean', mean, x);
+    checkChannelParam('batchNormBackward', 'invstd', invstd, x);
+    if (a.hasGamma) checkChannelParam('batchNormBackward', 'gamma', inputs[4], x);
+    const [n, , s] = dims(x.shape);
+    if (n * s === 0) throw new ShapeError('batchNormBackward', `empty batch ${fmtShape(x.shape)}`);
+    return { shape: x.shape, dtype: 'f32' };
+  },
+  aux([x]) {
+    const c = x.shape[1];
+    return [{ shape: [c], dtype: 'f32' }, { shape: [c], dtype: 'f32' }];
+  },
+  cpu(_b, inputs, a) {
+    const [x, g, mean, invstd] = inputs;
+    const gamma = a.hasGamma ? inputs[4].data : null;
+    const [n, c, s] = dims(x.shape);
+    const m = n * s;
+    const dx = new Float64Array(x.data.length);
+    const dgamma = new Float64Array(c), dbeta = new Float64Array(c);
+    for (let ch = 0; ch < c; ch++) {
+      const mu = mean.data[ch], is = invstd.data[ch];
+      let sg = 0, sgx = 0;
+      forChannel(n, c, s, ch, (i) => { sg += g.data[i]; sgx += g.data[i] * (x.data[i] - mu) * is; });
+      const sc = is * (gamma ? gamma[ch] : 1);
+      forChannel(n, c, s, ch, (i) => { dx[i] = sc * (g.data[i] - sg / m - (x.data[i] - mu) * is * (sgx / m)); });
+      dgamma[ch] = sgx; dbeta[ch] = sg;
+    }
+    return { out: dx, aux: [dgamma, dbeta] };
+  },
+  webgpu(gpu, inputs, a) {
+    const [x, g, mean, invstd] = inputs;
+    const [n, c, s] = dims(x.shape);
+    const m = n * s;
+    const { k, chunk } = chunking(m, c);
+    const part = gpu.alloc(2 * c * k);
+    gpu.run({
+      shader: 'batch_norm_grad_stats', inputs: [x.storage, g.storage, mean.storage], outputs: [part],
+      params: [u32(c * k), u32(c), u32(s), u32(k), u32(chunk), u32(m), u32(0)], workgroups: grid(Math.ceil((c * k) / 256)),
+    });
+    const dgamma = gpu.alloc(c), dbeta = gpu.alloc(c);
+    gpu.run({
+      shader: 'batch_norm_grad_merge', inputs: [part, invstd.storage], outputs: [dgamma, dbeta],
+      params: [u32(c), u32(k), u32(0)], workgroups: [Math.ceil(c / 64)],
+    });
+    gpu.release(part);
+    const dx = gpu.alloc(x.size);
+    const parts = Math.ceil(s / PART);
+    const items = n * c * parts;
+    gpu.run({
+      shader: 'batch_norm_grad_input', constants: { HAS_GAMMA: a.hasGamma ? 1 : 0 },
+      inputs: [x.storage, g.storage, mean.storage, invstd.storage, a.hasGamma ? inputs[4].storage : x.storage, dgamma, dbeta], outputs: [dx],
+      params: [u32(items), u32(c), u32(s), u32(parts), u32(PART), f32(1 / m)], workgroups: grid(Math.ceil(items / 256)),
+    });
+    return { out: dx, aux: [dgamma, dbeta] };
+  },
+});
+
+// ---- batchNorm (the API) -------------------------------------------------------------------------
+
+export interface BatchNormOptions {
+  /** Training mode: normalize with batch statistics (and update the running buffers if given). */
+  training: boolean;
+  /** Running mean [C], updated in place in training mode; required in evaluation mode. */
+  runningMean?: Tensor;
+  /** Running (unbiased) variance [C], updated in place in training mode; required in evaluation mode. */
+  runningVar?: Tensor;
+  /** Weight of the batch statistic in the running update (PyTorch semantics). Default 0.1. */
+  momentum?: number;
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+}
+
+/**
+ * Batch normalization of x [N,C] or [N,C,H,W] per channel, then gamma * xhat + beta (each optional).
+ * Training: batch mean and biased variance; runningMean/runningVar (if given) become
+ * (1 - momentum) * running + momentum * batchStat, with the unbiased variance (PyTorch). Eval: the
+ * running statistics, which are then required.
+ */
+export const batchNorm = defineComposite('batchNorm', true,
+  (x: Tensor, gamma: Tensor | null, beta: Tensor | null, opts: BatchNormOptions): Tensor => {
+    checkX('batchNorm', x);
+    if (gamma) checkChannelParam('batchNorm', 'gamma', gamma, x);
+    if (beta) checkChannelParam('batchNorm', 'beta', beta, x);
+    const eps = opts.eps ?? 1e-5;
+    const momentum = opts.momentum ?? 0.1;
+    if (!(eps >= 0)) throw new ArgumentError('batchNorm', `eps must be >= 0, got ${eps}`);
+    if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentError('batchNorm', `momentum must be in [0, 1], got ${momentum}`);
+    const { runningMean: rm, runningVar: rv } = opts;
+    if (rm) checkChannelParam('batchNorm', 'runningMean', rm, x);
+    if (rv) checkChannelParam('batchNorm', 'runningVar', rv, x);
+    const [n, c, s] = dims(x.shape);
+    const bshape = x.rank === 4 ? [1, c, 1, 1] : [1, c];
+
+    if (!opts.training) {
+      if (!rm || !rv) {
+        throw new ArgumentError('batchNorm', `evaluation mode (training: false) needs runningMean and runningVar [${c}] for x ${fmtShape(x.shape)}`);
+      }
+      return tidy(() => {
+        const inv = rsqrt(affine(rv, 1, eps));
+        const scale = gamma ? mul(gamma, inv) : inv;
+        const shift = mul(rm, scale);
+        const y = mul(x, reshape(scale, bshape));
+        return beta ? add(y, reshape(sub(beta, shift), bshape)) : sub(y, reshape(shift, bshape));
+      });
+    }
+
+    const m = n * s;
+    if (m <= 1) throw new ShapeError('batchNorm', `expected more than 1 value per channel when training, got x ${fmtShape(x.shape)}`);
+    const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
+    const { out, aux } = runOpAux(BatchNormTrainOp, inputs, { eps, hasGamma: gamma !== null, hasBeta: beta !== null });
+    const [mean, , vars] = aux;
+    if (rm || rv) {
+      noGrad(() => tidy(() => {
+        if (rm) rm.assign(add(affine(rm, 1 - momentum, 0), affine(mean, momentum, 0)));
+        if (rv) rv.assign(add(affine(rv, 1 - momentum, 0), affine(vars, (momentum * m) / (m - 1), 0)));
+      }));
+    }
+    aux.forEach((t) => t.dispose());
+    return out;
+  });

@@ -1,0 +1,40 @@
+// batch_norm_apply.wgsl: y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c] (batch norm's
+// normalization, training and evaluation alike). x - mean first, so large offsets cancel exactly.
+// Layout: x and y are [N, C, S] contiguous; each row (n, c) is split into P parts of E values; one
+// invocation per part (t = row * P + part), so no per-element index division. HAS_GAMMA/HAS_BETA = 0
+// mean gamma = 1 / beta = 0 (their bindings then alias another input and are not read).
+// Bindings: 0 x, 1 mean, 2 invstd, 3 gamma, 4 beta (read), 5 y (read_write), 6 params.
+override WG: u32 = 256u;
+override HAS_GAMMA: u32 = 1u;
+override HAS_BETA: u32 = 1u;
+
+struct Params { n: u32, c: u32, s: u32, parts: u32, e: u32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> mean: array<f32>;
+@group(0) @binding(2) var<storage, read> invstd: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> beta: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (t >= p.n) { return; }
+  let row = t / p.parts;
+  let c = row % p.c;
+  let s0 = (t % p.parts) * p.e;
+  let s1 = min(p.s, s0 + p.e);
+  let mu = mean[c];
+  var a = invstd[c];
+  if (HAS_GAMMA == 1u) { a *= gamma[c]; }
+  var b = 0.0;
+  if (HAS_BETA == 1u) { b = beta[c]; }
+  var idx = row * p.s + s0;
+  for (var s = s0; s < s1; s++) {
+    y[idx] = (x[idx] - mu) * a + b;
+    idx++;
+  }
+}

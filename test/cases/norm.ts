@@ -1,0 +1,57 @@
+import * as N from '../../engine/ops/norm.js';
+import { runOpAux } from '../../engine/ops/registry.js';
+import { concat, reshape } from '../../engine/ops/movement.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { OpCase } from './types.js';
+
+const chan = (c: number, low = -1, high = 1) => ({ shape: [c], low, high });
+const train = (x: Tensor, g: Tensor | null, b: Tensor | null, eps?: number) => N.batchNorm(x, g, b, { training: true, eps });
+const evalBn = (x: Tensor, g: Tensor | null, b: Tensor | null, rm: Tensor, rv: Tensor) => N.batchNorm(x, g, b, { training: false, runningMean: rm, runningVar: rv });
+const OPS = ['batchNorm', 'batchNormTrain'];
+
+const trainCases: OpCase[] = [
+  { name: 'batchNorm train 2-D [3,5,4,3] gamma+beta', ops: OPS, fn: (x, g, b) => train(x, g, b),
+    inputs: [{ shape: [3, 5, 4, 3], low: -2, high: 3 }, chan(5, 0.5, 1.5), chan(5)] },
+  { name: 'batchNorm train 2-D odd [2,3,5,7] no affine', ops: OPS, fn: (x) => train(x, null, null),
+    inputs: [{ shape: [2, 3, 5, 7], low: -1, high: 1 }] },
+  { name: 'batchNorm train 1-D [6,5] gamma only', ops: OPS, fn: (x, g) => train(x, g, null), inputs: [{ shape: [6, 5] }, chan(5, 0.5, 1.5)] },
+  { name: 'batchNorm train 1-D [7,3] beta only, eps 1e-3', ops: OPS, fn: (x, b) => train(x, null, b, 1e-3), inputs: [{ shape: [7, 3] }, chan(3)] },
+  { name: 'batchNorm train 2-D [2,1,3,3] single channel', ops: OPS, fn: (x, g, b) => train(x, g, b), inputs: [{ shape: [2, 1, 3, 3] }, chan(1, 0.5, 1.5), chan(1)] },
+  { name: 'batchNorm train offset 1e3 [4,3,3,5]', ops: OPS, fn: (x, g, b) => train(x, g, b), tol: { atol: 1e-4, rtol: 1e-3 },
+    inputs: [{ shape: [4, 3, 3, 5], low: 999, high: 1001 }, chan(3, 0.5, 1.5), chan(3)] },
+  // split reductions (chunks of 128 with a partial last chunk, chunks crossing rows), no gradcheck
+  { name: 'batchNorm train 2-D split [7,5,33,31]', ops: OPS, fn: (x, g, b) => train(x, g, b), gradcheck: false, tol: { atol: 1e-4, rtol: 1e-3 },
+    inputs: [{ shape: [7, 5, 33, 31], low: -2, high: 3 }, chan(5, 0.5, 1.5), chan(5)] },
+  { name: 'batchNorm train 1-D split [5000,3]', ops: OPS, fn: (x, g, b) => train(x, g, b), gradcheck: false, tol: { atol: 1e-4, rtol: 1e-3 },
+    inputs: [{ shape: [5000, 3], low: 10, high: 12 }, chan(3, 0.5, 1.5), chan(3)] },
+  { name: 'batchNorm train ResNet-sized [32,64,32,32] (chunks of 256)', ops: OPS, fn: (x, g, b) => train(x, g, b), gradcheck: false, tol: { atol: 1e-4, rtol: 1e-3 },
+    inputs: [{ shape: [32, 64, 32, 32], low: -1, high: 2 }, chan(64, 0.5, 1.5), chan(64)] },
+];
+
+const evalCases: OpCase[] = [
+  { name: 'batchNorm eval 2-D [3,5,4,3]', ops: ['batchNorm'], fn: (x, g, b, rm, rv) => evalBn(x, g, b, rm, rv),
+    inputs: [{ shape: [3, 5, 4, 3] }, chan(5, 0.5, 1.5), chan(5), chan(5), chan(5, 0.5, 2)] },
+  { name: 'batchNorm eval 1-D [4,7] no affine', ops: ['batchNorm'], fn: (x, rm, rv) => evalBn(x, null, null, rm, rv),
+    inputs: [{ shape: [4, 7] }, chan(7), chan(7, 0.5, 2)] },
+  { name: 'batchNorm eval 2-D odd [2,3,5,7] gamma only', ops: ['batchNorm'], fn: (x, g, rm, rv) => evalBn(x, g, null, rm, rv),
+    inputs: [{ shape: [2, 3, 5, 7] }, chan(3, 0.5, 1.5), chan(3), chan(3, 0.5, 2)] },
+];
+
+/** batchNormBackward's dx, dgamma and dbeta flattened into one vector. */
+function bnBackward(hasGamma: boolean) {
+  return (...xs: Tensor[]) => {
+    const { out, aux } = runOpAux(N.BatchNormBackwardOp, xs, { hasGamma });
+    return concat([reshape(out, [-1]), ...aux], 0);
+  };
+}
+
+const backwardCases: OpCase[] = [
+  { name: 'batchNormBackward 2-D [3,5,4,3] with gamma', ops: ['batchNormBackward'], fn: bnBackward(true), grad: false,
+    inputs: [{ shape: [3, 5, 4, 3] }, { shape: [3, 5, 4, 3] }, chan(5, -0.2, 0.2), chan(5, 0.5, 2), chan(5, 0.5, 1.5)] },
+  { name: 'batchNormBackward 1-D [9,4] without gamma', ops: ['batchNormBackward'], fn: bnBackward(false), grad: false,
+    inputs: [{ shape: [9, 4] }, { shape: [9, 4] }, chan(4, -0.2, 0.2), chan(4, 0.5, 2)] },
+  { name: 'batchNormBackward split [9,6,30,31]', ops: ['batchNormBackward'], fn: bnBackward(true), grad: false, tol: { atol: 1e-4, rtol: 1e-3 },
+    inputs: [{ shape: [9, 6, 30, 31] }, { shape: [9, 6, 30, 31] }, chan(6, -0.2, 0.2), chan(6, 0.5, 2), chan(6, 0.5, 1.5)] },
+];
+
+export const normCases: OpCase[] = [...trainCases, ...evalCases, ...backwardCases];
