@@ -12,15 +12,19 @@
  *   (+ a tiny merge pass), which are dbeta and dgamma, then one elementwise pass for dx.
  * - `batchNorm` (composite): the API. Training mode runs batchNormTrain and updates the running
  *   buffers in place (PyTorch semantics: unbiased variance, momentum weight on the batch statistic);
- *   evaluation mode is a per-channel affine composition of elementwise ops with the running stats.
+ *   evaluation mode runs `batchNormApply` with the running statistics.
+ * - `batchNormApply` (primitive): y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c] for given
+ *   statistics, one pass (batch_norm_apply.wgsl, the kernel batchNormTrain normalizes with); its
+ *   backward is composed of other ops (dx is batchNormApply of g with mean 0, one pass).
  */
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { sizeOf } from '../shape.js';
 import { Tensor, noGrad, tidy } from '../tensor.js';
 import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
-import { add, affine, mul, rsqrt, sub } from './elementwise.js';
-import { reshape } from './movement.js';
-import { defineComposite, defineOp, runOpAux, type TensorMeta } from './registry.js';
+import { add, affine, mul, neg, rsqrt } from './elementwise.js';
+import { ones, zeros } from './creation.js';
+import { sum } from './reduce.js';
+import { defineComposite, defineOp, runOp, runOpAux, type TensorMeta } from './registry.js';
 
 export interface BatchNormTrainAttrs {
   readonly eps: number;
@@ -231,6 +235,76 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
   },
 });
 
+// ---- batchNormApply (evaluation) -----------------------------------------------------------------
+
+export interface BatchNormApplyAttrs { readonly hasGamma: boolean; readonly hasBeta: boolean }
+
+/**
+ * y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c] with given per-channel statistics (batch norm
+ * in evaluation mode). Inputs x, mean, invstd, then gamma and beta when present.
+ */
+export const BatchNormApplyOp = defineOp<BatchNormApplyAttrs>({
+  name: 'batchNormApply',
+  shape(inputs, a) {
+    const [x, mean, invstd] = inputs;
+    checkX('batchNormApply', x);
+    const want = 3 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0);
+    if (inputs.length !== want) throw new ArgumentError('batchNormApply', `expected ${want} inputs, got ${inputs.length}`);
+    checkChannelParam('batchNormApply', 'mean', mean, x);
+    checkChannelParam('batchNormApply', 'invstd', invstd, x);
+    if (a.hasGamma) checkChannelParam('batchNormApply', 'gamma', inputs[3], x);
+    if (a.hasBeta) checkChannelParam('batchNormApply', 'beta', inputs[a.hasGamma ? 4 : 3], x);
+    return { shape: x.shape, dtype: 'f32' };
+  },
+  cpu(_b, inputs, a) {
+    const [x, mean, invstd] = inputs;
+    const gamma = a.hasGamma ? inputs[3].data : null;
+    const beta = a.hasBeta ? inputs[a.hasGamma ? 4 : 3].data : null;
+    const [n, c, s] = dims(x.shape);
+    const y = new Float64Array(x.data.length);
+    for (let ch = 0; ch < c; ch++) {
+      const mu = mean.data[ch], sc = invstd.data[ch] * (gamma ? gamma[ch] : 1), sh = beta ? beta[ch] : 0;
+      forChannel(n, c, s, ch, (i) => { y[i] = (x.data[i] - mu) * sc + sh; });
+    }
+    return y;
+  },
+  webgpu(gpu, inputs, a) {
+    const [x, mean, invstd] = inputs;
+    const [n, c, s] = dims(x.shape);
+    const y = gpu.alloc(x.size);
+    const gamma = a.hasGamma ? inputs[3].storage : x.storage;
+    const beta = a.hasBeta ? inputs[a.hasGamma ? 4 : 3].storage : x.storage;
+    applyGpu(gpu, x.storage, mean.storage, invstd.storage, gamma, beta, y, n, c, s, a.hasGamma, a.hasBeta);
+    return y;
+  },
+  backward(g, ctx) {
+    const { hasGamma, hasBeta } = ctx.attrs;
+    const [x, mean, invstd] = ctx.inputs as Tensor[];
+    const gamma = hasGamma ? ctx.inputs[3] : null;
+    const axes = x.rank === 4 ? [0, 2, 3] : [0];
+    const c = x.shape[1];
+    const needGamma = hasGamma && ctx.needs[3];
+    const needBeta = hasBeta && ctx.needs[hasGamma ? 4 : 3];
+    return tidy(() => {
+      // dx = g * invstd * gamma: the same kernel with mean 0, one pass
+      const dx = ctx.needs[0] ? runOp(BatchNormApplyOp, [g, zeros([c], { backend: x.backend }), invstd, ...(gamma ? [gamma] : [])], { hasGamma, hasBeta: false }) : null;
+      const sg = ctx.needs[1] || needBeta ? sum(g, axes) : null;
+      // per-channel sum of g * (x - mean), for gamma and invstd (x - mean: the kernel with invstd 1)
+      const centred = ctx.needs[2] || needGamma ? runOp(BatchNormApplyOp, [x, mean, ones([c], { backend: x.backend })], { hasGamma: false, hasBeta: false }) : null;
+      const sgd = centred ? sum(mul(g, centred), axes) : null;
+      const grads: (Tensor | null)[] = [
+        dx,
+        ctx.needs[1] ? neg(mul(sg!, gamma ? mul(invstd, gamma) : invstd)) : null,
+        ctx.needs[2] ? (gamma ? mul(sgd!, gamma) : sgd) : null,
+      ];
+      if (hasGamma) grads.push(needGamma ? mul(sgd!, invstd) : null);
+      if (hasBeta) grads.push(needBeta ? sg : null);
+      return grads;
+    });
+  },
+  saves: { inputs: [0, 1, 2, 3] },
+});
+
 // ---- batchNorm (the API) -------------------------------------------------------------------------
 
 export interface BatchNormOptions {
@@ -265,18 +339,15 @@ export const batchNorm = defineComposite('batchNorm', true,
     if (rm) checkChannelParam('batchNorm', 'runningMean', rm, x);
     if (rv) checkChannelParam('batchNorm', 'runningVar', rv, x);
     const [n, c, s] = dims(x.shape);
-    const bshape = x.rank === 4 ? [1, c, 1, 1] : [1, c];
 
     if (!opts.training) {
       if (!rm || !rv) {
         throw new ArgumentError('batchNorm', `evaluation mode (training: false) needs runningMean and runningVar [${c}] for x ${fmtShape(x.shape)}`);
       }
       return tidy(() => {
-        const inv = rsqrt(affine(rv, 1, eps));
-        const scale = gamma ? mul(gamma, inv) : inv;
-        const shift = mul(rm, scale);
-        const y = mul(x, reshape(scale, bshape));
-        return beta ? add(y, reshape(sub(beta, shift), bshape)) : sub(y, reshape(shift, bshape));
+        const invstd = rsqrt(affine(rv, 1, eps));
+        return runOp(BatchNormApplyOp, [x, rm, invstd, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])],
+          { hasGamma: gamma !== null, hasBeta: beta !== null });
       });
     }
 

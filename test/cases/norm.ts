@@ -1,5 +1,5 @@
 import * as N from '../../engine/ops/norm.js';
-import { runOpAux } from '../../engine/ops/registry.js';
+import { runOp, runOpAux } from '../../engine/ops/registry.js';
 import { concat, reshape } from '../../engine/ops/movement.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { OpCase } from './types.js';
@@ -28,13 +28,25 @@ const trainCases: OpCase[] = [
     inputs: [{ shape: [32, 64, 32, 32], low: -1, high: 2 }, chan(64, 0.5, 1.5), chan(64)] },
 ];
 
+const EVAL = ['batchNorm', 'batchNormApply'];
+const apply = (hasGamma: boolean, hasBeta: boolean) => (...xs: Tensor[]) => runOp(N.BatchNormApplyOp, xs, { hasGamma, hasBeta });
+
 const evalCases: OpCase[] = [
-  { name: 'batchNorm eval 2-D [3,5,4,3]', ops: ['batchNorm'], fn: (x, g, b, rm, rv) => evalBn(x, g, b, rm, rv),
+  { name: 'batchNorm eval 2-D [3,5,4,3]', ops: EVAL, fn: (x, g, b, rm, rv) => evalBn(x, g, b, rm, rv),
     inputs: [{ shape: [3, 5, 4, 3] }, chan(5, 0.5, 1.5), chan(5), chan(5), chan(5, 0.5, 2)] },
-  { name: 'batchNorm eval 1-D [4,7] no affine', ops: ['batchNorm'], fn: (x, rm, rv) => evalBn(x, null, null, rm, rv),
+  { name: 'batchNorm eval 1-D [4,7] no affine', ops: EVAL, fn: (x, rm, rv) => evalBn(x, null, null, rm, rv),
     inputs: [{ shape: [4, 7] }, chan(7), chan(7, 0.5, 2)] },
-  { name: 'batchNorm eval 2-D odd [2,3,5,7] gamma only', ops: ['batchNorm'], fn: (x, g, rm, rv) => evalBn(x, g, null, rm, rv),
+  { name: 'batchNorm eval 2-D odd [2,3,5,7] gamma only', ops: EVAL, fn: (x, g, rm, rv) => evalBn(x, g, null, rm, rv),
     inputs: [{ shape: [2, 3, 5, 7] }, chan(3, 0.5, 1.5), chan(3), chan(3, 0.5, 2)] },
+  { name: 'batchNorm eval 2-D beta only, eps 1e-2 [2,4,3,3]', ops: EVAL, fn: (x, b, rm, rv) => N.batchNorm(x, null, b, { training: false, runningMean: rm, runningVar: rv, eps: 1e-2 }),
+    inputs: [{ shape: [2, 4, 3, 3] }, chan(4), chan(4), chan(4, 0.5, 2)] },
+  { name: 'batchNorm eval large [16,32,16,16]', ops: EVAL, fn: (x, g, b, rm, rv) => evalBn(x, g, b, rm, rv), gradcheck: false,
+    inputs: [{ shape: [16, 32, 16, 16] }, chan(32, 0.5, 1.5), chan(32), chan(32), chan(32, 0.5, 2)] },
+  // the primitive directly: gradients into mean and invstd too
+  { name: 'batchNormApply [3,4,2,5] gamma+beta', ops: ['batchNormApply'], fn: apply(true, true),
+    inputs: [{ shape: [3, 4, 2, 5] }, chan(4), chan(4, 0.5, 2), chan(4, 0.5, 1.5), chan(4)] },
+  { name: 'batchNormApply [6,3] no affine', ops: ['batchNormApply'], fn: apply(false, false), inputs: [{ shape: [6, 3] }, chan(3), chan(3, 0.5, 2)] },
+  { name: 'batchNormApply [2,3,3,3] beta only', ops: ['batchNormApply'], fn: apply(false, true), inputs: [{ shape: [2, 3, 3, 3] }, chan(3), chan(3, 0.5, 2), chan(3)] },
 ];
 
 /** batchNormBackward's dx, dgamma and dbeta flattened into one vector. */
