@@ -15,6 +15,7 @@ const maxCases: OpCase[] = [
   // ties: the first maximum in window order gets the gradient (not differentiable there: no gradcheck)
   { name: 'maxPool2d ties route to the first max [1,1,4,5]', ops: ['maxPool2d'], fn: (x) => P.maxPool2d(x, resnet), gradcheck: false,
     inputs: [{ shape: [1, 1, 4, 5], values: [1, 1, 0, 2, 2, 1, 1, 0, 2, 2, 3, 3, 3, 0, 0, 3, 3, 3, 0, 0] }] },
+  { name: 'maxPool2d k2 floor mode drops the last row and column [2,1,5,7]', ops: ['maxPool2d'], fn: (x) => P.maxPool2d(x, { kernel: 2 }), inputs: [{ shape: [2, 1, 5, 7] }] },
   { name: 'maxPool2d ResNet stem [8,64,32,32]', ops: ['maxPool2d'], fn: (x) => P.maxPool2d(x, resnet), gradcheck: false, inputs: [{ shape: [8, 64, 32, 32] }] },
   { name: 'maxPool2dBackward (from the argmax of [2,3,7,7] k3 s2)', ops: ['maxPool2dBackward'], grad: false,
     fn: (x: Tensor, g: Tensor) => {
@@ -30,6 +31,7 @@ const avgCases: OpCase[] = [
   { name: 'avgPool2d k2 default stride [1,2,6,8]', ops: ['avgPool2d'], fn: (x) => P.avgPool2d(x, { kernel: 2 }), inputs: [{ shape: [1, 2, 6, 8] }] },
   { name: 'avgPool2d k[3,2] s[2,1] p[1,0] [2,2,7,5]', ops: ['avgPool2d'], fn: (x) => P.avgPool2d(x, { kernel: [3, 2], stride: [2, 1], padding: [1, 0] }),
     inputs: [{ shape: [2, 2, 7, 5] }] },
+  { name: 'avgPool2d k3 s3 floor mode drops a border [1,2,8,7]', ops: ['avgPool2d'], fn: (x) => P.avgPool2d(x, { kernel: 3 }), inputs: [{ shape: [1, 2, 8, 7] }] },
   { name: 'avgPool2d large [4,16,32,32] k3 s2 p1', ops: ['avgPool2d'], fn: (x) => P.avgPool2d(x, resnet), gradcheck: false, inputs: [{ shape: [4, 16, 32, 32] }] },
   { name: 'avgPool2dBackward (of [2,3,9,7] k3 s2 p1)', ops: ['avgPool2dBackward'],
     fn: (g) => runOp(P.AvgPool2dBackwardOp, [g], { kernel: [3, 3], stride: [2, 2], padding: [1, 1], inH: 9, inW: 7 }), inputs: [{ shape: [2, 3, 5, 4] }] },
