@@ -24,8 +24,25 @@ export const repsFor = (msPerCall: number, targetMs: number): number => Math.max
 
 export function log(msg: string): void { process.stdout.write(msg + '\n'); }
 
-export function parseArgs(argv: readonly string[]): { quick: boolean; variants: boolean; samples: number } {
+export interface BenchArgs {
+  quick: boolean; variants: boolean; convVariants: boolean;
+  /** Matmul samples per size (>= 5). */
+  samples: number;
+  /** Conv samples per kernel (default 3: batch-32 convs are slow on a CPU adapter). */
+  convSamples: number;
+  /** Run one section only: 'matmul' or 'conv'. */
+  only: 'matmul' | 'conv' | null;
+}
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
   const quick = argv.includes('--quick');
-  const samplesArg = argv.find((a) => a.startsWith('--samples='));
-  return { quick, variants: argv.includes('--variants'), samples: samplesArg ? Math.max(5, Number(samplesArg.split('=')[1])) : 5 };
+  const val = (k: string) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
+  const only = val('only') ?? null;
+  if (only !== null && only !== 'matmul' && only !== 'conv') throw new Error(`bench: --only must be matmul or conv, got ${only}`);
+  return {
+    quick, variants: argv.includes('--variants'), convVariants: argv.includes('--conv-variants'),
+    samples: val('samples') ? Math.max(5, Number(val('samples'))) : 5,
+    convSamples: val('conv-samples') ? Math.max(1, Number(val('conv-samples'))) : 3,
+    only,
+  };
 }

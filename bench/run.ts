@@ -1,8 +1,11 @@
 /**
- * `npm run bench [-- --quick] [-- --variants] [-- --samples=N]`: f32 matmul GFLOP/s of this engine
- * and of @tensorflow/tfjs-backend-webgpu on the same Dawn adapter in one process, interleaved per
- * sample (other load on the machine hits both alike); the engine's wait strategies; optionally
- * every kernel variant. Writes bench/results/matmul-<timestamp>.json and bench/results/latest.json.
+ * `npm run bench [-- --quick] [-- --only=matmul|conv] [-- --variants] [-- --conv-variants]
+ * [-- --samples=N] [-- --conv-samples=N]`: this engine against @tensorflow/tfjs-backend-webgpu on the
+ * same Dawn adapter in one process, interleaved per sample (other load on the machine hits both
+ * alike). Matmul section: f32 matmul GFLOP/s, the engine's wait strategies, optionally every kernel
+ * variant; writes bench/results/matmul-<timestamp>.json and bench/results/latest.json. Conv section
+ * (bench/conv.ts): forward, input-gradient and weight-gradient GFLOP/s at the conv shapes of a
+ * CIFAR-stem ResNet-18; writes bench/results/conv-<timestamp>.json and bench/results/conv-latest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -14,6 +17,8 @@ import { createBackend, oursMatmul } from './ours.js';
 import { loadTfjs } from './tfjs.js';
 import { kernelName, measureVariants, type VariantResult } from './variants.js';
 import { measureWait, type WaitResult } from './wait.js';
+import { QUICK_SHAPES, RESNET18_CIFAR, convKernelName, convTable, measureConv, measureConvVariants, shapeName } from './conv.js';
+import { convKernelFor } from '../engine/ops/conv.js';
 
 const FULL: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [4096, 512, 512]];
 const QUICK: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024]];
@@ -36,73 +41,110 @@ const gpuObject = dawnGpuObject();
 if (!gpuObject) throw new Error('bench: expected the engine to hold Dawn\'s GPU object (Node)');
 const tfjs = await loadTfjs(gpuObject, WAIT);
 log(`tfjs-backend-webgpu on the same GPU object, adapter: ${tfjs.adapter}`);
-log(`sizes (M x K x N): ${sizes.map((s) => s.join('x')).join(', ')}; median of ${args.samples} samples, ours and tfjs alternating; both wait with '${WAIT}'`);
-
-const records: MatmulRecord[] = [];
-for (const [M, K, N] of sizes) {
-  const flop = 2 * M * K * N;
-  const ours = oursMatmul(backend, M, K, N);
-  const tf = tfjs.matmul(M, K, N);
-  process.stdout.write(`${M}x${K}x${N}: warm-up`);
-  // warm-up: pipelines compile, buffers settle; its duration sizes the samples
-  await timeCalls(ours.run, ours.sync, 1);
-  await timeCalls(tf.run, tf.sync, 1);
-  const oursReps = repsFor(await timeCalls(ours.run, ours.sync, 1), SAMPLE_MS);
-  const tfReps = repsFor(await timeCalls(tf.run, tf.sync, 1), SAMPLE_MS);
-  process.stdout.write(`, sampling (${oursReps} and ${tfReps} calls per sample) `);
-  const t: [number[], number[]] = [[], []];
-  for (let s = 0; s < args.samples; s++) {
-    t[0].push(await timeCalls(ours.run, ours.sync, oursReps));
-    t[1].push(await timeCalls(tf.run, tf.sync, tfReps));
-    process.stdout.write('.');
-  }
-  ours.dispose();
-  tf.dispose();
-  const side = (xs: number[], reps: number): Side => ({ ms: median(xs), gflops: gflops(flop, median(xs)), samplesMs: xs, callsPerSample: reps });
-  const r: MatmulRecord = { M, K, N, ours: side(t[0], oursReps), tfjs: side(t[1], tfReps), ratio: 0 };
-  r.ratio = r.ours.gflops / r.tfjs.gflops;
-  records.push(r);
-  process.stdout.write(` ours ${r.ours.gflops.toFixed(2)}, tfjs ${r.tfjs.gflops.toFixed(2)} GFLOP/s\n`);
-}
-
-const waits: WaitResult[] = await measureWait(1024, args.quick ? 4 : 8, 5);
-
-let variants: VariantResult[] = [];
-if (args.variants) variants = await measureVariants(backend, [[1024, 1024, 1024]], 5);
-
-// ---- report ------------------------------------------------------------------------------------
-const pad = (s: string, n: number) => s.padStart(n);
-log('');
-log(`matmul f32, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
-log(`${'M x K x N'.padEnd(16)}${pad('ours ms', 10)}${pad('GFLOP/s', 10)}${pad('tfjs ms', 10)}${pad('GFLOP/s', 10)}${pad('ours/tfjs', 11)}`);
-for (const r of records) {
-  log(`${`${r.M}x${r.K}x${r.N}`.padEnd(16)}${pad(r.ours.ms.toFixed(2), 10)}${pad(r.ours.gflops.toFixed(2), 10)}${pad(r.tfjs.ms.toFixed(2), 10)}${pad(r.tfjs.gflops.toFixed(2), 10)}${pad(r.ratio.toFixed(2) + 'x', 11)}`);
-}
-for (const w of waits) {
-  log(`wait (${w.mode}, ${w.size}^2): sleep ${w.sleep.msPerMatmul.toFixed(1)} ms, spin ${w.spin.msPerMatmul.toFixed(1)} ms per matmul -> ${w.faster} is faster (spin/sleep ${w.spinOverSleep.toFixed(2)})`);
-}
-
-const date = new Date().toISOString();
-const out = {
-  benchmark: 'matmul f32',
-  date,
-  adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, tfjs: tfjs.adapter },
-  ourKernel: kernel,
-  waitStrategyUsed: WAIT,
-  quick: args.quick,
-  /** 1-minute load average before and after: other processes share these cores. */
-  loadAverage: { before: loadBefore, after: loadavg()[0] },
-  samples: args.samples,
-  method: 'per size: one warm-up call each, then samples alternating ours/tfjs; a sample records calls back to back and waits for the queue (ours: backend.sync(); tfjs: submit its encoder, then queue.onSubmittedWorkDone()); ms = median per call',
-  results: records,
-  waitStrategy: waits,
-  variants,
-};
 const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
-const file = `${dir}matmul-${date.replace(/[:.]/g, '-')}.json`;
-writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-writeFileSync(`${dir}latest.json`, JSON.stringify(out, null, 2) + '\n');
-log(`wrote ${file} and bench/results/latest.json`);
+
+if (args.only !== 'conv') {
+  log(`sizes (M x K x N): ${sizes.map((s) => s.join('x')).join(', ')}; median of ${args.samples} samples, ours and tfjs alternating; both wait with '${WAIT}'`);
+
+  const records: MatmulRecord[] = [];
+  for (const [M, K, N] of sizes) {
+    const flop = 2 * M * K * N;
+    const ours = oursMatmul(backend, M, K, N);
+    const tf = tfjs.matmul(M, K, N);
+    process.stdout.write(`${M}x${K}x${N}: warm-up`);
+    // warm-up: pipelines compile, buffers settle; its duration sizes the samples
+    await timeCalls(ours.run, ours.sync, 1);
+    await timeCalls(tf.run, tf.sync, 1);
+    const oursReps = repsFor(await timeCalls(ours.run, ours.sync, 1), SAMPLE_MS);
+    const tfReps = repsFor(await timeCalls(tf.run, tf.sync, 1), SAMPLE_MS);
+    process.stdout.write(`, sampling (${oursReps} and ${tfReps} calls per sample) `);
+    const t: [number[], number[]] = [[], []];
+    for (let s = 0; s < args.samples; s++) {
+      t[0].push(await timeCalls(ours.run, ours.sync, oursReps));
+      t[1].push(await timeCalls(tf.run, tf.sync, tfReps));
+      process.stdout.write('.');
+    }
+    ours.dispose();
+    tf.dispose();
+    const side = (xs: number[], reps: number): Side => ({ ms: median(xs), gflops: gflops(flop, median(xs)), samplesMs: xs, callsPerSample: reps });
+    const r: MatmulRecord = { M, K, N, ours: side(t[0], oursReps), tfjs: side(t[1], tfReps), ratio: 0 };
+    r.ratio = r.ours.gflops / r.tfjs.gflops;
+    records.push(r);
+    process.stdout.write(` ours ${r.ours.gflops.toFixed(2)}, tfjs ${r.tfjs.gflops.toFixed(2)} GFLOP/s\n`);
+  }
+
+  const waits: WaitResult[] = await measureWait(1024, args.quick ? 4 : 8, 5);
+
+  let variants: VariantResult[] = [];
+  if (args.variants) variants = await measureVariants(backend, [[1024, 1024, 1024]], 5);
+
+  // ---- report ------------------------------------------------------------------------------------
+  const pad = (s: string, n: number) => s.padStart(n);
+  log('');
+  log(`matmul f32, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
+  log(`${'M x K x N'.padEnd(16)}${pad('ours ms', 10)}${pad('GFLOP/s', 10)}${pad('tfjs ms', 10)}${pad('GFLOP/s', 10)}${pad('ours/tfjs', 11)}`);
+  for (const r of records) {
+    log(`${`${r.M}x${r.K}x${r.N}`.padEnd(16)}${pad(r.ours.ms.toFixed(2), 10)}${pad(r.ours.gflops.toFixed(2), 10)}${pad(r.tfjs.ms.toFixed(2), 10)}${pad(r.tfjs.gflops.toFixed(2), 10)}${pad(r.ratio.toFixed(2) + 'x', 11)}`);
+  }
+  for (const w of waits) {
+    log(`wait (${w.mode}, ${w.size}^2): sleep ${w.sleep.msPerMatmul.toFixed(1)} ms, spin ${w.spin.msPerMatmul.toFixed(1)} ms per matmul -> ${w.faster} is faster (spin/sleep ${w.spinOverSleep.toFixed(2)})`);
+  }
+
+  const date = new Date().toISOString();
+  const out = {
+    benchmark: 'matmul f32',
+    date,
+    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, tfjs: tfjs.adapter },
+    ourKernel: kernel,
+    waitStrategyUsed: WAIT,
+    quick: args.quick,
+    /** 1-minute load average before and after: other processes share these cores. */
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    samples: args.samples,
+    method: 'per size: one warm-up call each, then samples alternating ours/tfjs; a sample records calls back to back and waits for the queue (ours: backend.sync(); tfjs: submit its encoder, then queue.onSubmittedWorkDone()); ms = median per call',
+    results: records,
+    waitStrategy: waits,
+    variants,
+  };
+  const file = `${dir}matmul-${date.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(`${dir}latest.json`, JSON.stringify(out, null, 2) + '\n');
+  log(`wrote ${file} and bench/results/latest.json`);
+}
+
+if (args.only !== 'matmul') {
+  const N = args.quick ? 8 : 32;
+  const shapes = args.quick ? QUICK_SHAPES : RESNET18_CIFAR;
+  const convKernel = convKernelName(convKernelFor(backend));
+  log('');
+  log(`conv2d NCHW (ours, kernel: ${convKernel}) vs tfjs-webgpu NHWC, batch ${N}, ${shapes.length} shapes x 3 kernels, median of ${args.convSamples} samples, alternating`);
+  const loadConv = loadavg()[0];
+  const convRecords = await measureConv(backend, tfjs.tf, tfjs.sync, N, shapes, args.convSamples);
+  const convVariants = args.convVariants ? await measureConvVariants(backend, N, [shapes[1], shapes[shapes.length - 1]], args.convSamples) : [];
+  log('');
+  log(`conv2d f32, batch ${N}, ${backend.label}, ${new Date().toISOString()} (load average ${loadConv.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
+  for (const l of convTable(convRecords)) log(l);
+  const date = new Date().toISOString();
+  const out = {
+    benchmark: 'conv2d f32 (CIFAR-stem ResNet-18 conv shapes)',
+    date,
+    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, tfjs: tfjs.adapter },
+    ourKernel: convKernel,
+    batch: N,
+    shapes: shapes.map(shapeName),
+    quick: args.quick,
+    loadAverage: { before: loadConv, after: loadavg()[0] },
+    samples: args.convSamples,
+    method: 'per shape and kernel: one warm-up call each, then samples alternating ours/tfjs; a sample records calls back to back and waits for the queue; ms = median per call; GFLOP/s = 2*N*O*Ho*Wo*C*KH*KW / time for each of the three kernels. Ours: NCHW conv2d / conv2dBackwardInput / conv2dBackwardWeight. tfjs: NHWC tf.conv2d and the Conv2DBackpropInput / Conv2DBackpropFilter kernels via engine().runKernel.',
+    results: convRecords,
+    variants: convVariants,
+  };
+  const file = `${dir}conv-${date.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(`${dir}conv-latest.json`, JSON.stringify(out, null, 2) + '\n');
+  log(`wrote ${file} and bench/results/conv-latest.json`);
+}
+
 backend.destroy();
 process.exit(0);

@@ -17,6 +17,8 @@ export interface TfjsMatmul {
 export interface TfjsHandle {
   tf: Tf;
   adapter: string;
+  /** Submits tfjs' pending work and waits for the queue. */
+  sync(): Promise<void>;
   matmul(M: number, K: number, N: number): TfjsMatmul;
 }
 
@@ -39,6 +41,7 @@ export async function loadTfjs(gpu: GPU, wait: WaitStrategy): Promise<TfjsHandle
   return {
     tf,
     adapter: info?.description || info?.device || info?.vendor || 'unknown',
+    sync,
     matmul(M, K, N) {
       const a = tf.randomUniform([M, K], -1, 1, 'float32', 1);
       const b = tf.randomUniform([K, N], -1, 1, 'float32', 2);

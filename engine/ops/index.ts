@@ -10,6 +10,7 @@ export * from './reduce.js';
 export * from './softmax.js';
 export * from './gather.js';
 export * from './movement.js';
+export * from './conv.js';
 export * from './norm.js';
 export * from './pool.js';
 export { listOps, type OpDef } from './registry.js';

@@ -6,7 +6,8 @@ import { softmaxCases } from './softmax.js';
 import { gatherCases } from './gather.js';
 import { normCases } from './norm.js';
 import { poolCases } from './pool.js';
+import { convCases } from './conv.js';
 import type { OpCase } from './types.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases, ...convCases];
 export type { OpCase };

@@ -1,0 +1,420 @@
+/**
+ * 2-D convolution, NCHW, PyTorch semantics: any kernel size, stride, zero padding and dilation,
+ * optional bias. Three primitive ops, each an implicit GEMM on WebGPU (no im2col buffer):
+ *
+ * - `conv2d` (x [N,C,H,W], w [O,C,KH,KW], bias [O]?) -> [N,O,Ho,Wo]: rows = output pixels,
+ *   columns = output channels, reduction over (c, ky, kx).
+ * - `conv2dBackwardInput` (g [N,O,Ho,Wo], w) -> dx [N,C,H,W], a transposed convolution: one GEMM
+ *   per stride phase (input pixels with iy % sy = ry, ix % sx = rx), reducing over (o, ky, kx) for
+ *   only the taps that reach that phase, so stride 2 multiplies no structural zeros.
+ * - `conv2dBackwardWeight` (x, g) -> dw [O,C,KH,KW]: rows = (c, ky, kx), columns = o, reduction over
+ *   (n, oy, ox), split over workgroups plus a second summing pass when the reduction is long and the
+ *   output small.
+ *
+ * Backward rules: conv2d -> [dgrad, wgrad, sum of g over N,H,W]; dgrad and wgrad are linear in each
+ * input, and their gradients are again conv2d / dgrad / wgrad, so every primitive is gradient-checked.
+ *
+ * Kernels (shaders/conv_subgroup.wgsl, conv_tiled.wgsl, conv_util.wgsl): on CPU adapters with 8-wide
+ * subgroups (lavapipe) a barrier-free register-tiled kernel whose subgroups share the gathered rows
+ * through subgroupBroadcast; elsewhere (real GPUs, and CPU adapters without subgroups) a 64 x 64
+ * workgroup-memory tiled kernel. Kernel geometry is baked into `override` constants.
+ * `setConvKernel` forces one (tests and benchmarks run every variant).
+ */
+import { ArgumentError, DTypeError, DeviceError, ShapeError, fmtShape } from '../errors.js';
+import { grid, i32, u32, type GpuStorage, type Param, type WebGpuBackend } from '../webgpu/backend.js';
+import type { Tensor } from '../tensor.js';
+import { defineOp, runOp, type OpDef, type TensorMeta } from './registry.js';
+import { sum } from './reduce.js';
+import { hasSubgroups8 } from './matmul.js';
+
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  dilation?: number | [number, number];
+}
+
+interface ConvAttrs { readonly sy: number; readonly sx: number; readonly py: number; readonly px: number; readonly dy: number; readonly dx: number }
+interface DgradAttrs extends ConvAttrs { readonly H: number; readonly W: number }
+interface WgradAttrs extends ConvAttrs { readonly KH: number; readonly KW: number }
+
+/** A WebGPU convolution kernel configuration. */
+export type ConvKernel =
+  /** conv_subgroup.wgsl: tm rows x (8 * tn) columns per 8-lane subgroup, wg invocations, sgn subgroups along the columns. */
+  | { readonly kind: 'subgroup'; readonly tm: number; readonly tn: number; readonly wg: number; readonly sgn: number }
+  /** conv_tiled.wgsl: 64 x 64 tiles through workgroup memory, 256 invocations. */
+  | { readonly kind: 'tiled' };
+
+/** Fastest measured on lavapipe (bench/conv.ts --variants). */
+export const CPU_CONV_KERNEL: ConvKernel = { kind: 'subgroup', tm: 16, tn: 8, wg: 64, sgn: 1 };
+export const GPU_CONV_KERNEL: ConvKernel = { kind: 'tiled' };
+
+let forced: ConvKernel | null = null;
+
+/** Forces a kernel for every WebGPU convolution (null restores the per-device choice). */
+export function setConvKernel(k: ConvKernel | null): void { forced = k; }
+
+export function convKernelFor(gpu: WebGpuBackend): ConvKernel {
+  if (forced) return forced;
+  return gpu.isCpuAdapter && hasSubgroups8(gpu) ? CPU_CONV_KERNEL : GPU_CONV_KERNEL;
+}
+
+// ---- shapes ------------------------------------------------------------------------------------
+
+function pair(op: string, name: string, v: number | [number, number] | undefined, dflt: number, min: number): [number, number] {
+  const p: [number, number] = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!Array.isArray(v) && typeof v !== 'number' && v !== undefined) throw new ArgumentError(op, `${name} must be a number or [number, number]`);
+  if (p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new ArgumentError(op, `${name} must be ${min === 0 ? 'non-negative' : 'positive'} integers, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+function convAttrs(op: string, opts: Conv2dOptions): ConvAttrs {
+  const [sy, sx] = pair(op, 'stride', opts.stride, 1, 1);
+  const [py, px] = pair(op, 'padding', opts.padding, 0, 0);
+  const [dy, dx] = pair(op, 'dilation', opts.dilation, 1, 1);
+  return { sy, sx, py, px, dy, dx };
+}
+
+const outSize = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+
+function attrText(a: ConvAttrs): string {
+  return `stride [${a.sy},${a.sx}], padding [${a.py},${a.px}], dilation [${a.dy},${a.dx}]`;
+}
+
+interface Geo { N: number; C: number; H: number; W: number; O: number; KH: number; KW: number; Ho: number; Wo: number }
+
+function requireRank4(op: string, what: string, s: readonly number[]): void {
+  if (s.length !== 4) throw new ShapeError(op, `expected ${what} of rank 4, got ${fmtShape(s)}`);
+}
+
+/** Output size of a conv of x [N,C,H,W] with w [O,C,KH,KW]; throws naming op and shapes. */
+function forwardGeo(op: string, xs: readonly number[], ws: readonly number[], a: ConvAttrs): Geo {
+  requireRank4(op, 'input [N,C,H,W]', xs);
+  requireRank4(op, 'weight [O,C,KH,KW]', ws);
+  const [N, C, H, W] = xs;
+  const [O, C2, KH, KW] = ws;
+  if (C !== C2) throw new ShapeError(op, `input channels differ: input ${fmtShape(xs)} has ${C}, weight ${fmtShape(ws)} has ${C2}`);
+  const Ho = outSize(H, KH, a.sy, a.py, a.dy), Wo = outSize(W, KW, a.sx, a.px, a.dx);
+  if (Ho <= 0 || Wo <= 0) {
+    throw new ShapeError(op, `output size ${Ho}x${Wo} <= 0 for input ${fmtShape(xs)} and weight ${fmtShape(ws)} with ${attrText(a)}`);
+  }
+  return { N, C, H, W, O, KH, KW, Ho, Wo };
+}
+
+function f32Inputs(op: string, ...ts: TensorMeta[]): void {
+  for (const t of ts) {
+    if (t.dtype !== 'f32') throw new DTypeError(op, `expected f32 inputs, got ${ts.map((u) => `${u.dtype} ${fmtShape(u.shape)}`).join(', ')}`, t.dtype);
+  }
+}
+
+function dgradGeo(gs: readonly number[], ws: readonly number[], a: DgradAttrs): Geo {
+  const op = 'conv2dBackwardInput';
+  requireRank4(op, 'output gradient [N,O,Ho,Wo]', gs);
+  requireRank4(op, 'weight [O,C,KH,KW]', ws);
+  const [N, O] = gs;
+  const geo = forwardGeo(op, [N, ws[1], a.H, a.W], ws, a);
+  if (O !== ws[0] || gs[2] !== geo.Ho || gs[3] !== geo.Wo) {
+    throw new ShapeError(op, `output gradient ${fmtShape(gs)} does not fit weight ${fmtShape(ws)} and input size [${a.H},${a.W}] (expected [${N},${ws[0]},${geo.Ho},${geo.Wo}]) with ${attrText(a)}`);
+  }
+  return geo;
+}
+
+function wgradGeo(xs: readonly number[], gs: readonly number[], a: WgradAttrs): Geo {
+  const op = 'conv2dBackwardWeight';
+  requireRank4(op, 'input [N,C,H,W]', xs);
+  requireRank4(op, 'output gradient [N,O,Ho,Wo]', gs);
+  const geo = forwardGeo(op, xs, [gs[1], xs[1], a.KH, a.KW], a);
+  if (gs[0] !== xs[0] || gs[2] !== geo.Ho || gs[3] !== geo.Wo) {
+    throw new ShapeError(op, `output gradient ${fmtShape(gs)} does not fit input ${fmtShape(xs)} and kernel [${a.KH},${a.KW}] (expected [${xs[0]},${gs[1]},${geo.Ho},${geo.Wo}]) with ${attrText(a)}`);
+  }
+  return geo;
+}
+
+// ---- CPU references (float64) -----------------------------------------------------------------
+
+/** Calls f(xIndex, wIndex, outIndex) for every valid (n, o, oy, ox, c, ky, kx) term. */
+function forEachTerm(g: Geo, a: ConvAttrs, f: (xi: number, wi: number, oi: number) => void): void {
+  const { N, C, H, W, O, KH, KW, Ho, Wo } = g;
+  for (let n = 0; n < N; n++) {
+    for (let o = 0; o < O; o++) {
+      for (let oy = 0; oy < Ho; oy++) {
+        for (let ox = 0; ox < Wo; ox++) {
+          const oi = ((n * O + o) * Ho + oy) * Wo + ox;
+          for (let c = 0; c < C; c++) {
+            for (let ky = 0; ky < KH; ky++) {
+              const iy = oy * a.sy - a.py + ky * a.dy;
+              if (iy < 0 || iy >= H) continue;
+              for (let kx = 0; kx < KW; kx++) {
+                const ix = ox * a.sx - a.px + kx * a.dx;
+                if (ix < 0 || ix >= W) continue;
+                f(((n * C + c) * H + iy) * W + ix, ((o * C + c) * KH + ky) * KW + kx, oi);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- WebGPU ------------------------------------------------------------------------------------
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+const round4 = (n: number) => Math.ceil(n / 4) * 4;
+
+/** The weight [O, C, T] as a GEMM operand [rows, ld] with columns padded to a multiple of 4. */
+function packWeight(gpu: WebGpuBackend, w: GpuStorage, rows: number, ld: number, T: number, NCOL: number): GpuStorage {
+  const n = rows * ld;
+  const dst = gpu.alloc(n);
+  gpu.run({
+    shader: 'conv_util', entry: 'pack', inputs: [w], outputs: [dst],
+    params: [u32(n), u32(rows), u32(ld), u32(T), u32(NCOL), u32(0), u32(0), u32(0)],
+    workgroups: grid(Math.ceil(n / 256)),
+  });
+  return dst;
+}
+
+interface Gemm {
+  mode: 0 | 1 | 2;
+  M: number; K: number; NC: number; NC4: number; LY: number; LX: number; colStride: number;
+  split: number; splits: number;
+  checkY: boolean; checkX: boolean; vecB: boolean;
+  phase?: { ry: number; rx: number; Hq: number; Wq: number; nky: number; nkx: number; ky0: number; kx0: number; sty: number; stx: number; offy0: number; offx0: number; dOffy: number; dOffx: number };
+}
+
+function gemm(gpu: WebGpuBackend, kernel: ConvKernel, geo: Geo, a: ConvAttrs, d: Gemm, asrc: GpuStorage, bsrc: GpuStorage, bias: GpuStorage | null, out: GpuStorage): void {
+  if (d.M === 0 || d.NC === 0) return;
+  const ph = d.phase ?? { ry: 0, rx: 0, Hq: 0, Wq: 0, nky: 0, nkx: 0, ky0: 0, kx0: 0, sty: 0, stx: 0, offy0: 0, offx0: 0, dOffy: 0, dOffx: 0 };
+  const params: Param[] = [
+    u32(d.M), u32(d.K), u32(d.NC), u32(d.NC4), u32(d.LY), u32(d.LX), u32(d.colStride), u32(d.split),
+    u32(geo.C), u32(geo.H), u32(geo.W), u32(geo.O), u32(geo.Ho), u32(geo.Wo), u32(0), u32(0),
+    u32(ph.ry), u32(ph.rx), u32(ph.Hq), u32(ph.Wq), u32(ph.nky), u32(ph.nkx), u32(ph.ky0), u32(ph.kx0),
+    u32(ph.sty), u32(ph.stx), i32(ph.offy0), i32(ph.offx0), i32(ph.dOffy), i32(ph.dOffx), u32(0), u32(0),
+  ];
+  const constants: Record<string, number> = {
+    MODE: d.mode, KH: geo.KH, KW: geo.KW, SY: a.sy, SX: a.sx, PY: a.py, PX: a.px, DY: a.dy, DX: a.dx,
+    CHECK_Y: +d.checkY, CHECK_X: +d.checkX, VEC_B: +d.vecB, HAS_BIAS: +(bias !== null),
+  };
+  let gx: number, gy: number;
+  if (kernel.kind === 'tiled') {
+    gx = Math.ceil(d.NC / 64); gy = Math.ceil(d.M / 64);
+    gpu.run({ shader: 'conv_tiled', constants, inputs: [asrc, bsrc, bias ?? bsrc], outputs: [out], params, workgroups: [gx, gy, d.splits] });
+  } else {
+    if (!hasSubgroups8(gpu)) throw new DeviceError('conv2d', 'the subgroup kernel needs the subgroups feature with 8-wide subgroups');
+    Object.assign(constants, { TM: kernel.tm, TN: kernel.tn, WG: kernel.wg, SGN: kernel.sgn });
+    gx = Math.ceil(d.NC / (kernel.tn * 8 * kernel.sgn));
+    gy = Math.ceil(d.M / (kernel.tm * (kernel.wg / 8 / kernel.sgn)));
+    gpu.run({ shader: 'conv_subgroup', constants, inputs: [asrc, bsrc, bias ?? bsrc], outputs: [out], params, workgroups: [gx, gy, d.splits] });
+  }
+}
+
+/** Rows per workgroup tile and columns per tile of a kernel (for the split heuristic). */
+function tileOf(k: ConvKernel): [number, number] {
+  return k.kind === 'tiled' ? [64, 64] : [k.tm * (k.wg / 8 / k.sgn), k.tn * 8 * k.sgn];
+}
+
+function forwardGpu(gpu: WebGpuBackend, x: GpuStorage, w: GpuStorage, b: GpuStorage | null, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
+  const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
+  const K = C * KH * KW, O4 = round4(O);
+  const wT = packWeight(gpu, w, K, O4, K, O);
+  gemm(gpu, convKernelFor(gpu), geo, a, {
+    mode: 0, M: N * Ho * Wo, K, NC: O, NC4: O4, LY: H, LX: W, colStride: Ho * Wo, split: K, splits: 1,
+    // Without padding every tap lands inside the image (floor output size).
+    checkY: a.py > 0, checkX: a.px > 0, vecB: false,
+  }, x, wT, b, out);
+  gpu.release(wT);
+}
+
+/** Taps k in [0, KK) with (r + p - k*d) divisible by s: first, step, count, offsets. */
+function phaseTaps(r: number, p: number, d: number, s: number, KK: number) {
+  const step = s / gcd(s, d);
+  let k0 = 0;
+  while (k0 < Math.min(KK, step) && ((r + p - k0 * d) % s + s) % s !== 0) k0++;
+  const n = k0 < Math.min(KK, step) ? Math.ceil((KK - k0) / step) : 0;
+  const off0 = n > 0 ? (r + p - k0 * d) / s : 0;
+  return { k0, step, n, off0, dOff: (step * d) / s };
+}
+
+function dgradGpu(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
+  const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
+  const C4 = round4(C);
+  const wD = packWeight(gpu, w, O * KH * KW, C4, KH * KW, C);
+  const kernel = convKernelFor(gpu);
+  for (let ry = 0; ry < a.sy; ry++) {
+    for (let rx = 0; rx < a.sx; rx++) {
+      const Hq = Math.ceil((H - ry) / a.sy), Wq = Math.ceil((W - rx) / a.sx);
+      if (Hq <= 0 || Wq <= 0) continue;
+      const ty = phaseTaps(ry, a.py, a.dy, a.sy, KH), tx = phaseTaps(rx, a.px, a.dx, a.sx, KW);
+      const K = O * ty.n * tx.n;
+      // oy = qy + off with off in [off0 - (n-1)*dOff, off0]: checks only where it can leave [0, Ho).
+      const inside = (t: typeof ty, q: number, lim: number) => t.n === 0 || (t.off0 - (t.n - 1) * t.dOff >= 0 && q - 1 + t.off0 < lim);
+      gemm(gpu, kernel, geo, a, {
+        mode: 1, M: N * Hq * Wq, K, NC: C, NC4: C4, LY: Ho, LX: Wo, colStride: H * W, split: K, splits: 1,
+        checkY: !inside(ty, Hq, Ho), checkX: !inside(tx, Wq, Wo), vecB: false,
+        phase: { ry, rx, Hq, Wq, nky: ty.n, nkx: tx.n, ky0: ty.k0, kx0: tx.k0, sty: ty.step, stx: tx.step, offy0: ty.off0, offx0: tx.off0, dOffy: ty.dOff, dOffx: tx.dOff },
+      }, g, wD, null, out);
+    }
+  }
+  gpu.release(wD);
+}
+
+/** Reduction length per split of the weight gradient, so that tiles x splits fill the device. */
+function wgradSplit(gpu: WebGpuBackend, kernel: ConvKernel, M: number, NC: number, K: number): number {
+  const [tm, tn] = tileOf(kernel);
+  const tiles = Math.ceil(M / tm) * Math.ceil(NC / tn);
+  const target = gpu.isCpuAdapter ? 32 : 512;
+  const minK = gpu.isCpuAdapter ? 1024 : 256;
+  const S = Math.max(1, Math.min(Math.ceil(target / tiles), Math.floor(K / minK), 65535));
+  return round4(Math.ceil(K / S));
+}
+
+function wgradGpu(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
+  const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
+  const M = C * KH * KW, K = N * Ho * Wo;
+  const kernel = convKernelFor(gpu);
+  const split = K === 0 ? 4 : wgradSplit(gpu, kernel, M, O, K);
+  const splits = Math.max(1, Math.ceil(K / split));
+  const d: Gemm = {
+    mode: 2, M, K, NC: O, NC4: O, LY: H, LX: W, colStride: M, split, splits,
+    checkY: a.py > 0, checkX: a.px > 0, vecB: (Ho * Wo) % 4 === 0,
+  };
+  if (splits === 1) { gemm(gpu, kernel, geo, a, d, x, g, null, out); return; }
+  const n = M * O;
+  const part = gpu.alloc(splits * n);
+  gemm(gpu, kernel, geo, a, d, x, g, null, part);
+  gpu.run({
+    shader: 'conv_util', entry: 'sum_split', inputs: [part], outputs: [out],
+    params: [u32(n), u32(0), u32(0), u32(0), u32(0), u32(splits), u32(0), u32(0)],
+    workgroups: grid(Math.ceil(n / 256)),
+  });
+  gpu.release(part);
+}
+
+// ---- ops ---------------------------------------------------------------------------------------
+
+export const Conv2dOp: OpDef<ConvAttrs> = defineOp<ConvAttrs>({
+  name: 'conv2d',
+  shape(inputs, a) {
+    const [x, w, b] = inputs;
+    f32Inputs('conv2d', ...inputs);
+    const g = forwardGeo('conv2d', x.shape, w.shape, a);
+    if (b && (b.shape.length !== 1 || b.shape[0] !== g.O)) {
+      throw new ShapeError('conv2d', `bias ${fmtShape(b.shape)} does not fit weight ${fmtShape(w.shape)} (expected [${g.O}])`);
+    }
+    return { shape: [g.N, g.O, g.Ho, g.Wo], dtype: 'f32' };
+  },
+  cpu(_b, [x, w, b], a) {
+    const geo = forwardGeo('conv2d', x.shape, w.shape, a);
+    const out = new Float64Array(geo.N * geo.O * geo.Ho * geo.Wo);
+    if (b) {
+      const P = geo.Ho * geo.Wo;
+      for (let i = 0; i < out.length; i++) out[i] = b.data[Math.floor(i / P) % geo.O];
+    }
+    forEachTerm(geo, a, (xi, wi, oi) => { out[oi] += x.data[xi] * w.data[wi]; });
+    return out;
+  },
+  webgpu(gpu, [x, w, b], a, meta) {
+    const geo = forwardGeo('conv2d', x.shape, w.shape, a);
+    const out = gpu.alloc(meta.shape.reduce((p, d) => p * d, 1));
+    forwardGpu(gpu, x.storage, w.storage, b ? b.storage : null, out, geo, a);
+    return out;
+  },
+  backward(g, ctx): (Tensor | null)[] {
+    const [x, w] = ctx.inputs as Tensor[];
+    const a = ctx.attrs;
+    const [, , H, W] = ctx.inputShapes[0];
+    const [, , KH, KW] = ctx.inputShapes[1];
+    return [
+      ctx.needs[0] ? runOp(Conv2dBackwardInputOp, [g, w], { ...a, H, W }) : null,
+      ctx.needs[1] ? runOp(Conv2dBackwardWeightOp, [x, g], { ...a, KH, KW }) : null,
+      ctx.needs[2] ? sum(g, [0, 2, 3]) : null,
+    ];
+  },
+  saves: { inputs: [0, 1] },
+});
+
+export const Conv2dBackwardInputOp: OpDef<DgradAttrs> = defineOp<DgradAttrs>({
+  name: 'conv2dBackwardInput',
+  shape([g, w], a) {
+    f32Inputs('conv2dBackwardInput', g, w);
+    const geo = dgradGeo(g.shape, w.shape, a);
+    return { shape: [geo.N, geo.C, geo.H, geo.W], dtype: 'f32' };
+  },
+  cpu(_b, [g, w], a) {
+    const geo = dgradGeo(g.shape, w.shape, a);
+    const out = new Float64Array(geo.N * geo.C * geo.H * geo.W);
+    forEachTerm(geo, a, (xi, wi, oi) => { out[xi] += g.data[oi] * w.data[wi]; });
+    return out;
+  },
+  webgpu(gpu, [g, w], a, meta) {
+    const geo = dgradGeo(g.shape, w.shape, a);
+    const out = gpu.alloc(meta.shape.reduce((p, d) => p * d, 1));
+    dgradGpu(gpu, g.storage, w.storage, out, geo, a);
+    return out;
+  },
+  backward(u, ctx): (Tensor | null)[] {
+    // dx = dgrad(g, w) is linear in each: d g = conv2d(u, w), d w = wgrad(u, g).
+    const [g, w] = ctx.inputs as Tensor[];
+    const { H: _h, W: _w, ...a } = ctx.attrs;
+    const [, , KH, KW] = ctx.inputShapes[1];
+    return [
+      ctx.needs[0] ? runOp(Conv2dOp, [u, w], a) : null,
+      ctx.needs[1] ? runOp(Conv2dBackwardWeightOp, [u, g], { ...a, KH, KW }) : null,
+    ];
+  },
+  saves: { inputs: true },
+});
+
+export const Conv2dBackwardWeightOp: OpDef<WgradAttrs> = defineOp<WgradAttrs>({
+  name: 'conv2dBackwardWeight',
+  shape([x, g], a) {
+    f32Inputs('conv2dBackwardWeight', x, g);
+    const geo = wgradGeo(x.shape, g.shape, a);
+    return { shape: [geo.O, geo.C, geo.KH, geo.KW], dtype: 'f32' };
+  },
+  cpu(_b, [x, g], a) {
+    const geo = wgradGeo(x.shape, g.shape, a);
+    const out = new Float64Array(geo.O * geo.C * geo.KH * geo.KW);
+    forEachTerm(geo, a, (xi, wi, oi) => { out[wi] += x.data[xi] * g.data[oi]; });
+    return out;
+  },
+  webgpu(gpu, [x, g], a, meta) {
+    const geo = wgradGeo(x.shape, g.shape, a);
+    const out = gpu.alloc(meta.shape.reduce((p, d) => p * d, 1));
+    wgradGpu(gpu, x.storage, g.storage, out, geo, a);
+    return out;
+  },
+  backward(v, ctx): (Tensor | null)[] {
+    // dw = wgrad(x, g) is linear in each: d x = dgrad(g, v), d g = conv2d(x, v).
+    const [x, g] = ctx.inputs as Tensor[];
+    const { KH: _kh, KW: _kw, ...a } = ctx.attrs;
+    const [, , H, W] = ctx.inputShapes[0];
+    return [
+      ctx.needs[0] ? runOp(Conv2dBackwardInputOp, [g, v], { ...a, H, W }) : null,
+      ctx.needs[1] ? runOp(Conv2dOp, [x, v], a) : null,
+    ];
+  },
+  saves: { inputs: true },
+});
+
+/**
+ * 2-D convolution of x [N,C,H,W] with w [O,C,KH,KW] (+ bias [O]) -> [N,O,Ho,Wo]; zero padding,
+ * Ho = floor((H + 2*padding - dilation*(KH-1) - 1) / stride) + 1 (PyTorch semantics).
+ */
+export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+  const a = convAttrs('conv2d', opts);
+  return runOp(Conv2dOp, bias ? [x, w, bias] : [x, w], a);
+}
+
+/** The gradient of conv2d with respect to its input: g [N,O,Ho,Wo], w [O,C,KH,KW] -> [N,C,H,W]. */
+export function conv2dBackwardInput(g: Tensor, w: Tensor, inputSize: [number, number], opts: Conv2dOptions = {}): Tensor {
+  const a = convAttrs('conv2dBackwardInput', opts);
+  return runOp(Conv2dBackwardInputOp, [g, w], { ...a, H: inputSize[0], W: inputSize[1] });
+}
+
+/** The gradient of conv2d with respect to its weight: x [N,C,H,W], g [N,O,Ho,Wo] -> [O,C,KH,KW]. */
+export function conv2dBackwardWeight(x: Tensor, g: Tensor, kernelSize: [number, number], opts: Conv2dOptions = {}): Tensor {
+  const a = convAttrs('conv2dBackwardWeight', opts);
+  return runOp(Conv2dBackwardWeightOp, [x, g], { ...a, KH: kernelSize[0], KW: kernelSize[1] });
+}

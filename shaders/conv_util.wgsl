@@ -1,0 +1,37 @@
+// conv_util.wgsl: helpers of the convolution kernels (no workgroup memory, no subgroups).
+// Bindings: 0 src (read), 1 dst (read_write), 2 params. 1-D grid split over x/y.
+// pack: the weight [O, C, T] (T = KH*KW) as a GEMM operand with columns padded to a multiple of 4
+//   (zeros), so that kernels load 16-byte vectors without bounds checks:
+//   dst[r * ld + col] = src[(r / T) * (NCOL * T) + col * T + r % T] for col < NCOL, else 0.
+//   Forward: T = C*KH*KW, NCOL = O: dst = w^T [C*KH*KW, O4]. Input gradient: T = KH*KW, NCOL = C:
+//   dst [O*KH*KW, C4] (rows (o,ky,kx), columns c).
+// sum_split: dst[i] = sum over s < S of src[s * n + i] (the weight gradient's split reduction).
+override WG: u32 = 256u;
+
+struct Params { n: u32, rows: u32, ld: u32, T: u32, NCOL: u32, S: u32, _p0: u32, _p1: u32 }
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (i >= p.n) { return; }
+  let r = i / p.ld;
+  let col = i % p.ld;
+  var v = 0.0;
+  if (col < p.NCOL) { v = src[(r / p.T) * (p.NCOL * p.T) + col * p.T + r % p.T]; }
+  dst[i] = v;
+}
+
+@compute @workgroup_size(WG)
+fn sum_split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+             @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (i >= p.n) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < p.S; z++) { s += src[z * p.n + i]; }
+  dst[i] = s;
+}
