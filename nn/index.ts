@@ -1,4 +1,18 @@
-/** Neural-network modules and optimizers: `import { Linear, SGD } from 'simclr-webgpu/nn'`. */
-export { Module } from './module.js';
-export { Linear, ReLU, Sequential, type LinearOptions } from './layers.js';
+/** Neural-network modules and optimizers: `import { Linear, SGD, resnet18 } from 'simclr-webgpu/nn'`. */
+export {
+  Module, StateDictError, PARAM_ROLES,
+  type ParamRole, type ParameterInfo, type HostTensor, type StateDict, type StateDictLike, type StateDictValue,
+  type LoadStateDictOptions, type LoadStateDictReport,
+} from './module.js';
+export {
+  Linear, Conv2d, BatchNorm1d, BatchNorm2d, ReLU, Identity, MaxPool2d, AdaptiveAvgPool2d, Flatten, Sequential,
+  type LayerOptions, type LinearOptions, type Conv2dOptions, type BatchNormOptions, type MaxPool2dOptions,
+} from './layers.js';
+export * as initializers from './init.js';
+export { kaimingNormal, kaimingUniform, calculateGain, fans, type KaimingOptions, type Nonlinearity, type FanMode } from './init.js';
+export { ResNet, BasicBlock, Bottleneck, resnet18, resnet34, resnet50, type ResNetOptions, type ResNetStem } from './resnet.js';
+export {
+  encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, entryToTensor, SafetensorsDict, SafetensorsError,
+  MAX_HEADER_BYTES, type SafetensorsDType, type SafetensorsEntry, type SafetensorsInput,
+} from './safetensors.js';
 export { SGD, type SGDOptions } from './optim.js';

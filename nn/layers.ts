@@ -1,12 +1,38 @@
-/** Basic layers. Weight layouts follow PyTorch (Linear weight is [out, in]). */
+/**
+ * Layers with PyTorch's names, layouts and semantics (Linear weight [out, in], Conv2d weight
+ * [out, in, kh, kw], BatchNorm buffers running_mean / running_var / num_batches_tracked), so state
+ * dicts carry torchvision's keys. Every layer with weights takes an optional seeded `rng` and a
+ * `backend`.
+ */
 import type { Backend } from '../engine/backend.js';
-import { ArgumentError, fmtShape } from '../engine/errors.js';
+import { ArgumentError, ShapeError, fmtShape } from '../engine/errors.js';
 import type { Random } from '../engine/random.js';
-import type { Tensor } from '../engine/tensor.js';
-import { add, relu, rand, matmul } from '../engine/ops/index.js';
+import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
+import {
+  add, affine, batchNorm, cast, conv2d, flatten, full, globalAvgPool2d, matmul, maxPool2d, relu, reshape,
+} from '../engine/ops/index.js';
 import { Module } from './module.js';
+import { defaultBound, kaimingNormal, uniform, constant } from './init.js';
 
-export interface LinearOptions { bias?: boolean; rng?: Random; backend?: Backend }
+export interface LayerOptions { rng?: Random; backend?: Backend }
+
+function positiveInt(op: string, what: string, v: number): void {
+  if (!(Number.isInteger(v) && v > 0)) throw new ArgumentError(op, `${what} must be a positive integer, got ${v}`);
+}
+
+type Pair = number | readonly [number, number];
+
+function pair(op: string, what: string, v: Pair, min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!(Array.isArray(v) ? v.length === 2 : typeof v === 'number') || !p.every((x) => Number.isInteger(x) && x >= min)) {
+    throw new ArgumentError(op, `${what} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+// ---- Linear ------------------------------------------------------------------------------------
+
+export interface LinearOptions extends LayerOptions { bias?: boolean }
 
 /** y = x W^T + b. Initialized as PyTorch does: W, b ~ U(-1/sqrt(in), 1/sqrt(in)). */
 export class Linear extends Module {
@@ -19,13 +45,13 @@ export class Linear extends Module {
       throw new ArgumentError('Linear', `feature counts must be positive integers, got ${inFeatures} -> ${outFeatures}`);
     }
     const bound = 1 / Math.sqrt(inFeatures);
-    const init = { low: -bound, high: bound, rng: opts.rng, backend: opts.backend };
-    this.weight = this.registerParameter('weight', rand([outFeatures, inFeatures], init));
-    this.bias = opts.bias === false ? null : this.registerParameter('bias', rand([outFeatures], init));
+    const init = { rng: opts.rng, backend: opts.backend };
+    this.weight = this.registerParameter('weight', uniform([outFeatures, inFeatures], -bound, bound, init), 'weight');
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', uniform([outFeatures], -bound, bound, init), 'bias');
   }
 
   forward(x: Tensor): Tensor {
-    if (x.shape[x.rank - 1] !== this.inFeatures) {
+    if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
       throw new ArgumentError('Linear', `expected input [..., ${this.inFeatures}], got ${fmtShape(x.shape)}`);
     }
     const y = matmul(x, this.weight, { transB: true });
@@ -33,8 +59,204 @@ export class Linear extends Module {
   }
 }
 
+// ---- Conv2d ------------------------------------------------------------------------------------
+
+export interface Conv2dOptions extends LayerOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  /** Default true, as PyTorch; torchvision's ResNet convs pass false. */
+  bias?: boolean;
+  /**
+   * Weight initialization: 'kaiming_normal_fan_out' (default; torchvision's ResNet init,
+   * N(0, 2 / (out * kh * kw))) or 'pytorch_default' (U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
+   * The bias, when there is one, is U(-1/sqrt(fan_in), 1/sqrt(fan_in)) either way.
+   */
+  init?: 'kaiming_normal_fan_out' | 'pytorch_default';
+}
+
+/** 2-D convolution over [N, C, H, W] with weight [out, in, kh, kw] (no groups). */
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly dilation: [number, number];
+
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
+    super();
+    positiveInt('Conv2d', 'inChannels', inChannels);
+    positiveInt('Conv2d', 'outChannels', outChannels);
+    this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize, 1);
+    this.stride = pair('Conv2d', 'stride', opts.stride ?? 1, 1);
+    this.padding = pair('Conv2d', 'padding', opts.padding ?? 0, 0);
+    this.dilation = pair('Conv2d', 'dilation', opts.dilation ?? 1, 1);
+    const shape = [outChannels, inChannels, ...this.kernelSize];
+    const init = { rng: opts.rng, backend: opts.backend };
+    const bound = defaultBound(shape);
+    const mode = opts.init ?? 'kaiming_normal_fan_out';
+    let w: Tensor;
+    if (mode === 'kaiming_normal_fan_out') w = kaimingNormal(shape, { ...init, mode: 'fan_out', nonlinearity: 'relu' });
+    else if (mode === 'pytorch_default') w = uniform(shape, -bound, bound, init);
+    else throw new ArgumentError('Conv2d', `unknown init '${String(mode)}'`);
+    this.weight = this.registerParameter('weight', w, 'weight');
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', uniform([outChannels], -bound, bound, init), 'bias');
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
+      throw new ShapeError('Conv2d', `expected input [N,${this.inChannels},H,W], got ${fmtShape(x.shape)}`);
+    }
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
+  }
+}
+
+// ---- BatchNorm ---------------------------------------------------------------------------------
+
+export interface BatchNormOptions {
+  /** Weight of the new batch statistic in the running averages (default 0.1, as PyTorch). */
+  momentum?: number;
+  eps?: number;
+  /** Learnable gamma ('weight') and beta ('bias'); default true. */
+  affine?: boolean;
+  /** Keep running_mean / running_var / num_batches_tracked; default true. */
+  trackRunningStats?: boolean;
+  backend?: Backend;
+}
+
+/**
+ * Batch normalization over the channel axis 1. Training mode normalizes with the batch statistics
+ * and updates the running averages in place (unbiased variance, as PyTorch); eval mode uses the
+ * running statistics. gamma starts at 1 and beta at 0; both have role 'bn'.
+ */
+abstract class BatchNormBase extends Module {
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  readonly numBatchesTracked: Tensor | null;
+  readonly momentum: number;
+  readonly eps: number;
+  /** Training batches seen since num_batches_tracked was last written (it is written lazily). */
+  private pendingBatches = 0;
+
+  constructor(private readonly opName: string, readonly numFeatures: number, opts: BatchNormOptions = {}) {
+    super();
+    positiveInt(opName, 'numFeatures', numFeatures);
+    this.momentum = opts.momentum ?? 0.1;
+    this.eps = opts.eps ?? 1e-5;
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new ArgumentError(opName, `momentum must be in [0, 1], got ${this.momentum}`);
+    if (!(this.eps > 0)) throw new ArgumentError(opName, `eps must be > 0, got ${this.eps}`);
+    const init = { backend: opts.backend };
+    const affineOn = opts.affine ?? true;
+    this.weight = affineOn ? this.registerParameter('weight', constant([numFeatures], 1, init), 'bn') : null;
+    this.bias = affineOn ? this.registerParameter('bias', constant([numFeatures], 0, init), 'bn') : null;
+    if (opts.trackRunningStats ?? true) {
+      this.runningMean = this.registerBuffer('running_mean', constant([numFeatures], 0, init));
+      this.runningVar = this.registerBuffer('running_var', constant([numFeatures], 1, init));
+      this.numBatchesTracked = this.registerBuffer('num_batches_tracked', full([], 0, { dtype: 'i32', backend: opts.backend }));
+    } else {
+      this.runningMean = this.runningVar = this.numBatchesTracked = null;
+    }
+  }
+
+  protected abstract checkInput(x: Tensor): void;
+
+  forward(x: Tensor): Tensor {
+    this.checkInput(x);
+    if (x.shape[1] !== this.numFeatures) {
+      throw new ShapeError(this.opName, `expected ${this.numFeatures} channels on axis 1, got ${fmtShape(x.shape)}`);
+    }
+    const useBatchStats = this.training || this.runningMean === null;
+    // [N, C, L] (BatchNorm1d) runs as [N, C, L, 1].
+    const x4 = x.rank === 3 ? reshape(x, [...x.shape, 1]) : x;
+    const y = batchNorm(x4, this.weight, this.bias, {
+      training: useBatchStats,
+      runningMean: this.runningMean ?? undefined,
+      runningVar: this.runningVar ?? undefined,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
+    if (this.training && this.numBatchesTracked) this.pendingBatches++;
+    return x.rank === 3 ? reshape(y, x.shape) : y;
+  }
+
+  /** Writes the batch count into num_batches_tracked (through f32: exact up to 2^24 batches). */
+  protected override syncState(): void {
+    const t = this.numBatchesTracked;
+    if (!t || this.pendingBatches === 0 || t.isDisposed) return;
+    const n = this.pendingBatches;
+    this.pendingBatches = 0;
+    noGrad(() => tidy(() => { t.assign(cast(affine(cast(t, 'f32'), 1, n), 'i32')); }));
+  }
+}
+
+/** BatchNorm over [N, C] or [N, C, L] (PyTorch's BatchNorm1d). */
+export class BatchNorm1d extends BatchNormBase {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) { super('BatchNorm1d', numFeatures, opts); }
+  protected checkInput(x: Tensor): void {
+    if (x.rank !== 2 && x.rank !== 3) throw new ShapeError('BatchNorm1d', `expected input [N,${this.numFeatures}] or [N,${this.numFeatures},L], got ${fmtShape(x.shape)}`);
+  }
+}
+
+/** BatchNorm over [N, C, H, W]. */
+export class BatchNorm2d extends BatchNormBase {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) { super('BatchNorm2d', numFeatures, opts); }
+  protected checkInput(x: Tensor): void {
+    if (x.rank !== 4) throw new ShapeError('BatchNorm2d', `expected input [N,${this.numFeatures},H,W], got ${fmtShape(x.shape)}`);
+  }
+}
+
+// ---- parameter-free layers ---------------------------------------------------------------------
+
 export class ReLU extends Module {
   forward(x: Tensor): Tensor { return relu(x); }
+}
+
+export class Identity extends Module {
+  forward(x: Tensor): Tensor { return x; }
+}
+
+export interface MaxPool2dOptions { stride?: Pair; padding?: Pair }
+
+/** Max pooling; the stride defaults to the kernel size, as in PyTorch. */
+export class MaxPool2d extends Module {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  constructor(kernelSize: Pair, opts: MaxPool2dOptions = {}) {
+    super();
+    this.kernelSize = pair('MaxPool2d', 'kernelSize', kernelSize, 1);
+    this.stride = pair('MaxPool2d', 'stride', opts.stride ?? this.kernelSize, 1);
+    this.padding = pair('MaxPool2d', 'padding', opts.padding ?? 0, 0);
+    if (this.padding[0] * 2 > this.kernelSize[0] || this.padding[1] * 2 > this.kernelSize[1]) {
+      throw new ArgumentError('MaxPool2d', `padding ${fmtShape(this.padding)} must be at most half the kernel ${fmtShape(this.kernelSize)}`);
+    }
+  }
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 4) throw new ShapeError('MaxPool2d', `expected input [N,C,H,W], got ${fmtShape(x.shape)}`);
+    return maxPool2d(x, { kernel: this.kernelSize, stride: this.stride, padding: this.padding });
+  }
+}
+
+/** Adaptive average pooling; only output size 1 (global average pooling) is supported. */
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: Pair = 1) {
+    super();
+    const ok = typeof outputSize === 'number' ? outputSize === 1 : Array.isArray(outputSize) && outputSize.length === 2 && outputSize[0] === 1 && outputSize[1] === 1;
+    if (!ok) throw new ArgumentError('AdaptiveAvgPool2d', `only output size 1 (global average pooling) is supported, got ${JSON.stringify(outputSize)}`);
+  }
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 4) throw new ShapeError('AdaptiveAvgPool2d', `expected input [N,C,H,W], got ${fmtShape(x.shape)}`);
+    return globalAvgPool2d(x);
+  }
+}
+
+/** Merges axes startDim..endDim (default 1..-1): [N, C, 1, 1] -> [N, C]. */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
+  forward(x: Tensor): Tensor { return flatten(x, this.startDim, this.endDim); }
 }
 
 /** Runs children in order; children are named "0", "1", ... as in PyTorch. */
@@ -44,6 +266,13 @@ export class Sequential extends Module {
     super();
     this.layers = layers;
     layers.forEach((m, i) => this.registerModule(String(i), m));
+  }
+  get length(): number { return this.layers.length; }
+  /** The i-th layer (negative counts from the end). */
+  at(i: number): Module {
+    const m = this.layers[i < 0 ? this.layers.length + i : i];
+    if (!m) throw new ArgumentError('Sequential', `index ${i} out of range for ${this.layers.length} layers`);
+    return m;
   }
   forward(x: Tensor): Tensor {
     let y = x;
