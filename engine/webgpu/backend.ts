@@ -19,8 +19,6 @@ export interface GpuStorage extends Storage {
   readonly classBytes: number;
   /** Identity of the GPUBuffer (stable across pool reuse, so cached bind groups hit). */
   readonly id: number;
-  /** Batch in which a recorded dispatch last used this buffer. */
-  lastUse: number;
 }
 
 export type Param = { readonly t: 'u32' | 'i32' | 'f32'; readonly v: number };
@@ -82,6 +80,8 @@ export class WebGpuBackend implements Backend {
   private batch = 1;
   private nextId = 1;
   private bufferIds = new WeakMap<GPUBuffer, number>();
+  /** Batch in which recorded work last used each buffer. */
+  private lastUse = new WeakMap<GPUBuffer, number>();
   private live = 0;
   private liveBytes = 0;
   private destroyed = false;
@@ -118,7 +118,7 @@ export class WebGpuBackend implements Backend {
     const { buffer, classBytes } = this.pool.acquire(byteLength);
     this.live++;
     this.liveBytes += classBytes;
-    return { buffer, byteLength, classBytes, id: this.bufferId(buffer), lastUse: 0 };
+    return { buffer, byteLength, classBytes, id: this.bufferId(buffer) };
   }
 
   upload(data: TypedArray): GpuStorage {
@@ -130,8 +130,9 @@ export class WebGpuBackend implements Backend {
   /** Writes host data into storage, ordered after all work recorded so far. */
   write(s: GpuStorage, data: TypedArray): void {
     // queue.writeBuffer lands before the next submit, so a buffer that unsubmitted work still
-    // uses (released and reused within this batch) must see that work submitted first.
-    if (s.lastUse === this.batch && this.pending > 0) this.flush();
+    // uses (released and reused within this batch) must see that work submitted first. The mark
+    // is per GPUBuffer: the pool hands the same buffer out under new storage objects.
+    if (this.lastUse.get(s.buffer) === this.batch && this.pending > 0) this.flush();
     if (data.byteLength > 0) this.device.queue.writeBuffer(s.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -197,7 +198,7 @@ export class WebGpuBackend implements Backend {
       if (this.bindGroups.size >= BIND_GROUP_CACHE_LIMIT) this.bindGroups.clear();
       this.bindGroups.set(key, bg);
     }
-    for (const b of buffers) b.lastUse = this.batch;
+    for (const b of buffers) this.lastUse.set(b.buffer, this.batch);
     if (!this.pass) {
       this.encoder ??= this.device.createCommandEncoder();
       this.pass = this.encoder.beginComputePass();
@@ -218,7 +219,8 @@ export class WebGpuBackend implements Backend {
     this.endPass();
     this.encoder ??= this.device.createCommandEncoder();
     if (bytes > 0) this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
-    src.lastUse = dst.lastUse = this.batch;
+    this.lastUse.set(src.buffer, this.batch);
+    this.lastUse.set(dst.buffer, this.batch);
     this.pending++;
   }
 
@@ -330,7 +332,7 @@ export class WebGpuBackend implements Backend {
     }
     const buffer = this.device.createBuffer({ size: raw.byteLength, usage: UNIFORM_USAGE });
     this.device.queue.writeBuffer(buffer, 0, raw);
-    s = { buffer, byteLength: raw.byteLength, classBytes: raw.byteLength, id: this.bufferId(buffer), lastUse: 0 };
+    s = { buffer, byteLength: raw.byteLength, classBytes: raw.byteLength, id: this.bufferId(buffer) };
     this.paramBuffers.set(key, s);
     return s;
   }

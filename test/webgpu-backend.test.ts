@@ -1,0 +1,37 @@
+/** WebGPU backend mechanics: batching hazards, pooling, caches, error reporting. */
+import { describe, expect, it } from 'vitest';
+import { exp, tensor } from '../engine/ops/index.js';
+import { gpu } from './helpers.js';
+
+describe('WebGPU backend', () => {
+  it('an upload into a pooled buffer that pending work still reads is ordered after that work', async () => {
+    const g = await gpu();
+    await g.sync();
+    const a = tensor([0, 1, 2, 3], undefined, { backend: g });
+    const b = exp(a); // recorded, not submitted: it reads a's buffer later
+    a.dispose(); // a's buffer goes back to the pool at once...
+    const c = tensor([9, 9, 9, 9], undefined, { backend: g }); // ...and is handed to this upload
+    expect(Array.from(await b.data()).map((v) => +v.toFixed(4))).toEqual([0, 1, 2, 3].map((v) => +Math.exp(v).toFixed(4)));
+    expect(Array.from(await c.data())).toEqual([9, 9, 9, 9]);
+    b.dispose(); c.dispose();
+  });
+
+  it('reuses pooled buffers instead of allocating', async () => {
+    const g = await gpu();
+    const x = tensor(Array.from({ length: 1000 }, (_, i) => i), undefined, { backend: g });
+    exp(x).dispose();
+    const pooled = g.memory().pooledBuffers;
+    for (let i = 0; i < 10; i++) exp(x).dispose();
+    expect(g.memory().pooledBuffers).toBe(pooled);
+    x.dispose();
+  });
+
+  it('reports device errors on the next read instead of returning garbage', async () => {
+    const g = await gpu();
+    const bad = g.alloc(4);
+    // A dispatch whose bindings do not match the shader's layout is a validation error.
+    g.run({ shader: 'unary', constants: { OP: 1 }, inputs: [], outputs: [bad], workgroups: [1] });
+    await expect(g.sync()).rejects.toThrow(/webgpu: device reported/);
+    g.release(bad);
+  });
+});
