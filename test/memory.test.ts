@@ -9,7 +9,7 @@ import { Random } from '../engine/random.js';
 import { tidy } from '../engine/tensor.js';
 import { crossEntropy, randint, randn } from '../engine/ops/index.js';
 import type { Backend } from '../engine/backend.js';
-import { Linear, ReLU, Sequential, SGD } from '../nn/index.js';
+import { Linear, ReLU, Sequential, SGD, resnet18 } from '../nn/index.js';
 import { gpu } from './helpers.js';
 
 async function trainLoop(backend: Backend, iterations: number) {
@@ -49,6 +49,31 @@ describe('memory', () => {
     expect(after.liveBuffers).toBe(base.liveBuffers);
     expect(after.liveBytes).toBe(base.liveBytes);
     expect(losses[1]).toBeLessThan(losses[0] * 0.5); // it did train
+  });
+
+  it('50 ResNet-18 training steps (BN running stats, momentum SGD) on WebGPU leak no buffers', async () => {
+    const g = await gpu();
+    const base = g.memory();
+    const rng = new Random(5);
+    const model = resnet18({ stem: 'cifar', width: 1 / 16, numClasses: 10, rng, backend: g });
+    const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
+    const x = randn([4, 3, 16, 16], { rng, backend: g });
+    const labels = randint(0, 10, [4], { rng, backend: g });
+    const snaps: ReturnType<typeof g.memory>[] = [];
+    for (let i = 0; i < 50; i++) {
+      const loss = tidy(() => crossEntropy(model.call(x), labels));
+      opt.zeroGrad();
+      backward(loss);
+      opt.step();
+      loss.dispose();
+      if (i === 2 || i === 49) { await g.sync(); snaps.push(g.memory()); }
+    }
+    expect(snaps[1].liveBuffers).toBe(snaps[0].liveBuffers);
+    expect(snaps[1].liveBytes).toBe(snaps[0].liveBytes);
+    expect(snaps[1].liveBuffers + snaps[1].pooledBuffers).toBe(snaps[0].liveBuffers + snaps[0].pooledBuffers);
+    opt.zeroGrad(); opt.dispose(); model.dispose(); x.dispose(); labels.dispose();
+    expect(g.memory().liveBuffers).toBe(base.liveBuffers);
+    expect(g.memory().liveBytes).toBe(base.liveBytes);
   });
 
   it('the same loop on the CPU backend frees everything', async () => {
