@@ -1,32 +1,52 @@
-/** The README's example runs as written (imports pointed at the sources) and its loss falls. */
-import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+/** The README's examples run as written (imports pointed at the sources, in a scratch folder). */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { getBackend } from '../engine/runtime.js';
 
-describe('README example', () => {
+const root = fileURLToPath(new URL('..', import.meta.url));
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+
+/** Runs the README block marked `<!-- example:name`, returning what it printed. */
+async function runExample(name: string): Promise<string[]> {
+  const block = readme.split(`<!-- example:${name}`)[1]?.split('```ts\n')[1]?.split('```')[0];
+  expect(block, `README has the ${name} example`).toBeTruthy();
+  const code = block!
+    .replace("'simclr-webgpu/engine'", `'${root}engine/index.ts'`)
+    .replace("'simclr-webgpu/nn'", `'${root}nn/index.ts'`);
+  const file = join(root, 'test', `.readme-example-${name}.tmp.ts`);
+  writeFileSync(file, code);
+  const scratch = mkdtempSync(join(tmpdir(), 'readme-'));
+  const cwd = process.cwd();
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { lines.push(a.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')); });
+  try {
+    process.chdir(scratch);
+    await import(/* @vite-ignore */ file);
+  } finally {
+    process.chdir(cwd);
+    spy.mockRestore();
+    rmSync(file, { force: true });
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return lines;
+}
+
+describe('README examples', () => {
+  afterEach(() => {
+    expect(getBackend().kind).toBe('webgpu'); // init() found the adapter: no silent CPU fallback
+    getBackend().destroy();
+  });
+
   it('trains the tiny MLP', async () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const block = readme.split('<!-- example:mlp')[1]?.split('```ts\n')[1]?.split('```')[0];
-    expect(block, 'README has the example block').toBeTruthy();
-    const root = fileURLToPath(new URL('..', import.meta.url));
-    const code = block!
-      .replace("'simclr-webgpu/engine'", `'${root}engine/index.ts'`)
-      .replace("'simclr-webgpu/nn'", `'${root}nn/index.ts'`);
-    const file = new URL('./.readme-example.tmp.ts', import.meta.url);
-    writeFileSync(file, code);
-    const lines: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => { lines.push(String(s)); });
-    try {
-      await import(/* @vite-ignore */ fileURLToPath(file));
-    } finally {
-      spy.mockRestore();
-      rmSync(file, { force: true });
-    }
-    const losses = lines.map((l) => Number(/loss (\S+)/.exec(l)?.[1]));
+    const losses = (await runExample('mlp')).map((l) => Number(/loss (\S+)/.exec(l)?.[1]));
     expect(losses.length).toBe(5);
     expect(losses[4]).toBeLessThan(losses[0] * 0.5);
-    const { getBackend } = await import('../engine/runtime.js');
-    expect(getBackend().kind).toBe('webgpu');
-    getBackend().destroy();
+  });
+
+  it('builds a ResNet encoder and round-trips its checkpoint', async () => {
+    expect(await runExample('resnet')).toEqual(['[8,256]']);
   });
 });
