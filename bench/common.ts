@@ -32,6 +32,8 @@ export interface BenchArgs {
   convSamples: number;
   /** Run one section only: 'matmul' or 'conv'. */
   only: 'matmul' | 'conv' | null;
+  /** Conv shapes by index into the shape list (default all). */
+  convShapes: number[] | null;
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
@@ -44,5 +46,6 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     samples: val('samples') ? Math.max(5, Number(val('samples'))) : 5,
     convSamples: val('conv-samples') ? Math.max(1, Number(val('conv-samples'))) : 3,
     only,
+    convShapes: val('conv-shapes') ? val('conv-shapes')!.split(',').map(Number) : null,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [-- --only=matmul|conv] [-- --variants] [-- --conv-variants]
- * [-- --samples=N] [-- --conv-samples=N]`: this engine against @tensorflow/tfjs-backend-webgpu on the
+ * [-- --samples=N] [-- --conv-samples=N] [-- --conv-shapes=0,4]`: this engine against @tensorflow/tfjs-backend-webgpu on the
  * same Dawn adapter in one process, interleaved per sample (other load on the machine hits both
  * alike). Matmul section: f32 matmul GFLOP/s, the engine's wait strategies, optionally every kernel
  * variant; writes bench/results/matmul-<timestamp>.json and bench/results/latest.json. Conv section
@@ -115,7 +115,8 @@ if (args.only !== 'conv') {
 
 if (args.only !== 'matmul') {
   const N = args.quick ? 8 : 32;
-  const shapes = args.quick ? QUICK_SHAPES : RESNET18_CIFAR;
+  const allShapes = args.quick ? QUICK_SHAPES : RESNET18_CIFAR;
+  const shapes = args.convShapes ? args.convShapes.map((i) => allShapes[i]).filter((s) => s !== undefined) : allShapes;
   const convKernel = convKernelName(convKernelFor(backend));
   log('');
   log(`conv2d NCHW (ours, kernel: ${convKernel}) vs tfjs-webgpu NHWC, batch ${N}, ${shapes.length} shapes x 3 kernels, median of ${args.convSamples} samples, alternating`);

@@ -6,9 +6,17 @@
 //   Forward: T = C*KH*KW, NCOL = O: dst = w^T [C*KH*KW, O4]. Input gradient: T = KH*KW, NCOL = C:
 //   dst [O*KH*KW, C4] (rows (o,ky,kx), columns c).
 // sum_split: dst[i] = sum over s < S of src[s * n + i] (the weight gradient's split reduction).
+// col2im: the input gradient from columns Y [N, C*KH*KW, Ho, Wo] (Y = w^T g, a 1x1 GEMM): each
+//   dx[n,c,iy,ix] sums its taps Y[n, (c,ky,kx), oy, ox] with iy = oy*sy - py + ky*dy (no atomics).
 override WG: u32 = 256u;
 
-struct Params { n: u32, rows: u32, ld: u32, T: u32, NCOL: u32, S: u32, _p0: u32, _p1: u32 }
+struct Params {
+  n: u32, rows: u32, ld: u32, T: u32,
+  NCOL: u32, S: u32, C: u32, H: u32,
+  W: u32, KH: u32, KW: u32, Ho: u32,
+  Wo: u32, sy: u32, sx: u32, py: u32,
+  px: u32, dy: u32, dx: u32, _p0: u32,
+}
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -33,5 +41,33 @@ fn sum_split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
   if (i >= p.n) { return; }
   var s = 0.0;
   for (var z = 0u; z < p.S; z++) { s += src[z * p.n + i]; }
+  dst[i] = s;
+}
+
+@compute @workgroup_size(WG)
+fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+          @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (i >= p.n) { return; }
+  let ix = i % p.W;
+  let iy = (i / p.W) % p.H;
+  let nc = i / (p.W * p.H);  // n * C + c
+  let KHW = p.KH * p.KW;
+  // Y row of (n, c, 0, 0): (n * C*KHW + c * KHW) * Ho*Wo
+  let base = nc * KHW * p.Ho * p.Wo;
+  var s = 0.0;
+  for (var ky = 0u; ky < p.KH; ky++) {
+    let ty = i32(iy + p.py) - i32(ky * p.dy);
+    if (ty < 0 || u32(ty) % p.sy != 0u) { continue; }
+    let oy = u32(ty) / p.sy;
+    if (oy >= p.Ho) { continue; }
+    for (var kx = 0u; kx < p.KW; kx++) {
+      let tx = i32(ix + p.px) - i32(kx * p.dx);
+      if (tx < 0 || u32(tx) % p.sx != 0u) { continue; }
+      let ox = u32(tx) / p.sx;
+      if (ox >= p.Wo) { continue; }
+      s += src[base + ((ky * p.KW + kx) * p.Ho + oy) * p.Wo + ox];
+    }
+  }
   dst[i] = s;
 }

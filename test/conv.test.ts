@@ -10,7 +10,7 @@ import { Random } from '../engine/random.js';
 import { ArgumentError, ShapeError } from '../engine/errors.js';
 import { hasSubgroups8 } from '../engine/ops/matmul.js';
 import {
-  conv2d, conv2dBackwardInput, conv2dBackwardWeight, convKernelFor, setConvKernel, type Conv2dOptions, type ConvKernel,
+  conv2d, conv2dBackwardInput, conv2dBackwardWeight, convKernelFor, setConvDgradPath, setConvKernel, type Conv2dOptions, type ConvKernel, type DgradPath,
 } from '../engine/ops/conv.js';
 import type { Backend } from '../engine/backend.js';
 import type { Tensor } from '../engine/tensor.js';
@@ -36,7 +36,7 @@ const SHAPES: [number[], number[], Conv2dOptions][] = [
   [[8, 3, 23, 23], [4, 3, 3, 3], { padding: 1 }], // weight gradient: split reduction, odd P
 ];
 
-afterEach(() => setConvKernel(null));
+afterEach(() => { setConvKernel(null); setConvDgradPath('auto'); });
 
 const outHW = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 const two = (v: number | [number, number] | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v);
@@ -55,31 +55,43 @@ async function runAll(b: Backend, xs: number[], ws: number[], o: Conv2dOptions, 
   return { data, shapes };
 }
 
-describe('conv kernel variants match the CPU reference (forward, input gradient, weight gradient)', () => {
-  for (const k of VARIANTS) {
-    it(name(k), async () => {
-      const g = await gpu();
-      if (k.kind === 'subgroup' && !hasSubgroups8(g)) return; // this device cannot run it
-      const cpu = new CpuBackend();
-      const rng = new Random(3);
-      for (const [xs, ws, o] of SHAPES) {
-        const vals = [makeValues({ shape: xs }, rng), makeValues({ shape: ws }, rng), makeValues({ shape: [ws[0]] }, rng),
-          makeValues({ shape: [xs[0], ws[0], xs[2], xs[3]] }, rng)];
-        const ref = await runAll(cpu, xs, ws, o, vals);
-        setConvKernel(k);
-        const got = await runAll(g, xs, ws, o, vals);
-        setConvKernel(null);
-        const K = Math.max(xs[1] * ws[2] * ws[3], xs[0] * xs[2] * xs[3], ws[0] * ws[2] * ws[3]);
-        ['forward', 'input gradient', 'weight gradient'].forEach((what, i) => {
-          const label = `${what} x${JSON.stringify(xs)} w${JSON.stringify(ws)} ${JSON.stringify(o)}`;
-          expect(got.shapes[i], label).toEqual(ref.shapes[i]);
-          try { expectClose(got.data[i], ref.data[i], { atol: 1e-5 * Math.sqrt(K), rtol: 1e-4 }); }
-          catch (e) { throw new Error(`${label}: ${(e as Error).message}`); }
-        });
-      }
+async function checkShapes(k: ConvKernel | null, path: DgradPath) {
+  const cpu = new CpuBackend();
+  const g = await gpu();
+  const rng = new Random(3);
+  for (const [xs, ws, o] of SHAPES) {
+    const vals = [makeValues({ shape: xs }, rng), makeValues({ shape: ws }, rng), makeValues({ shape: [ws[0]] }, rng),
+      makeValues({ shape: [xs[0], ws[0], xs[2], xs[3]] }, rng)];
+    const ref = await runAll(cpu, xs, ws, o, vals);
+    setConvKernel(k);
+    setConvDgradPath(path);
+    const got = await runAll(g, xs, ws, o, vals);
+    setConvKernel(null);
+    setConvDgradPath('auto');
+    const K = Math.max(xs[1] * ws[2] * ws[3], xs[0] * xs[2] * xs[3], ws[0] * ws[2] * ws[3]);
+    ['forward', 'input gradient', 'weight gradient'].forEach((what, i) => {
+      const label = `${what} x${JSON.stringify(xs)} w${JSON.stringify(ws)} ${JSON.stringify(o)}`;
+      expect(got.shapes[i], label).toEqual(ref.shapes[i]);
+      try { expectClose(got.data[i], ref.data[i], { atol: 1e-5 * Math.sqrt(K), rtol: 1e-4 }); }
+      catch (e) { throw new Error(`${label}: ${(e as Error).message}`); }
     });
   }
+}
 
+describe('conv kernel variants match the CPU reference (forward, input gradient, weight gradient)', () => {
+  // The input gradient through the per-phase implicit GEMM (the col2im path is a forward GEMM).
+  for (const k of VARIANTS) {
+    it(`${name(k)}`, async () => {
+      const g = await gpu();
+      if (k.kind === 'subgroup' && !hasSubgroups8(g)) return; // this device cannot run it
+      await checkShapes(k, 'phase');
+    });
+  }
+  it('input gradient through col2im (the per-device kernel)', async () => { await checkShapes(null, 'col2im'); });
+  it('input gradient through col2im (workgroup-tiled kernel)', async () => { await checkShapes({ kind: 'tiled' }, 'col2im'); });
+});
+
+describe('conv kernel choice', () => {
   it('the per-device choice fits the adapter', async () => {
     const g = await gpu();
     const k = convKernelFor(g);

@@ -6,7 +6,9 @@
  *   columns = output channels, reduction over (c, ky, kx).
  * - `conv2dBackwardInput` (g [N,O,Ho,Wo], w) -> dx [N,C,H,W], a transposed convolution: one GEMM
  *   per stride phase (input pixels with iy % sy = ry, ix % sx = rx), reducing over (o, ky, kx) for
- *   only the taps that reach that phase, so stride 2 multiplies no structural zeros.
+ *   only the taps that reach that phase, so stride 2 multiplies no structural zeros. With fewer than
+ *   16 input channels (the stem), whose columns would fill a fraction of a tile: Y = w^T g as a 1x1
+ *   GEMM into [N, C*KH*KW, Ho, Wo] columns, then a col2im gather (no atomics).
  * - `conv2dBackwardWeight` (x, g) -> dw [O,C,KH,KW]: rows = (c, ky, kx), columns = o, reduction over
  *   (n, oy, ox), split over workgroups plus a second summing pass when the reduction is long and the
  *   output small.
@@ -163,13 +165,31 @@ function forEachTerm(g: Geo, a: ConvAttrs, f: (xi: number, wi: number, oi: numbe
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const round4 = (n: number) => Math.ceil(n / 4) * 4;
 
+const UTIL_FIELDS = ['n', 'rows', 'ld', 'T', 'NCOL', 'S', 'C', 'H', 'W', 'KH', 'KW', 'Ho', 'Wo', 'sy', 'sx', 'py', 'px', 'dy', 'dx', '_p0'] as const;
+/** The params block of conv_util.wgsl (absent fields 0). */
+function utilParams(v: Partial<Record<(typeof UTIL_FIELDS)[number], number>>): Param[] {
+  return UTIL_FIELDS.map((k) => u32(v[k] ?? 0));
+}
+
+/** Input-gradient strategy: 'phase' (implicit GEMM per stride phase), 'col2im' (a 1x1 GEMM into columns, then col2im), 'auto'. */
+export type DgradPath = 'auto' | 'phase' | 'col2im';
+let dgradPath: DgradPath = 'auto';
+/** Forces the input-gradient strategy (tests run both). */
+export function setConvDgradPath(p: DgradPath): void { dgradPath = p; }
+
+/**
+ * With few input channels the implicit GEMM's columns (C) fill a fraction of a tile (the stem: 3 of
+ * 64); then Y = w^T g ([C*KH*KW] columns, a 1x1 conv) and a col2im gather are faster.
+ */
+const useCol2im = (C: number) => dgradPath === 'col2im' || (dgradPath === 'auto' && C < 16);
+
 /** The weight [O, C, T] as a GEMM operand [rows, ld] with columns padded to a multiple of 4. */
 function packWeight(gpu: WebGpuBackend, w: GpuStorage, rows: number, ld: number, T: number, NCOL: number): GpuStorage {
   const n = rows * ld;
   const dst = gpu.alloc(n);
   gpu.run({
     shader: 'conv_util', entry: 'pack', inputs: [w], outputs: [dst],
-    params: [u32(n), u32(rows), u32(ld), u32(T), u32(NCOL), u32(0), u32(0), u32(0)],
+    params: utilParams({ n, rows, ld, T, NCOL }),
     workgroups: grid(Math.ceil(n / 256)),
   });
   return dst;
@@ -236,8 +256,31 @@ function phaseTaps(r: number, p: number, d: number, s: number, KK: number) {
   return { k0, step, n, off0, dOff: (step * d) / s };
 }
 
+function dgradCol2im(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
+  const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
+  const CK = C * KH * KW, CK4 = round4(CK);
+  // Y [N, CK, Ho, Wo] = the forward GEMM of a 1x1 conv of g with the weight as [CK, O, 1, 1].
+  const wR = packWeight(gpu, w, O, CK4, 1, CK);
+  const y = gpu.alloc(N * CK * Ho * Wo);
+  const one: ConvAttrs = { sy: 1, sx: 1, py: 0, px: 0, dy: 1, dx: 1 };
+  const g1: Geo = { N, C: O, H: Ho, W: Wo, O: CK, KH: 1, KW: 1, Ho, Wo };
+  gemm(gpu, convKernelFor(gpu), g1, one, {
+    mode: 0, M: N * Ho * Wo, K: O, NC: CK, NC4: CK4, LY: Ho, LX: Wo, colStride: Ho * Wo, split: O, splits: 1,
+    checkY: false, checkX: false, vecB: false,
+  }, g, wR, null, y);
+  gpu.release(wR);
+  const n = N * C * H * W;
+  gpu.run({
+    shader: 'conv_util', entry: 'col2im', inputs: [y], outputs: [out],
+    params: utilParams({ n, C, H, W, KH, KW, Ho, Wo, sy: a.sy, sx: a.sx, py: a.py, px: a.px, dy: a.dy, dx: a.dx }),
+    workgroups: grid(Math.ceil(n / 256)),
+  });
+  gpu.release(y);
+}
+
 function dgradGpu(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
+  if (useCol2im(C)) { dgradCol2im(gpu, g, w, out, geo, a); return; }
   const C4 = round4(C);
   const wD = packWeight(gpu, w, O * KH * KW, C4, KH * KW, C);
   const kernel = convKernelFor(gpu);
@@ -285,7 +328,7 @@ function wgradGpu(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStor
   gemm(gpu, kernel, geo, a, d, x, g, null, part);
   gpu.run({
     shader: 'conv_util', entry: 'sum_split', inputs: [part], outputs: [out],
-    params: [u32(n), u32(0), u32(0), u32(0), u32(0), u32(splits), u32(0), u32(0)],
+    params: utilParams({ n, S: splits }),
     workgroups: grid(Math.ceil(n / 256)),
   });
   gpu.release(part);
