@@ -122,7 +122,7 @@ if (args.only !== 'matmul') {
   log(`conv2d NCHW (ours, kernel: ${convKernel}) vs tfjs-webgpu NHWC, batch ${N}, ${shapes.length} shapes x 3 kernels, median of ${args.convSamples} samples, alternating`);
   const loadConv = loadavg()[0];
   const convRecords = await measureConv(backend, tfjs.tf, tfjs.sync, N, shapes, args.convSamples);
-  const convVariants = args.convVariants ? await measureConvVariants(backend, N, [shapes[1], shapes[shapes.length - 1]], args.convSamples) : [];
+  const convVariants = args.convVariants ? await measureConvVariants(backend, N, (args.convShapes ? shapes.slice(0, 2) : [shapes[1], shapes[shapes.length - 1]]), args.convSamples) : [];
   log('');
   log(`conv2d f32, batch ${N}, ${backend.label}, ${new Date().toISOString()} (load average ${loadConv.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
   for (const l of convTable(convRecords)) log(l);

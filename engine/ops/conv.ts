@@ -47,7 +47,7 @@ export type ConvKernel =
   | { readonly kind: 'tiled' };
 
 /** Fastest measured on lavapipe (bench/conv.ts --variants). */
-export const CPU_CONV_KERNEL: ConvKernel = { kind: 'subgroup', tm: 16, tn: 8, wg: 64, sgn: 1 };
+export const CPU_CONV_KERNEL: ConvKernel = { kind: 'subgroup', tm: 16, tn: 4, wg: 64, sgn: 1 };
 export const GPU_CONV_KERNEL: ConvKernel = { kind: 'tiled' };
 
 let forced: ConvKernel | null = null;
