@@ -10,16 +10,17 @@ import { Random } from '../engine/random.js';
 import { ArgumentError, ShapeError } from '../engine/errors.js';
 import { hasSubgroups8 } from '../engine/ops/matmul.js';
 import {
-  conv2d, conv2dBackwardInput, conv2dBackwardWeight, convKernelFor, setConvDgradPath, setConvKernel, type Conv2dOptions, type ConvKernel, type DgradPath,
+  CPU_CONV_KERNEL, conv2d, conv2dBackwardInput, conv2dBackwardWeight, convKernelFor, setConvDgradPath, setConvKernel, type Conv2dOptions, type ConvKernel, type DgradPath,
 } from '../engine/ops/conv.js';
 import type { Backend } from '../engine/backend.js';
 import type { Tensor } from '../engine/tensor.js';
 import { expectClose, gpu, makeValues, tensorOn } from './helpers.js';
 
+// The kernel lavapipe uses, a multi-subgroup tiling (other index paths), and the real-GPU kernel.
+// Every variant costs a cold pipeline compile per shape on lavapipe (~30 s each), so the slower
+// tilings that bench --conv-variants measures are not repeated here.
 const VARIANTS: ConvKernel[] = [
-  { kind: 'subgroup', tm: 16, tn: 8, wg: 64, sgn: 1 },
-  { kind: 'subgroup', tm: 16, tn: 4, wg: 64, sgn: 1 },
-  { kind: 'subgroup', tm: 32, tn: 4, wg: 32, sgn: 1 },
+  CPU_CONV_KERNEL,
   { kind: 'subgroup', tm: 8, tn: 8, wg: 128, sgn: 2 },
   { kind: 'tiled' },
 ];
