@@ -30,8 +30,8 @@ export interface BenchArgs {
   samples: number;
   /** Conv samples per kernel (default 3: batch-32 convs are slow on a CPU adapter). */
   convSamples: number;
-  /** Run one section only: 'matmul' or 'conv'. */
-  only: 'matmul' | 'conv' | null;
+  /** Run one section only. */
+  only: 'matmul' | 'conv' | 'resnet' | null;
   /** Conv shapes by index into the shape list (default all). */
   convShapes: number[] | null;
 }
@@ -40,7 +40,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const quick = argv.includes('--quick');
   const val = (k: string) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
   const only = val('only') ?? null;
-  if (only !== null && only !== 'matmul' && only !== 'conv') throw new Error(`bench: --only must be matmul or conv, got ${only}`);
+  if (only !== null && only !== 'matmul' && only !== 'conv' && only !== 'resnet') throw new Error(`bench: --only must be matmul, conv or resnet, got ${only}`);
   return {
     quick, variants: argv.includes('--variants'), convVariants: argv.includes('--conv-variants'),
     samples: val('samples') ? Math.max(5, Number(val('samples'))) : 5,

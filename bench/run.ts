@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=matmul|conv] [-- --variants] [-- --conv-variants]
+ * `npm run bench [-- --quick] [-- --only=matmul|conv|resnet] [-- --variants] [-- --conv-variants]
  * [-- --samples=N] [-- --conv-samples=N] [-- --conv-shapes=0,4]`: this engine against @tensorflow/tfjs-backend-webgpu on the
  * same Dawn adapter in one process, interleaved per sample (other load on the machine hits both
  * alike). Matmul section: f32 matmul GFLOP/s, the engine's wait strategies, optionally every kernel
@@ -19,6 +19,7 @@ import { kernelName, measureVariants, type VariantResult } from './variants.js';
 import { measureWait, type WaitResult } from './wait.js';
 import { QUICK_SHAPES, RESNET18_CIFAR, convKernelName, convTable, measureConv, measureConvVariants, shapeName } from './conv.js';
 import { convKernelFor } from '../engine/ops/conv.js';
+import { benchResnetStep } from './resnet.js';
 
 const FULL: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [4096, 512, 512]];
 const QUICK: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024]];
@@ -44,7 +45,9 @@ log(`tfjs-backend-webgpu on the same GPU object, adapter: ${tfjs.adapter}`);
 const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 
-if (args.only !== 'conv') {
+const section = (name: 'matmul' | 'conv' | 'resnet') => args.only === null || args.only === name;
+
+if (section('matmul')) {
   log(`sizes (M x K x N): ${sizes.map((s) => s.join('x')).join(', ')}; median of ${args.samples} samples, ours and tfjs alternating; both wait with '${WAIT}'`);
 
   const records: MatmulRecord[] = [];
@@ -113,7 +116,7 @@ if (args.only !== 'conv') {
   log(`wrote ${file} and bench/results/latest.json`);
 }
 
-if (args.only !== 'matmul') {
+if (section('conv')) {
   const N = args.quick ? 8 : 32;
   const allShapes = args.quick ? QUICK_SHAPES : RESNET18_CIFAR;
   const shapes = args.convShapes ? args.convShapes.map((i) => allShapes[i]).filter((s) => s !== undefined) : allShapes;
@@ -145,6 +148,33 @@ if (args.only !== 'matmul') {
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   writeFileSync(`${dir}conv-latest.json`, JSON.stringify(out, null, 2) + '\n');
   log(`wrote ${file} and bench/results/conv-latest.json`);
+}
+
+if (section('resnet')) {
+  // tfjs computes gradients only once the layers package has registered them.
+  await import('@tensorflow/tfjs-layers');
+  const batch = args.quick ? 8 : 32;
+  const samples = args.quick ? 2 : 3;
+  log('');
+  log(`ResNet-18 (CIFAR stem) training step, batch ${batch}: forward, cross-entropy, backward, momentum SGD; ours vs tfjs-webgpu, median of ${samples}, alternating`);
+  const loadBefore = loadavg()[0];
+  const r = await benchResnetStep(backend, tfjs, tfjs.sync, { batch, width: 1, samples, progress: (m) => log(`  ${m}`) });
+  log('');
+  log(`model              batch  ours s/step  ours img/s  tfjs s/step  tfjs img/s  speed-up`);
+  log(`${r.model.padEnd(18)} ${String(batch).padStart(5)} ${r.ours.secondsPerStep.toFixed(2).padStart(12)} ${r.ours.imagesPerSecond.toFixed(1).padStart(11)} ${r.tfjs.secondsPerStep.toFixed(2).padStart(12)} ${r.tfjs.imagesPerSecond.toFixed(2).padStart(11)} ${(r.ratio.toFixed(2) + 'x').padStart(9)}`);
+  const date = new Date().toISOString();
+  const out = {
+    benchmark: 'ResNet-18 (CIFAR stem) training step',
+    date,
+    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, tfjs: tfjs.adapter },
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    method: 'one warm-up step each, then steps alternating ours/tfjs; a step = forward (BN in training mode), mean cross-entropy, backward, SGD update, then wait for the queue. Ours NCHW with momentum SGD; tfjs NHWC with tf.variableGrads and plain SGD. ratio = tfjs seconds / ours seconds.',
+    result: r,
+  };
+  const file = `${dir}resnet-${date.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(`${dir}resnet-latest.json`, JSON.stringify(out, null, 2) + '\n');
+  log(`wrote ${file} and bench/results/resnet-latest.json`);
 }
 
 backend.destroy();
