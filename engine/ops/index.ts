@@ -13,6 +13,7 @@ export * from './movement.js';
 export * from './conv.js';
 export * from './norm.js';
 export * from './pool.js';
+export * from './ntxent.js';
 export { listOps, type OpDef } from './registry.js';
 
 wireAutogradOps((a, b) => add(a, b), fullLike);

@@ -7,7 +7,8 @@ import { gatherCases } from './gather.js';
 import { normCases } from './norm.js';
 import { poolCases } from './pool.js';
 import { convCases } from './conv.js';
+import { ntxentCases } from './ntxent.js';
 import type { OpCase } from './types.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases, ...convCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases, ...convCases, ...ntxentCases];
 export type { OpCase };

@@ -1,0 +1,175 @@
+/**
+ * NT-Xent, SimCLR's normalized-temperature cross-entropy. The primitive `ntXentRows` takes the
+ * L2-normalized embeddings zh [2N, d] and gives each anchor row's loss, computed by a fused kernel
+ * (shaders/ntxent_forward.wgsl) that streams over the other rows with an online max / sum of exp
+ * and never materializes the 2N x 2N logits; its per-row logsumexp and a "positive ranks first"
+ * flag are auxiliary outputs (the logsumexp is saved for backward). The backward is a dedicated
+ * primitive `ntXentBackward` (shaders/ntxent_backward.wgsl) that recomputes the logits.
+ * The composite `ntXent` normalizes z with existing ops and averages.
+ */
+import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { Tensor, noGrad, tidy } from '../tensor.js';
+import { f32, grid, u32 } from '../webgpu/backend.js';
+import { maximum, mul, rsqrt, square } from './elementwise.js';
+import { mean, sum } from './reduce.js';
+import { defineComposite, defineOp, requireF32, runOp, runOpAux, type TensorMeta } from './registry.js';
+
+export interface NtXentAttrs { readonly temperature: number }
+
+const WG = 64;
+
+function checkZ(op: string, z: TensorMeta): [number, number] {
+  requireF32(op, z);
+  if (z.shape.length !== 2 || z.shape[0] < 2 || z.shape[0] % 2 !== 0) {
+    throw new ShapeError(op, `embeddings must be [2N, d] with N >= 1 (rows i and i+N are two views of one image), got ${fmtShape(z.shape)}`);
+  }
+  return [z.shape[0], z.shape[1]];
+}
+
+/** Logits s_ij = <zh_i, zh_j> / tau of the candidates of each row, in float64 (CPU reference). */
+function cpuLogits(zh: Float64Array, m: number, d: number, tau: number): Float64Array {
+  const s = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < m; j++) {
+      let dot = 0;
+      for (let k = 0; k < d; k++) dot += zh[i * d + k] * zh[j * d + k];
+      s[i * m + j] = dot / tau;
+    }
+  }
+  return s;
+}
+
+const posOf = (i: number, m: number) => (i < m / 2 ? i + m / 2 : i - m / 2);
+
+/**
+ * Per-anchor NT-Xent losses [2N] of L2-normalized rows zh [2N, d]: row i's loss is
+ * logsumexp_{j != i}(s_ij) - s_i,pos(i). Aux: logsumexp per row [2N], and 1 where the positive's
+ * logit is strictly above every negative's (else 0) [2N].
+ */
+export const NtXentRowsOp = defineOp<NtXentAttrs>({
+  name: 'ntXentRows',
+  shape([z]) { const [m] = checkZ('ntXentRows', z); return { shape: [m], dtype: 'f32' }; },
+  aux([z]) { const m = z.shape[0]; return [{ shape: [m], dtype: 'f32' }, { shape: [m], dtype: 'f32' }]; },
+  cpu(_b, [z], { temperature }) {
+    const [m, d] = z.shape;
+    const s = cpuLogits(z.data, m, d, temperature);
+    const loss = new Float64Array(m), lse = new Float64Array(m), correct = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      const pos = posOf(i, m);
+      let mx = -Infinity, maxNeg = -Infinity;
+      for (let j = 0; j < m; j++) {
+        if (j === i) continue;
+        mx = Math.max(mx, s[i * m + j]);
+        if (j !== pos) maxNeg = Math.max(maxNeg, s[i * m + j]);
+      }
+      let se = 0;
+      for (let j = 0; j < m; j++) if (j !== i) se += Math.exp(s[i * m + j] - mx);
+      lse[i] = mx + Math.log(se);
+      loss[i] = (mx - s[i * m + pos]) + Math.log(se);
+      correct[i] = s[i * m + pos] > maxNeg ? 1 : 0;
+    }
+    return { out: loss, aux: [lse, correct] };
+  },
+  webgpu(gpu, [z], { temperature }) {
+    const [m, d] = z.shape;
+    const loss = gpu.alloc(m), lse = gpu.alloc(m), correct = gpu.alloc(m);
+    gpu.run({
+      shader: 'ntxent_forward', inputs: [z.storage], outputs: [loss, lse, correct],
+      params: [u32(m), u32(d), u32(m / 2), f32(1 / temperature)], workgroups: grid(Math.ceil(m / WG)),
+    });
+    return { out: loss, aux: [lse, correct] };
+  },
+  backward(g, ctx) {
+    return [ntXentBackward(ctx.inputs[0]!, g, ctx.aux[0], ctx.attrs.temperature)];
+  },
+  saves: { inputs: [0], aux: true },
+});
+
+/**
+ * Gradient w.r.t. zh [2N, d] of sum_i g_i * loss_i, given the forward's per-row logsumexp:
+ * dzh_a = (1/tau) sum_{j != a} (g_a (p_aj - [j = pos a]) + g_j (p_ja - [a = pos j])) zh_j,
+ * p_ij = exp(s_ij - lse_i): a row term (a as anchor) plus a column term (a as every other row's candidate).
+ */
+export const NtXentBackwardOp = defineOp<NtXentAttrs>({
+  name: 'ntXentBackward',
+  shape([z, g, lse]) {
+    const [m] = checkZ('ntXentBackward', z);
+    requireF32('ntXentBackward', g, lse);
+    if (g.shape.length !== 1 || g.shape[0] !== m || lse.shape.length !== 1 || lse.shape[0] !== m) {
+      throw new ShapeError('ntXentBackward', `g and lse must be [${m}] for zh ${fmtShape(z.shape)}, got ${fmtShape(g.shape)} and ${fmtShape(lse.shape)}`);
+    }
+    return { shape: z.shape, dtype: 'f32' };
+  },
+  cpu(_b, [z, g, lse], { temperature }) {
+    const [m, d] = z.shape;
+    const s = cpuLogits(z.data, m, d, temperature);
+    const out = new Float64Array(m * d);
+    for (let a = 0; a < m; a++) {
+      const pos = posOf(a, m);
+      for (let j = 0; j < m; j++) {
+        if (j === a) continue;
+        const v = s[a * m + j];
+        let w = g.data[a] * Math.exp(v - lse.data[a]) + g.data[j] * Math.exp(v - lse.data[j]);
+        if (j === pos) w -= g.data[a] + g.data[j];
+        for (let k = 0; k < d; k++) out[a * d + k] += w * z.data[j * d + k];
+      }
+      for (let k = 0; k < d; k++) out[a * d + k] /= temperature;
+    }
+    return out;
+  },
+  webgpu(gpu, [z, g, lse], { temperature }) {
+    const [m, d] = z.shape;
+    const out = gpu.alloc(m * d);
+    gpu.run({
+      shader: 'ntxent_backward', inputs: [z.storage, g.storage, lse.storage], outputs: [out],
+      params: [u32(m), u32(d), u32(m / 2), f32(1 / temperature)], workgroups: grid(Math.ceil(m / WG)),
+    });
+    return out;
+  },
+});
+
+function checkTemperature(op: string, t: number): void {
+  if (!(t > 0) || !Number.isFinite(t)) throw new ArgumentError(op, `temperature must be a positive finite number, got ${t}`);
+}
+
+export function ntXentRows(zh: Tensor, temperature: number): { loss: Tensor; lse: Tensor; correct: Tensor } {
+  checkTemperature('ntXentRows', temperature);
+  const { out, aux } = runOpAux(NtXentRowsOp, [zh], { temperature });
+  return { loss: out, lse: aux[0], correct: aux[1] };
+}
+
+export function ntXentBackward(zh: Tensor, g: Tensor, lse: Tensor, temperature: number): Tensor {
+  checkTemperature('ntXentBackward', temperature);
+  return runOp(NtXentBackwardOp, [zh, g, lse], { temperature });
+}
+
+export interface NtXentOptions { temperature?: number }
+
+/**
+ * SimCLR's NT-Xent loss of embeddings z [2N, d], where rows i and i+N are the two augmented views
+ * of image i. z is L2-normalized inside (SimCLR's hidden_norm: z / max(||z||, 1e-6), as
+ * tf.math.l2_normalize with epsilon 1e-12 on the squared norm); the logits are
+ * s_ij = <zhat_i, zhat_j> / temperature, the self-similarity s_ii is excluded, and each anchor's
+ * positive is its other view: a cross-entropy over the 2N - 1 candidates.
+ *
+ * Returns `loss`, the MEAN over the 2N anchors, and `accuracy`, the fraction of anchors whose
+ * positive's logit is strictly above every negative's (not differentiable). The official TF code
+ * (simclr/tf2/objective.py) reports loss_a + loss_b, each a mean over N anchors, i.e. 2x this value;
+ * multiply by 2 to compare with it.
+ *
+ * The 2N x 2N logits are never stored: forward and backward each stream over the rows.
+ */
+export const ntXent = defineComposite('ntXent', true, (z: Tensor, opts: NtXentOptions = {}): { loss: Tensor; accuracy: Tensor } => {
+  const temperature = opts.temperature ?? 0.5;
+  checkTemperature('ntXent', temperature);
+  checkZ('ntXent', z);
+  const zhat = tidy(() => mul(z, rsqrt(maximum(sum(square(z), 1, true), 1e-12))));
+  const { loss: rows, lse, correct } = ntXentRows(zhat, temperature);
+  zhat.dispose();
+  lse.dispose();
+  const loss = mean(rows);
+  rows.dispose();
+  const accuracy = noGrad(() => mean(correct));
+  correct.dispose();
+  return { loss, accuracy };
+});

@@ -1,0 +1,42 @@
+// ntxent_backward.wgsl: gradient of sum_i g_i * loss_i (the per-row NT-Xent losses of
+// ntxent_forward.wgsl) with respect to the normalized rows zh [M, d], recomputing the logits
+// instead of reading an M x M matrix. With s_ij = <zh_i, zh_j> * inv_tau (i != j) and
+// p_ij = exp(s_ij - lse_i), row a's gradient has a row term (a as the anchor) and a column term
+// (a as a candidate of every other anchor k), and s is symmetric:
+//   dzh_a = inv_tau * sum_{j != a} (g_a (p_aj - [j = pos a]) + g_j (p_ja - [a = pos j])) zh_j
+// where a = pos j exactly when j = pos a. One invocation per row a accumulates its gradient row
+// in place in out (each invocation owns its row). No workgroup memory or barriers.
+// Bindings: 0 zh, 1 g, 2 lse (read), 3 out (read_write, [M, d]), 4 params {m, d, half, inv_tau}.
+override WG: u32 = 64u;
+
+struct Params { m: u32, d: u32, half: u32, inv_tau: f32 }
+
+@group(0) @binding(0) var<storage, read> zh: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> lse: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let a = (wid.x + wid.y * nwg.x) * WG + lid.x;
+  if (a >= p.m) { return; }
+  let pos = select(a + p.half, a - p.half, a >= p.half);
+  let ab = a * p.d;
+  let ga = g[a];
+  let la = lse[a];
+  for (var k = 0u; k < p.d; k++) { out[ab + k] = 0.0; }
+  for (var j = 0u; j < p.m; j++) {
+    if (j == a) { continue; }
+    let jb = j * p.d;
+    var dot = 0.0;
+    for (var k = 0u; k < p.d; k++) { dot += zh[ab + k] * zh[jb + k]; }
+    let v = dot * p.inv_tau;
+    let gj = g[j];
+    var w = ga * exp(v - la) + gj * exp(v - lse[j]);
+    if (j == pos) { w -= ga + gj; }
+    for (var k = 0u; k < p.d; k++) { out[ab + k] += w * zh[jb + k]; }
+  }
+  for (var k = 0u; k < p.d; k++) { out[ab + k] *= p.inv_tau; }
+}
