@@ -16,3 +16,9 @@ export {
   MAX_HEADER_BYTES, type SafetensorsDType, type SafetensorsEntry, type SafetensorsInput,
 } from './safetensors.js';
 export { SGD, type SGDOptions } from './optim.js';
+export { Adam, AdamW, type AdamOptions } from './optim.js';
+export { LARS, type LARSOptions } from './lars.js';
+export {
+  warmupCosineLr, warmupCosine, scaledLearningRate, warmupSteps, totalSteps,
+  type WarmupCosineOptions, type LearningRateScaling,
+} from './schedule.js';

@@ -1,10 +1,10 @@
 /**
- * Optimizers. A step runs on the device with no read-back; parameters are updated in place
+ * Optimizers (SGD, Adam, AdamW; LARS is in lars.ts). A step runs on the device with no read-back; parameters are updated in place
  * (Tensor.assign) and optimizer state tensors are owned by the optimizer until dispose().
  */
 import { ArgumentError } from '../engine/errors.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
-import { add, mul } from '../engine/ops/index.js';
+import { add, div, mul, sqrt, square, sub } from '../engine/ops/index.js';
 
 export interface SGDOptions {
   lr: number;
@@ -51,4 +51,82 @@ export class SGD {
     for (const b of this.buffers.values()) b.dispose();
     this.buffers.clear();
   }
+}
+
+export interface AdamOptions {
+  /** Default 1e-3. */
+  lr?: number;
+  /** Default [0.9, 0.999]. */
+  betas?: readonly [number, number];
+  /** Added to sqrt(v_hat) (outside the square root, as PyTorch); default 1e-8. */
+  eps?: number;
+  /** Adam: L2 decay added to the gradient (default 0). AdamW: decoupled decay (default 1e-2). */
+  weightDecay?: number;
+}
+
+/**
+ * Adam with PyTorch's update (torch.optim.Adam, amsgrad off): bias-corrected moments,
+ *   p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+ * With `decoupled` (AdamW) the weight decay multiplies p by (1 - lr * wd) before the update
+ * instead of being added to the gradient.
+ */
+export class Adam {
+  lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Steps taken (the t of the bias correction). */
+  t = 0;
+  private readonly moments = new Map<Tensor, { m: Tensor; v: Tensor }>();
+
+  constructor(readonly params: readonly Tensor[], opts: AdamOptions = {}, protected readonly decoupled = false) {
+    const name = decoupled ? 'AdamW' : 'Adam';
+    this.lr = opts.lr ?? 1e-3;
+    [this.beta1, this.beta2] = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? (decoupled ? 1e-2 : 0);
+    if (!(this.lr >= 0)) throw new ArgumentError(name, `lr must be >= 0, got ${this.lr}`);
+    if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1)) {
+      throw new ArgumentError(name, `betas must be in [0, 1), got [${this.beta1}, ${this.beta2}]`);
+    }
+    if (!(this.eps >= 0)) throw new ArgumentError(name, `eps must be >= 0, got ${this.eps}`);
+    if (!(this.weightDecay >= 0)) throw new ArgumentError(name, `weightDecay must be >= 0, got ${this.weightDecay}`);
+  }
+
+  step(): void {
+    this.t++;
+    const { beta1: b1, beta2: b2, eps, lr, weightDecay: wd, t } = this;
+    const bc1 = 1 - b1 ** t;
+    const sqrtBc2 = Math.sqrt(1 - b2 ** t);
+    noGrad(() => tidy(() => {
+      for (const p of this.params) {
+        if (!p.grad) continue;
+        let g = p.grad;
+        if (wd && this.decoupled) p.assign(mul(p, 1 - lr * wd));
+        else if (wd) g = add(g, mul(p, wd));
+        const prev = this.moments.get(p);
+        const m = prev ? add(mul(prev.m, b1), mul(g, 1 - b1)) : mul(g, 1 - b1);
+        const v = prev ? add(mul(prev.v, b2), mul(square(g), 1 - b2)) : mul(square(g), 1 - b2);
+        if (prev) { prev.m.dispose(); prev.v.dispose(); }
+        this.moments.set(p, { m: m.keep(), v: v.keep() });
+        const denom = add(div(sqrt(v), sqrtBc2), eps);
+        p.assign(sub(p, mul(div(m, denom), lr / bc1)));
+      }
+    }));
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) { p.grad?.dispose(); p.grad = null; }
+  }
+
+  dispose(): void {
+    for (const { m, v } of this.moments.values()) { m.dispose(); v.dispose(); }
+    this.moments.clear();
+  }
+}
+
+/** AdamW (torch.optim.AdamW): Adam with decoupled weight decay, default 1e-2. */
+export class AdamW extends Adam {
+  constructor(params: readonly Tensor[], opts: AdamOptions = {}) { super(params, opts, true); }
 }

@@ -1,0 +1,218 @@
+/**
+ * Optimizers and the learning-rate schedule: SimCLR's warm-up + cosine schedule against
+ * hand-computed values; LARS (official SimCLR rule) unit behaviour, no read-back, flat memory;
+ * a 10-step LARS trajectory and 3-step Adam / AdamW trajectories of a small
+ * Linear-BatchNorm1d-ReLU-Linear model against PyTorch (test/fixtures/make_lars_fixture.py),
+ * on the CPU backend (float64, tight) and on WebGPU (f32).
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { backward } from '../engine/autograd.js';
+import { CpuBackend } from '../engine/cpu/backend.js';
+import { Random } from '../engine/random.js';
+import { tidy, type Tensor } from '../engine/tensor.js';
+import { crossEntropy, randint, randn } from '../engine/ops/index.js';
+import type { Backend } from '../engine/backend.js';
+import {
+  Adam, AdamW, BatchNorm1d, LARS, Linear, ReLU, Sequential, entryToTensor, loadSafetensors,
+  scaledLearningRate, totalSteps, warmupCosine, warmupCosineLr, warmupSteps,
+} from '../nn/index.js';
+import { gpu, tensorOn } from './helpers.js';
+
+const FIXTURE = new URL('./fixtures/lars_trajectory.safetensors', import.meta.url).pathname;
+
+describe('warmupCosineLr (SimCLR WarmUpAndCosineDecay)', () => {
+  const base = { batchSize: 256, numExamples: 2560, warmupEpochs: 10, trainSteps: 300 } as const;
+  it('linear warm-up from 0, then cosine to 0, hand-computed', () => {
+    expect(warmupSteps(base)).toBe(100);
+    expect(totalSteps(base)).toBe(300);
+    expect(warmupCosineLr(0, base)).toBe(0);
+    expect(warmupCosineLr(50, base)).toBeCloseTo(0.15, 12);
+    expect(warmupCosineLr(99, base)).toBeCloseTo(0.297, 12);
+    expect(warmupCosineLr(100, base)).toBeCloseTo(0.3, 12);
+    expect(warmupCosineLr(150, base)).toBeCloseTo(0.15 * (1 + Math.SQRT1_2), 12);
+    expect(warmupCosineLr(200, base)).toBeCloseTo(0.15, 12);
+    expect(warmupCosineLr(300, base)).toBeCloseTo(0, 12);
+    expect(warmupCosineLr(400, base)).toBeCloseTo(0, 12);
+  });
+  it('scaling: 0.3 x B / 256 (linear) or 0.075 x sqrt(B) (sqrt)', () => {
+    expect(scaledLearningRate(0.3, 4096, 'linear')).toBeCloseTo(4.8, 12);
+    expect(scaledLearningRate(0.075, 4096, 'sqrt')).toBeCloseTo(4.8, 12);
+    expect(scaledLearningRate(0.075, 512, 'sqrt')).toBeCloseTo(0.075 * Math.sqrt(512), 12);
+    const o = { batchSize: 512, numExamples: 50000, trainEpochs: 100, learningRateScaling: 'sqrt' as const, baseLr: 0.075 };
+    expect(warmupSteps(o)).toBe(976); // int(round(10 * 50000 // 512))
+    expect(totalSteps(o)).toBe(9766); // 50000 * 100 // 512 + 1
+    expect(warmupCosineLr(976, o)).toBeCloseTo(0.075 * Math.sqrt(512), 12);
+    expect(warmupCosineLr(488, o)).toBeCloseTo(0.5 * 0.075 * Math.sqrt(512), 12);
+    const lrAt = warmupCosine(o);
+    expect(lrAt(9766)).toBeCloseTo(0, 12);
+    // ImageNet, B = 4096, 100 epochs: 3127 warm-up steps of 31279.
+    const imnet = { batchSize: 4096, numExamples: 1281167, trainEpochs: 100 };
+    expect(warmupSteps(imnet)).toBe(3127);
+    expect(totalSteps(imnet)).toBe(31279);
+    expect(warmupCosineLr(3127, imnet)).toBeCloseTo(4.8, 12);
+  });
+  it('no warm-up starts at the scaled rate; bad arguments throw', () => {
+    expect(warmupCosineLr(0, { ...base, warmupEpochs: 0 })).toBeCloseTo(0.3, 12);
+    expect(() => warmupCosineLr(-1, base)).toThrow(/step/);
+    expect(() => warmupCosineLr(0, { batchSize: 8, numExamples: 16 })).toThrow(/trainEpochs/);
+    expect(() => scaledLearningRate(1, 8, 'cube' as never)).toThrow(/scaling/);
+  });
+});
+
+describe('LARS', () => {
+  it('trust ratio eta*||w||/||g|| with weight decay; bn and bias roles plain momentum SGD; ||w|| = 0 gives trust 1', async () => {
+    const c = new CpuBackend();
+    const w = tensorOn(c, [3, 4], [2]); // ||w|| = 5
+    const b = tensorOn(c, [1, -1], [2]);
+    const z = tensorOn(c, [0, 0], [2]);
+    w.grad = tensorOn(c, [0.6, 0.8], [2]);
+    b.grad = tensorOn(c, [0.5, 0.5], [2]);
+    z.grad = tensorOn(c, [1, 2], [2]);
+    const opt = new LARS([{ tensor: w, role: 'weight' }, { tensor: b, role: 'bias' }, { tensor: z, role: 'other' }],
+      { lr: 2, weightDecay: 0.1, eta: 0.01 });
+    expect(opt.isExcluded(b)).toBe(true);
+    expect(opt.isExcluded(w)).toBe(false);
+    const readSpy = vi.spyOn(c, 'read');
+    opt.step();
+    expect(readSpy).not.toHaveBeenCalled(); // the step reads nothing back
+    // g = [0.6+0.3, 0.8+0.4] = [0.9, 1.2], ||g|| = 1.5, trust = 0.01*5/1.5; v = 2*trust*g
+    const t = 0.01 * 5 / 1.5;
+    const w1 = await w.data();
+    expect(w1[0]).toBeCloseTo(3 - 2 * t * 0.9, 6);
+    expect(w1[1]).toBeCloseTo(4 - 2 * t * 1.2, 6);
+    const near = (got: ArrayLike<number>, want: number[]) => want.forEach((v, i) => expect(got[i]).toBeCloseTo(v, 6));
+    near(await b.data(), [0, -2]);
+    near(await z.data(), [-2, -4]); // ||w|| = 0: trust 1, v = 2*(g + 0) = [2, 4]
+    // second step, lr changed: v <- 0.9 v + lr * g for the bias
+    opt.lr = 1;
+    opt.step();
+    near(await b.data(), [0 - (0.9 * 1 + 0.5), -2 - (0.9 * 1 + 0.5)]);
+    opt.dispose();
+    [w, b, z].forEach((x) => { x.grad?.dispose(); x.dispose(); });
+    expect(c.memory().liveBuffers).toBe(0);
+  });
+
+  it('excludes by role from a Module: BN gamma/beta and biases, not by name', () => {
+    const m = new Sequential(new Linear(3, 4), new BatchNorm1d(4), new Linear(4, 2, { bias: false }));
+    const opt = new LARS(m, { lr: 0.1 });
+    const ex = m.parameterInfos().map((p) => [p.name, opt.isExcluded(p.tensor)]);
+    expect(ex).toEqual([['0.weight', false], ['0.bias', true], ['1.weight', true], ['1.bias', true], ['2.weight', false]]);
+    m.dispose();
+  });
+
+  it('200 WebGPU steps with a changing lr keep memory flat; dispose frees the momentum buffers', async () => {
+    const g = await gpu();
+    const base = g.memory();
+    const rng = new Random(3);
+    const model = new Sequential(new Linear(8, 16, { rng, backend: g }), new BatchNorm1d(16, { backend: g }), new ReLU(), new Linear(16, 4, { rng, backend: g }));
+    const opt = new LARS(model, { lr: 1, weightDecay: 1e-4 });
+    const x = randn([32, 8], { rng, backend: g });
+    const labels = randint(0, 4, [32], { rng, backend: g });
+    const lrAt = warmupCosine({ batchSize: 32, numExamples: 320, warmupEpochs: 2, trainSteps: 200, baseLr: 8 });
+    const snaps: ReturnType<Backend['memory']>[] = [];
+    const losses: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const loss = tidy(() => crossEntropy(model.call(x), labels));
+      opt.zeroGrad();
+      backward(loss);
+      opt.lr = lrAt(i);
+      opt.step();
+      if (i === 1 || i === 199) losses.push(await loss.item());
+      loss.dispose();
+      if (i === 4 || i === 199) { await g.sync(); snaps.push(g.memory()); }
+    }
+    expect(snaps[1].liveBuffers).toBe(snaps[0].liveBuffers);
+    expect(snaps[1].liveBytes).toBe(snaps[0].liveBytes);
+    expect(snaps[1].liveBuffers + snaps[1].pooledBuffers).toBe(snaps[0].liveBuffers + snaps[0].pooledBuffers);
+    expect(losses[1]).toBeLessThan(losses[0]);
+    opt.zeroGrad();
+    opt.dispose();
+    model.dispose(); x.dispose(); labels.dispose();
+    expect(g.memory().liveBuffers).toBe(base.liveBuffers);
+    expect(g.memory().liveBytes).toBe(base.liveBytes);
+  });
+});
+
+// ---- trajectories against PyTorch ----------------------------------------------------------------
+
+function expectClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number): void {
+  expect(got.length, `${name}: length`).toBe(want.length);
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= rtol * Math.abs(want[i]) + atol * scale)) {
+      expect.fail(`${name}[${i}]: got ${got[i]}, PyTorch ${want[i]} (|err| ${err.toExponential(2)}, tensor max ${scale.toExponential(2)})`);
+    }
+  }
+}
+
+function makeModel(backend: Backend) {
+  return new Sequential(new Linear(5, 6, { backend, bias: false }), new BatchNorm1d(6, { backend }), new ReLU(), new Linear(6, 3, { backend }));
+}
+
+type OptLike = { step(): void; zeroGrad(): void; dispose(): void; lr: number };
+
+async function trajectory(backend: Backend, which: 'lars' | 'adam' | 'adamw', rtol: number, atol: number): Promise<void> {
+  const file = await loadSafetensors(FIXTURE);
+  const pick = (prefix: string) => new Map([...file].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  const model = makeModel(backend);
+  model.loadStateDict(pick('init.'));
+  const init = new Map([...model.stateDict()].map(([k, t]) => [k, file.get(`init.${k}`)!.data]));
+  const x = entryToTensor(file.get('input')!, { backend });
+  const y = entryToTensor(file.get('labels')!, { backend });
+  const steps = which === 'lars' ? 10 : 3;
+  const opt: OptLike = which === 'lars' ? new LARS(model, { lr: 0, momentum: 0.9, weightDecay: 1e-2 })
+    : which === 'adam' ? new Adam(model.parameters(), { lr: 0.01, weightDecay: 0.1 })
+      : new AdamW(model.parameters(), { lr: 0.01, weightDecay: 0.1 });
+  const lrs = file.get('lars.lr')!.data;
+  const lrAt = warmupCosine({ baseLr: 0.5, learningRateScaling: 'sqrt', batchSize: 8, numExamples: 16, warmupEpochs: 2, trainEpochs: 5 });
+  const losses: number[] = [];
+  model.train();
+  for (let k = 0; k < steps; k++) {
+    const loss = tidy(() => crossEntropy(model.call(x), y));
+    opt.zeroGrad();
+    backward(loss);
+    if (which === 'lars') {
+      opt.lr = lrAt(k);
+      expect(opt.lr, `lr of step ${k}`).toBeCloseTo(lrs[k], 6);
+    }
+    opt.step();
+    losses.push(await loss.item());
+    loss.dispose();
+    if (which === 'lars' || k === steps - 1) {
+      const prefix = which === 'lars' ? `lars.step${k + 1}.` : `${which}.step3.`;
+      for (const [name, t] of model.stateDict()) {
+        const got = await t.data();
+        const want = file.get(prefix + name)!.data;
+        expectClose(`${which} step ${k + 1} ${name}`, got, want, rtol, atol);
+        // The change from the initial value, on its own scale, so small updates are checked too.
+        if (name.endsWith('num_batches_tracked')) continue;
+        const w0 = init.get(name)!;
+        const dGot = Array.from(got, (v, i) => v - w0[i]);
+        const dWant = Array.from(want, (v, i) => v - w0[i]);
+        expectClose(`${which} step ${k + 1} ${name} (change)`, dGot, dWant, rtol * 10, atol * 10);
+      }
+    }
+  }
+  expectClose(`${which} losses`, losses, file.get(`${which}.loss`)!.data, rtol, atol);
+  opt.zeroGrad(); opt.dispose(); model.dispose(); x.dispose(); y.dispose();
+}
+
+describe('trajectories against PyTorch (make_lars_fixture.py)', () => {
+  for (const which of ['lars', 'adam', 'adamw'] as const) {
+    it(`${which}: CPU reference within 1e-6`, async () => {
+      const c = new CpuBackend();
+      await trajectory(c, which, 1e-6, 1e-7);
+      expect(c.memory().liveBuffers).toBe(0);
+    });
+    it(`${which}: WebGPU (f32) within 1e-3`, async () => {
+      const g = await gpu();
+      const before = g.memory().liveBuffers;
+      await trajectory(g, which, 1e-3, 1e-4);
+      expect(g.memory().liveBuffers).toBe(before);
+    });
+  }
+});
+
+export type { Tensor };
