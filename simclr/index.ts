@@ -4,3 +4,4 @@
  * `./simclr` subpath export resolves; it exports nothing today.
  */
 export {};
+export * from './data/index.js';
