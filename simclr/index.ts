@@ -4,4 +4,5 @@
  * `./simclr` subpath export resolves; it exports nothing today.
  */
 export {};
+export { ProjectionHead, BatchNorm1dNoBeta, type ProjectionHeadOptions, type BatchNormNoBetaOptions } from './head.js';
 export * from './data/index.js';
