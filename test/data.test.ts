@@ -151,10 +151,25 @@ describe('STL-10 reader', () => {
     expect(u.n).toBe(1);
   });
 
+  it('reads a range of images (by file range for plain files, from the decompressed data for .gz)', () => {
+    const x = stlImages(4);
+    const full = readStl10(write('stl/four_X.bin', x), write('stl/four_y.bin', new Uint8Array([3, 1, 4, 10])));
+    for (const gz of [false, true]) {
+      const xf = write(`stl/r_X.bin${gz ? '.gz' : ''}`, x, gz);
+      const yf = write(`stl/r_y.bin${gz ? '.gz' : ''}`, new Uint8Array([3, 1, 4, 10]), gz);
+      const part = readStl10(xf, yf, { start: 1, count: 2 });
+      expect(part.n).toBe(2);
+      expect(Array.from(part.labels!)).toEqual([0, 3]);
+      expect(Array.from(part.images)).toEqual(Array.from(full.images.subarray(27648, 3 * 27648)));
+      expect(readStl10(xf, null, { start: 3 }).n).toBe(1);
+      expectDataError(() => readStl10(xf, yf, { start: 3, count: 2 }), xf, 'records 3..4', 'holds 4');
+    }
+  });
+
   it('reports truncated images, label count mismatches and bad labels', () => {
     const x = stlImages(2);
     const cut = write('stl/cut_X.bin', x.subarray(0, x.length - 10));
-    expectDataError(() => readStl10(cut), cut, 'not a multiple of the 27648-byte', '1 whole images');
+    expectDataError(() => readStl10(cut), cut, 'not a multiple of the 27648-byte STL-10 image', '1 whole records');
     const xf = write('stl/ok_X.bin', x);
     const y3 = write('stl/three_y.bin', new Uint8Array([1, 2, 3]));
     expectDataError(() => readStl10(xf, y3), y3, '3 labels', '2 images');
@@ -162,6 +177,14 @@ describe('STL-10 reader', () => {
     expectDataError(() => readStl10(xf, y0), y0, 'label 1 is 0', '1..10');
     const missing = join(dir, 'stl/missing_y.bin');
     expectDataError(() => readStl10(xf, missing), missing, 'not found');
+    const missingX = join(dir, 'stl/missing_X.bin');
+    expectDataError(() => readStl10(missingX), missingX, 'not found');
+    const empty = write('stl/empty_X.bin', new Uint8Array(0));
+    expectDataError(() => readStl10(empty), empty, 'empty');
+    const gz = gzipSync(x);
+    const badgz = write('stl/bad_X.bin.gz', gz.subarray(0, 100));
+    expectDataError(() => readStl10(badgz), badgz, 'gzip');
+    expectDataError(() => readStl10(join(dir, 'stl')), join(dir, 'stl'), 'directory');
   });
 });
 

@@ -3,7 +3,7 @@
  * idx files of MNIST / Fashion-MNIST. Every file may be plain or gzip-compressed.
  */
 import { DataError } from './errors.js';
-import { readBytes, type ImageDataset } from './dataset.js';
+import { readBytes, readRecords, type ImageDataset, type RecordRange } from './dataset.js';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 export const STL10_CLASSES = ['airplane', 'bird', 'car', 'cat', 'deer', 'dog', 'horse', 'monkey', 'ship', 'truck'];
@@ -79,16 +79,11 @@ const STL_PIXELS = 3 * STL_SIDE * STL_SIDE;
 /**
  * Read STL-10 binary images (train_X.bin, test_X.bin, unlabeled_X.bin: uint8 3x96x96 per image,
  * each channel stored column-major; transposed here to row-major) and, if given, the labels file
- * (train_y.bin / test_y.bin: one byte 1..10 per image, returned as 0..9).
+ * (train_y.bin / test_y.bin: one byte 1..10 per image, returned as 0..9). `range` reads only
+ * images [start, start + count); plain files are read by range, so the 2.8 GB unlabeled_X.bin works.
  */
-export function readStl10(imagesFile: string, labelsFile: string | null = null): ImageDataset {
-  const src = readBytes(imagesFile);
-  if (src.length === 0) throw new DataError(imagesFile, 'file is empty');
-  if (src.length % STL_PIXELS !== 0) {
-    throw new DataError(imagesFile, `size ${src.length} is not a multiple of the ${STL_PIXELS}-byte STL-10 image (3x96x96) ` +
-      `(${Math.floor(src.length / STL_PIXELS)} whole images and ${src.length % STL_PIXELS} bytes of a truncated one)`);
-  }
-  const n = src.length / STL_PIXELS;
+export function readStl10(imagesFile: string, labelsFile: string | null = null, range: RecordRange = {}): ImageDataset {
+  const { data: src, total, start, count: n } = readRecords(imagesFile, STL_PIXELS, 'STL-10 image (3x96x96)', range);
   const images = new Uint8Array(src.length);
   const plane = STL_SIDE * STL_SIDE;
   for (let p = 0; p < n * 3; p++) {
@@ -101,13 +96,13 @@ export function readStl10(imagesFile: string, labelsFile: string | null = null):
   let labels: Int32Array | null = null;
   if (labelsFile !== null) {
     const raw = readBytes(labelsFile);
-    if (raw.length !== n) {
-      throw new DataError(labelsFile, `holds ${raw.length} labels but ${imagesFile} holds ${n} images`);
+    if (raw.length !== total) {
+      throw new DataError(labelsFile, `holds ${raw.length} labels but ${imagesFile} holds ${total} images`);
     }
     labels = new Int32Array(n);
     for (let i = 0; i < n; i++) {
-      const v = raw[i];
-      if (v < 1 || v > 10) throw new DataError(labelsFile, `label ${i} is ${v}, expected 1..10`);
+      const v = raw[start + i];
+      if (v < 1 || v > 10) throw new DataError(labelsFile, `label ${start + i} is ${v}, expected 1..10`);
       labels[i] = v - 1;
     }
   }

@@ -2,7 +2,7 @@
  * The in-memory image data set every reader returns, and file reading shared by the readers
  * (missing files, gzip) with errors that name the file.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
 
@@ -35,10 +35,7 @@ export function readBytes(file: string): Uint8Array {
   try {
     raw = readFileSync(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DataError(file, 'file not found');
-    if (code === 'EISDIR') throw new DataError(file, 'is a directory, expected a file');
-    throw new DataError(file, `cannot read file (${(e as Error).message})`);
+    throw fileError(file, e);
   }
   const isGzip = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
   if (!isGzip) {
@@ -50,6 +47,66 @@ export function readBytes(file: string): Uint8Array {
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (e) {
     throw new DataError(file, `corrupt or truncated gzip data (${(e as Error).message})`);
+  }
+}
+
+function fileError(file: string, e: unknown): DataError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new DataError(file, 'file not found');
+  if (code === 'EISDIR') return new DataError(file, 'is a directory, expected a file');
+  return new DataError(file, `cannot read file (${(e as Error).message})`);
+}
+
+/** A range of records: the first `start` are skipped, then `count` (default: all the rest) read. */
+export interface RecordRange { start?: number; count?: number }
+
+/**
+ * Records [start, start + count) of a file of fixed-size records. The whole file must be a whole
+ * number of records (`what` names the record in the error). Plain files are read by range, so files
+ * over 2 GiB (STL-10's unlabeled_X.bin) work; gzip files are decompressed whole.
+ */
+export function readRecords(file: string, recordSize: number, what: string, range: RecordRange = {}):
+    { data: Uint8Array; total: number; start: number; count: number } {
+  let fd: number;
+  try { fd = openSync(file, 'r'); } catch (e) { throw fileError(file, e); }
+  let whole: Uint8Array | null = null;
+  let size: number;
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new DataError(file, 'is a directory, expected a file');
+    const head = Buffer.alloc(2);
+    const got = readSync(fd, head, 0, 2, 0);
+    if (/\.gz$/i.test(file) || (got === 2 && head[0] === 0x1f && head[1] === 0x8b)) {
+      whole = readBytes(file);
+      size = whole.length;
+    } else {
+      size = st.size;
+    }
+    if (size === 0) throw new DataError(file, 'file is empty');
+    if (size % recordSize !== 0) {
+      throw new DataError(file, `size ${size} is not a multiple of the ${recordSize}-byte ${what} ` +
+        `(${Math.floor(size / recordSize)} whole records and ${size % recordSize} bytes of a truncated one)`);
+    }
+    const total = size / recordSize;
+    const start = range.start ?? 0;
+    const count = range.count ?? total - start;
+    if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > total) {
+      throw new DataError(file, `asks for records ${start}..${start + count - 1} but the file holds ${total} (0..${total - 1})`);
+    }
+    if (whole) return { data: whole.subarray(start * recordSize, (start + count) * recordSize), total, start, count };
+    const data = new Uint8Array(count * recordSize);
+    const CHUNK = 1 << 30;
+    for (let done = 0; done < data.length;) {
+      const n = readSync(fd, data, done, Math.min(CHUNK, data.length - done), start * recordSize + done);
+      if (n <= 0) throw new DataError(file, `file ended early at byte ${start * recordSize + done}`);
+      done += n;
+    }
+    return { data, total, start, count };
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw fileError(file, e);
+  } finally {
+    closeSync(fd);
   }
 }
 
