@@ -92,6 +92,23 @@ describe('LARS', () => {
     expect(c.memory().liveBuffers).toBe(0);
   });
 
+  it('Nesterov: w <- w - (m * v + lr * trust * g); Adam steps read nothing back either', async () => {
+    const c = new CpuBackend();
+    const w = tensorOn(c, [3, 4], [2]);
+    w.grad = tensorOn(c, [0, 2], [2]); // no decay: ||g|| = 2, trust = 0.1 * 5 / 2 = 0.25
+    const opt = new LARS([{ tensor: w, role: 'weight' }], { lr: 1, eta: 0.1, nesterov: true });
+    opt.step(); // v = 0.25 * g = [0, 0.5]; update = 0.9 * v + 0.25 * g = [0, 0.95]
+    const w1 = await w.data();
+    expect(w1[0]).toBeCloseTo(3, 6);
+    expect(w1[1]).toBeCloseTo(3.05, 6);
+    const readSpy = vi.spyOn(c, 'read');
+    const adam = new AdamW([w], { lr: 0.1 });
+    adam.step();
+    expect(readSpy).not.toHaveBeenCalled();
+    adam.dispose(); opt.dispose(); w.grad?.dispose(); w.dispose();
+    expect(c.memory().liveBuffers).toBe(0);
+  });
+
   it('excludes by role from a Module: BN gamma/beta and biases, not by name', () => {
     const m = new Sequential(new Linear(3, 4), new BatchNorm1d(4), new Linear(4, 2, { bias: false }));
     const opt = new LARS(m, { lr: 0.1 });
