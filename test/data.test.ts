@@ -112,6 +112,8 @@ describe('CIFAR readers', () => {
     expectDataError(() => readCifar10(badgz), badgz, 'gzip');
     const notgz = write('c10/plain.bin.gz', full);
     expectDataError(() => readCifar10(notgz), notgz, 'not gzip');
+    const corruptNoName = write('c10/corrupt-unnamed.bin', gz.subarray(0, gz.length - 3));
+    expectDataError(() => readCifar10(corruptNoName), corruptNoName, 'not a multiple');
     const lab = write('c10/label.bin', cifarRecords([[1], [10]]));
     expectDataError(() => readCifar10(lab), lab, 'record 1', 'label 10', '0..9');
     expectDataError(() => readCifar10(dir), dir, 'directory');
@@ -149,6 +151,12 @@ describe('STL-10 reader', () => {
     const u = readStl10(write('stl/unlabeled_X.bin', stlImages(1)));
     expect(u.labels).toBeNull();
     expect(u.n).toBe(1);
+    // raw pixels that happen to start with gzip's magic bytes are read as they are
+    const magic = stlImages(1);
+    magic[0] = 0x1f; magic[1] = 0x8b;
+    const m = readStl10(write('stl/magic_X.bin', magic));
+    expect([m.images[0], m.images[96]]).toEqual([0x1f, 0x8b]); // (y 0, x 0) and (y 1, x 0)
+    expect(Array.from(readBytes(join(dir, 'stl/magic_X.bin')).subarray(0, 2))).toEqual([0x1f, 0x8b]);
   });
 
   it('reads a range of images (by file range for plain files, from the decompressed data for .gz)', () => {
@@ -258,6 +266,8 @@ describe('PNG folder reader', () => {
     writePng('cls/dog/a.png', 3, 2, 6, (x, y) => [2 + x, 2 + 10 * y, 102, 40 * x]); // alpha dropped
     writePng('cls/cat/z.png', 3, 2, 2, rgb(3));
     write('cls/cat/notes.txt', new TextEncoder().encode('not an image'));
+    writePng('cls/.hidden/x.png', 1, 1, 2, () => [0, 0, 0, 255]);
+    writePng('cls/dog/.y.png', 3, 2, 2, rgb(9));
     const ds = readImageFolder(join(dir, 'cls'));
     expect(ds.classes).toEqual(['cat', 'dog']);
     expect([ds.n, ds.channels, ds.height, ds.width]).toEqual([3, 3, 2, 3]);

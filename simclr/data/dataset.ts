@@ -27,8 +27,10 @@ export function imageSize(ds: Pick<ImageDataset, 'channels' | 'height' | 'width'
 }
 
 /**
- * Read a whole file. Gzip data (by its magic bytes; a `.gz` name demands them) is decompressed.
- * Missing files, unreadable files and corrupt or truncated gzip streams throw DataError.
+ * Read a whole file. A file named `.gz` must be gzip data and is decompressed; another file that
+ * starts with gzip's magic bytes is decompressed if it is valid gzip, else taken as it is (raw
+ * pixel data may start with 1f 8b by chance). Missing files, unreadable files and corrupt or
+ * truncated `.gz` files throw DataError.
  */
 export function readBytes(file: string): Uint8Array {
   let raw: Buffer;
@@ -37,15 +39,18 @@ export function readBytes(file: string): Uint8Array {
   } catch (e) {
     throw fileError(file, e);
   }
+  const named = /\.gz$/i.test(file);
   const isGzip = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+  const asIs = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   if (!isGzip) {
-    if (/\.gz$/i.test(file)) throw new DataError(file, 'named .gz but is not gzip data (no 1f 8b magic bytes)');
-    return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+    if (named) throw new DataError(file, 'named .gz but is not gzip data (no 1f 8b magic bytes)');
+    return asIs;
   }
   try {
     const out = gunzipSync(raw);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (e) {
+    if (!named) return asIs;
     throw new DataError(file, `corrupt or truncated gzip data (${(e as Error).message})`);
   }
 }
@@ -76,7 +81,8 @@ export function readRecords(file: string, recordSize: number, what: string, rang
     if (st.isDirectory()) throw new DataError(file, 'is a directory, expected a file');
     const head = Buffer.alloc(2);
     const got = readSync(fd, head, 0, 2, 0);
-    if (/\.gz$/i.test(file) || (got === 2 && head[0] === 0x1f && head[1] === 0x8b)) {
+    const magic = got === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    if (/\.gz$/i.test(file) || (magic && st.size < 2 ** 31)) {
       whole = readBytes(file);
       size = whole.length;
     } else {

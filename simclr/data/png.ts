@@ -25,9 +25,10 @@ function listPngs(dir: string): string[] {
   return readdir(dir).filter((e) => /\.png$/i.test(e) && isFile(join(dir, e))).sort();
 }
 
+/** Entries of a folder, hidden ones (starting with '.') left out. */
 function readdir(dir: string): string[] {
   try {
-    return readdirSync(dir);
+    return readdirSync(dir).filter((e) => !e.startsWith('.'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DataError(dir, 'folder not found');
@@ -61,7 +62,8 @@ export function decodePng(file: string): Decoded {
 /**
  * Read a folder of PNGs. With subfolders, each is a class (sorted by name) and only PNG files in
  * them are read; PNGs directly in the folder are then an error. Without subfolders, the folder's
- * PNGs are read unlabeled. Files are read in name order.
+ * PNGs are read unlabeled. Files are read in name order; hidden entries (names starting with '.')
+ * are skipped.
  */
 export function readImageFolder(dir: string, opts: ImageFolderOptions = {}): ImageDataset {
   if (opts.resize) {
