@@ -527,6 +527,14 @@ describe('BatchLoader', () => {
     d.setState(st);
     for (let i = 0; i < 7; i++) expect(Array.from(d.next().indices)).toEqual(Array.from(c.next().indices));
     expect(() => d.setState({ epoch: 0, position: 5, rng: [1, 2, 3, 4] })).toThrow(/position/);
+    // next() and setState() are refused while an epoch iterator runs, allowed again after break
+    for await (const b of d) {
+      expect(b.size).toBe(4);
+      expect(() => d.next()).toThrow(/iterator of this loader is running/);
+      expect(() => d.setState(st)).toThrow(/iterator of this loader is running/);
+      break;
+    }
+    expect(d.next().size).toBe(4);
   });
 
   it('assembles batch i+1 in the background while the caller holds batch i', async () => {

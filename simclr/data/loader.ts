@@ -51,6 +51,8 @@ export class BatchLoader {
   private pos = 0;
   private epochRng: number[] = [];
   private order = new Int32Array(0);
+  /** True while an epochBatches() iterator is running; next() and setState() are refused then. */
+  private live = false;
 
   constructor(readonly dataset: ImageDataset, opts: BatchLoaderOptions) {
     const { batchSize } = opts;
@@ -78,6 +80,7 @@ export class BatchLoader {
   }
 
   setState(state: LoaderState): void {
+    this.refuseWhileLive('setState');
     const { epoch, position, rng } = state;
     if (!Number.isInteger(epoch) || epoch < 0 || !Number.isInteger(position) || position < 0 ||
         position >= this.batchesPerEpoch || !Array.isArray(rng) || rng.length < 4) {
@@ -108,9 +111,16 @@ export class BatchLoader {
 
   /** Hand out the next batch synchronously and advance (to the next epoch after its last batch). */
   next(): Batch {
+    this.refuseWhileLive('next');
     const b = this.assemble(this.order, this.epochNum, this.pos);
     this.advance();
     return b;
+  }
+
+  private refuseWhileLive(what: string): void {
+    if (this.live) {
+      throw new ArgumentError(`BatchLoader.${what}`, 'an epoch iterator of this loader is running; finish or break it first');
+    }
   }
 
   private advance(): void {
@@ -149,18 +159,24 @@ export class BatchLoader {
   /**
    * The remaining batches of the current epoch, each assembled ahead while the previous one is in
    * use. The state advances as each batch is handed out, so a state saved while working on batch i
-   * resumes at batch i+1. Do not call next() or setState() while this iterator is live.
+   * resumes at batch i+1. next() and setState() throw while this iterator runs.
    */
   async *epochBatches(): AsyncGenerator<Batch, void, undefined> {
-    const order = this.order, epoch = this.epochNum, total = this.batchesPerEpoch;
-    let i = this.pos;
-    let pending: Promise<Batch> | null = this.assembleLater(order, epoch, i);
-    while (pending) {
-      const batch: Batch = await pending;
-      pending = i + 1 < total ? this.assembleLater(order, epoch, i + 1) : null;
-      this.advance();
-      i++;
-      yield batch;
+    this.refuseWhileLive('epochBatches');
+    this.live = true;
+    try {
+      const order = this.order, epoch = this.epochNum, total = this.batchesPerEpoch;
+      let i = this.pos;
+      let pending: Promise<Batch> | null = this.assembleLater(order, epoch, i);
+      while (pending) {
+        const batch: Batch = await pending;
+        pending = i + 1 < total ? this.assembleLater(order, epoch, i + 1) : null;
+        this.advance();
+        i++;
+        yield batch;
+      }
+    } finally {
+      this.live = false;
     }
   }
 
