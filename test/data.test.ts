@@ -291,6 +291,11 @@ describe('PNG folder reader', () => {
     const as3 = readImageFolder(join(dir, 'flat'), { channels: 3 });
     expect(as3.channels).toBe(3);
     expect(Array.from(as3.images.subarray(0, 12))).toEqual([0, 50, 1, 51, 0, 50, 1, 51, 0, 50, 1, 51]);
+    const ga = new PNG({ width: 2, height: 1 });
+    ga.data.set([30, 30, 30, 0, 90, 90, 90, 128]);
+    write('grayalpha/ga.png', new Uint8Array(PNG.sync.write(ga, { colorType: 4 })));
+    const gads = readImageFolder(join(dir, 'grayalpha'));
+    expect([gads.channels, ...gads.images]).toEqual([1, 30, 90]); // gray + alpha: 1 channel, alpha dropped
     writePng('color/c.png', 1, 1, 2, () => [100, 200, 50, 255]);
     expect(Array.from(readImageFolder(join(dir, 'color'), { channels: 1 }).images))
       .toEqual([Math.round(0.299 * 100 + 0.587 * 200 + 0.114 * 50)]);
