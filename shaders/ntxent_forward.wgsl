@@ -1,11 +1,12 @@
 // ntxent_forward.wgsl: the NT-Xent (SimCLR) loss per anchor row, without materializing the M x M
 // logits. zh is [M, d] (rows already L2-normalized), M = 2N; row i's positive is i + N (mod M).
-// One invocation per anchor row i: it streams over every other row j, computes the logit
-// s = <zh_i, zh_j> * inv_tau, and keeps an online max m and sum s of exp(logit - m) (rescaled when
-// m grows, as flash attention does), the positive's logit, and the largest negative logit.
-// Writes loss[i] = (m - pos) + log(sum) (= logsumexp - pos), lse[i] = m + log(sum), and
+// One invocation per anchor row i: it streams over the other rows j, four at a time (each load of
+// its own row's element then serves four dot products), computes the logits
+// s = <zh_i, zh_j> * inv_tau, and keeps an online max mx and sum se of exp(logit - mx) (rescaled
+// when mx grows, as flash attention does), the positive's logit, and the largest negative logit.
+// Writes loss[i] = (mx - pos) + log(se) (= logsumexp - pos), lse[i] = mx + log(se), and
 // correct[i] = 1 when the positive's logit is strictly above every negative (else 0).
-// Every lane of a workgroup reads the same row j at once (a broadcast, not a gather); no
+// Every lane of a workgroup reads the same rows j at once (a broadcast, not a gather); no
 // workgroup memory or barriers. 1-D grid split over x/y.
 // Bindings: 0 zh (read), 1 loss, 2 lse, 3 correct (read_write), 4 params {m, d, half, inv_tau}.
 override WG: u32 = 64u;
@@ -20,6 +21,23 @@ struct Params { m: u32, d: u32, half: u32, inv_tau: f32 }
 
 const NEG_BIG: f32 = -3.0e38;
 
+var<private> mx: f32;
+var<private> se: f32;
+var<private> pos_logit: f32;
+var<private> max_neg: f32;
+
+// Folds logit v of candidate j into anchor i's running state (j == i is skipped).
+fn take(v: f32, j: u32, i: u32, pos: u32) {
+  if (j == i) { return; }
+  if (j == pos) { pos_logit = v; } else { max_neg = max(max_neg, v); }
+  if (v > mx) {
+    se = se * exp(mx - v) + 1.0;
+    mx = v;
+  } else {
+    se += exp(v - mx);
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -27,23 +45,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   if (i >= p.m) { return; }
   let pos = select(i + p.half, i - p.half, i >= p.half);
   let ib = i * p.d;
-  var mx = NEG_BIG;
-  var se = 0.0;
-  var pos_logit = 0.0;
-  var max_neg = NEG_BIG;
-  for (var j = 0u; j < p.m; j++) {
-    if (j == i) { continue; }
+  mx = NEG_BIG;
+  se = 0.0;
+  pos_logit = 0.0;
+  max_neg = NEG_BIG;
+  var j = 0u;
+  for (; j + 4u <= p.m; j += 4u) {
+    let jb = j * p.d;
+    var dot = vec4<f32>(0.0);
+    for (var k = 0u; k < p.d; k++) {
+      let a = zh[ib + k];
+      dot += a * vec4<f32>(zh[jb + k], zh[jb + p.d + k], zh[jb + 2u * p.d + k], zh[jb + 3u * p.d + k]);
+    }
+    let v = dot * p.inv_tau;
+    take(v.x, j, i, pos);
+    take(v.y, j + 1u, i, pos);
+    take(v.z, j + 2u, i, pos);
+    take(v.w, j + 3u, i, pos);
+  }
+  for (; j < p.m; j++) {
     let jb = j * p.d;
     var dot = 0.0;
     for (var k = 0u; k < p.d; k++) { dot += zh[ib + k] * zh[jb + k]; }
-    let v = dot * p.inv_tau;
-    if (j == pos) { pos_logit = v; } else { max_neg = max(max_neg, v); }
-    if (v > mx) {
-      se = se * exp(mx - v) + 1.0;
-      mx = v;
-    } else {
-      se += exp(v - mx);
-    }
+    take(dot * p.inv_tau, j, i, pos);
   }
   let log_s = log(se);
   loss[i] = (mx - pos_logit) + log_s;
