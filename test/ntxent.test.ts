@@ -10,6 +10,7 @@ import { backward } from '../engine/autograd.js';
 import { CpuBackend } from '../engine/cpu/backend.js';
 import { Random } from '../engine/random.js';
 import { tidy, type Tensor } from '../engine/tensor.js';
+import { ArgumentError, ShapeError } from '../engine/errors.js';
 import type { Backend } from '../engine/backend.js';
 import { add, crossEntropy, div, matmul, maximum, mul, ntXent, rsqrt, square, sum, transpose } from '../engine/ops/index.js';
 import { expectClose, gpu, tensorOn } from './helpers.js';
@@ -62,6 +63,17 @@ async function lossAndGrad(b: Backend, values: ArrayLike<number>, shape: [number
 const allFinite = (a: ArrayLike<number>) => Array.from(a).every(Number.isFinite);
 
 describe('ntXent', () => {
+  it('rejects odd or non-2-D embeddings and non-positive temperatures', () => {
+    const b = new CpuBackend();
+    const odd = tensorOn(b, randomZ(5, 3, 1), [5, 3]);
+    const flat = tensorOn(b, randomZ(6, 1, 1), [6]);
+    const ok = tensorOn(b, randomZ(4, 3, 1), [4, 3]);
+    expect(() => ntXent(odd)).toThrow(ShapeError);
+    expect(() => ntXent(flat)).toThrow(ShapeError);
+    for (const t of [0, -0.5, NaN, Infinity]) expect(() => ntXent(ok, { temperature: t })).toThrow(ArgumentError);
+    [odd, flat, ok].forEach((t) => t.dispose());
+  });
+
   it.each([0.5, 0.1, 0.05])('matches the matmul/mask/crossEntropy composition on WebGPU, [256, 32], tau %s', async (tau) => {
     const b = await gpu();
     const v = randomZ(256, 32, 3);
