@@ -1,0 +1,49 @@
+// augment_blur.wgsl: one pass of SimCLR's separable Gaussian blur (simclr/augment.ts).
+// Layout: x and out are f32 [V, C, S, S]; vp holds 16 f32 parameters per view (sigma at 13,
+// radius at 14; radius 0 copies). AXIS 0 blurs along rows (x), 1 along columns (y). Reflect
+// padding without edge repeat. One output element per invocation, 1-D grid split over x/y.
+// Bindings: 0 x (read), 1 vp (read), 2 out (read_write), 3 params {c, s, total}.
+override WG: u32 = 256u;
+override AXIS: u32 = 0u;
+
+struct Params { c: u32, s: u32, total: u32, _p0: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> vp: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+fn reflect_index(j: i32, n: i32) -> i32 {
+  var r = j;
+  if (r < 0) { r = -r; }
+  if (r >= n) { r = 2 * (n - 1) - r; }
+  return clamp(r, 0, n - 1);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = wid.x * WG + lid.x + wid.y * nwg.x * WG;
+  if (i >= p.total) { return; }
+  let s = p.s;
+  let v = i / (s * s * p.c);
+  let b = v * 16u;
+  let r = i32(vp[b + 14u]);
+  if (r == 0) { out[i] = x[i]; return; }
+  let sigma = vp[b + 13u];
+  let px = i32(i % s);
+  let py = i32((i / s) % s);
+  let plane = i - (i % (s * s));
+  var norm = 0.0;
+  var acc = 0.0;
+  for (var k = -r; k <= r; k++) {
+    let t = f32(k) / sigma;
+    let w = exp(-0.5 * t * t);
+    norm += w;
+    var idx: u32;
+    if (AXIS == 0u) { idx = plane + u32(py) * s + u32(reflect_index(px + k, i32(s))); }
+    else { idx = plane + u32(reflect_index(py + k, i32(s))) * s + u32(px); }
+    acc += w * x[idx];
+  }
+  out[i] = acc / norm;
+}

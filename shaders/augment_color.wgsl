@@ -1,0 +1,104 @@
+// augment_color.wgsl: SimCLR color jitter (random order) + grayscale (simclr/augment.ts).
+// Layout: x is f32 [V, C, S, S] (the crops), vp 16 f32 parameters per view. MODE 0: one view per
+// invocation, writes means[v], the mean luma of the view after the jitter steps that precede
+// contrast (contrast's blend target). MODE 1: one pixel (all channels) per invocation, applies
+// the jitter steps in the view's order (each clipped to [0, 1]) and grayscale, writes out.
+// 1-D grid split over x/y. Hue is a rotation of the YIQ chroma plane (luma-preserving).
+// Bindings: 0 x (read), 1 vp (read), 2 means (read_write), 3 out (read_write), 4 params {c, s, total}.
+override WG: u32 = 256u;
+override MODE: u32 = 0u;
+
+struct Params { c: u32, s: u32, total: u32, _p0: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> vp: array<f32>;
+@group(0) @binding(2) var<storage, read_write> means: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+const EI = vec3<f32>(0.9561706854041453, -0.2726886023301063, -1.1037440821760263);
+const EQ = vec3<f32>(0.6214325663465856, -0.6468132370201739, 1.7006230946773064);
+const LUMA = vec3<f32>(0.299, 0.587, 0.114);
+
+fn step_op(op: u32, px: vec3<f32>, b: u32, mean: f32, rgb: bool) -> vec3<f32> {
+  switch (op) {
+    case 0u: { return clamp(px * vp[b + 6u], vec3<f32>(0.0), vec3<f32>(1.0)); }
+    case 1u: {
+      let f = vp[b + 7u];
+      return clamp(f * px + (1.0 - f) * mean, vec3<f32>(0.0), vec3<f32>(1.0));
+    }
+    case 2u: {
+      if (!rgb) { return px; }
+      let f = vp[b + 8u];
+      let g = dot(LUMA, px);
+      return clamp(f * px + (1.0 - f) * g, vec3<f32>(0.0), vec3<f32>(1.0));
+    }
+    default: {
+      if (!rgb) { return px; }
+      let y = dot(LUMA, px);
+      let i = dot(vec3<f32>(0.596, -0.274, -0.322), px);
+      let q = dot(vec3<f32>(0.211, -0.523, 0.312), px);
+      let th = 6.283185307179586 * vp[b + 9u];
+      let cs = cos(th);
+      let sn = sin(th);
+      let i2 = cs * i - sn * q;
+      let q2 = sn * i + cs * q;
+      return clamp(y + EI * i2 + EQ * q2, vec3<f32>(0.0), vec3<f32>(1.0));
+    }
+  }
+}
+
+fn load(v: u32, k: u32, rgb: bool) -> vec3<f32> {
+  let ss = p.s * p.s;
+  let o = v * p.c * ss + k;
+  if (rgb) { return vec3<f32>(x[o], x[o + ss], x[o + 2u * ss]); }
+  return vec3<f32>(x[o]);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = wid.x * WG + lid.x + wid.y * nwg.x * WG;
+  if (i >= p.total) { return; }
+  let ss = p.s * p.s;
+  let rgb = p.c == 3u;
+  if (MODE == 0u) {
+    let b = i * 16u;
+    if (vp[b + 5u] < 0.5) { means[i] = 0.0; return; }
+    let order = u32(vp[b + 10u]);
+    var total = 0.0;
+    for (var y = 0u; y < p.s; y++) {
+      var row = 0.0;
+      for (var xx = 0u; xx < p.s; xx++) {
+        var px = load(i, y * p.s + xx, rgb);
+        for (var k = 0u; k < 4u; k++) {
+          let op = (order >> (2u * k)) & 3u;
+          if (op == 1u) { break; }
+          px = step_op(op, px, b, 0.0, rgb);
+        }
+        row += select(px.x, dot(LUMA, px), rgb);
+      }
+      total += row;
+    }
+    means[i] = total / f32(ss);
+    return;
+  }
+  let v = i / ss;
+  let k = i % ss;
+  let b = v * 16u;
+  var px = load(v, k, rgb);
+  if (vp[b + 5u] > 0.5) {
+    let order = u32(vp[b + 10u]);
+    let mean = means[v];
+    for (var j = 0u; j < 4u; j++) {
+      px = step_op((order >> (2u * j)) & 3u, px, b, mean, rgb);
+    }
+  }
+  if (rgb && vp[b + 11u] > 0.5) { px = vec3<f32>(dot(LUMA, px)); }
+  let o = v * p.c * ss + k;
+  out[o] = px.x;
+  if (rgb) {
+    out[o + ss] = px.y;
+    out[o + 2u * ss] = px.z;
+  }
+}

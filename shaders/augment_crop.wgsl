@@ -1,0 +1,52 @@
+// augment_crop.wgsl: SimCLR random resized crop + horizontal flip (simclr/augment.ts).
+// Layout: src is the uint8 batch N x C x H x W packed 4 bytes per u32 (little-endian); vp holds
+// 16 f32 parameters per view (top, left, height, width, flip, ...); out is f32 [2N, C, S, S] in
+// [0, 1]; view v samples image v mod N. One output element per invocation, 1-D grid split over
+// x/y. Bilinear resampling with align_corners = false, clamped to the crop.
+// Bindings: 0 src (read), 1 vp (read), 2 out (read_write), 3 params {n, c, h, w, s, total}.
+override WG: u32 = 256u;
+
+struct Params { n: u32, c: u32, h: u32, w: u32, s: u32, total: u32, _p0: u32, _p1: u32 }
+
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read> vp: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+fn byte_at(k: u32) -> f32 {
+  return f32((src[k >> 2u] >> ((k & 3u) * 8u)) & 255u) / 255.0;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = wid.x * WG + lid.x + wid.y * nwg.x * WG;
+  if (i >= p.total) { return; }
+  let s = p.s;
+  let ox = i % s;
+  let oy = (i / s) % s;
+  let ch = (i / (s * s)) % p.c;
+  let v = i / (s * s * p.c);
+  let img = v % p.n;
+  let b = v * 16u;
+  let top = u32(vp[b]);
+  let left = u32(vp[b + 1u]);
+  let chh = vp[b + 2u];
+  let cww = vp[b + 3u];
+  var x = ox;
+  if (vp[b + 4u] > 0.5) { x = s - 1u - ox; }
+  let sy = max((f32(oy) + 0.5) * chh / f32(s) - 0.5, 0.0);
+  let sx = max((f32(x) + 0.5) * cww / f32(s) - 0.5, 0.0);
+  let y0 = min(u32(floor(sy)), u32(chh) - 1u);
+  let x0 = min(u32(floor(sx)), u32(cww) - 1u);
+  let y1 = min(y0 + 1u, u32(chh) - 1u);
+  let x1 = min(x0 + 1u, u32(cww) - 1u);
+  let ly = sy - f32(y0);
+  let lx = sx - f32(x0);
+  let base = (img * p.c + ch) * p.h * p.w;
+  let r0 = base + (top + y0) * p.w + left;
+  let r1 = base + (top + y1) * p.w + left;
+  let a = byte_at(r0 + x0) * (1.0 - lx) + byte_at(r0 + x1) * lx;
+  let c = byte_at(r1 + x0) * (1.0 - lx) + byte_at(r1 + x1) * lx;
+  out[i] = a * (1.0 - ly) + c * ly;
+}
