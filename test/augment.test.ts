@@ -3,12 +3,18 @@
  * the same host-drawn parameters, statistics of the drawn parameters, hue preserving luma,
  * grayscale, seeding, and the PNG grid command.
  */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { Random } from '../engine/random.js';
 import {
   P, VIEW_PARAMS, augmentBatch, augmentCpu, augmentGpu, cifarAugment, drawAugmentParams, hueRotate,
   imagenetAugment, resolveAugment, sampleCrop, type AugmentConfig, type ImageBatch,
 } from '../simclr/augment.js';
+import { augmentGrid, gridSize, main as gridMain } from '../simclr/augment-grid.js';
+import { CpuBackend } from '../engine/cpu/backend.js';
 import { gpu } from './helpers.js';
 
 function synthetic(n: number, c: number, h: number, w: number, seed: number, lo = 0, hi = 256): ImageBatch {
@@ -189,5 +195,52 @@ describe('augment: GPU properties', () => {
     const per = 3 * 32 * 32;
     expect(maxDiff(a1.subarray(0, per), a1.subarray(5 * per, 6 * per))).toBeGreaterThan(0.05);
     for (const t of [t1, t2, t3]) t.dispose();
+  });
+});
+
+describe('augment: CPU backend and PNG grid', () => {
+  it('augmentBatch on the CPU backend equals the WebGPU path', async () => {
+    const batch = synthetic(3, 3, 24, 24, 12);
+    const cfg = imagenetAugment(16);
+    const cpu = new CpuBackend();
+    const a = augmentBatch(cpu, batch, new Random(8), cfg);
+    const b = augmentBatch(await gpu(), batch, new Random(8), cfg);
+    expect(a.shape).toEqual(b.shape);
+    expect(maxDiff(await a.data(), await b.data())).toBeLessThan(1e-5);
+    a.dispose(); b.dispose();
+  });
+
+  it('augmentGrid renders originals and two views per row (synthetic images)', async () => {
+    const batch = synthetic(4, 3, 20, 20, 13);
+    const buf = await augmentGrid(await gpu(), batch, { n: 4, cfg: cifarAugment(24) });
+    const png = PNG.sync.read(buf);
+    const g = gridSize(4, 20, 20, 24);
+    expect([png.width, png.height]).toEqual([g.width, g.height]);
+    expect([g.width, g.height]).toEqual([3 * 24 + 8, 4 * 24 + 10]);
+    // the first original's top-left pixel is the image's
+    const o = (2 * png.width + 2) * 4;
+    expect([png.data[o], png.data[o + 1], png.data[o + 2]]).toEqual([batch.images[0], batch.images[400], batch.images[800]]);
+  });
+
+  const cifar = new URL('../../shared/data/cifar-10-partial/test_batch.first1017.bin.gz', import.meta.url);
+  it('the augment-grid command writes a valid PNG of the expected size on the CIFAR-10 subset', async (ctx) => {
+    if (!existsSync(cifar)) {
+      console.warn(`skipping: ${cifar.pathname} is absent`);
+      ctx.skip();
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'augment-grid-'));
+    try {
+      const out = join(dir, 'grid.png');
+      await gridMain(['--data', cifar.pathname, '--out', out, '--n', '6', '--seed', '3']);
+      const png = PNG.sync.read(readFileSync(out));
+      expect([png.width, png.height]).toEqual([3 * 32 + 4 * 2, 6 * 32 + 7 * 2]);
+      // not blank: the views hold varied pixels
+      const values = new Set<number>();
+      for (let i = 0; i < png.data.length; i += 4) values.add(png.data[i]);
+      expect(values.size).toBeGreaterThan(100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
