@@ -168,6 +168,30 @@ describe('augment: GPU properties', () => {
     expect(changed).toBeGreaterThan(0);
   });
 
+  it('contrast blends with the mean luma after the steps before it (contrast factor 0 gives that mean)', async () => {
+    const batch = synthetic(3, 3, 20, 20, 14);
+    const cfg = resolveAugment({ size: 12, jitterP: 1, grayP: 0, blurP: 0 });
+    const params = drawAugmentParams(new Random(2), 3, 20, 20, cfg);
+    const plain = params.slice();
+    for (let v = 0; v < 6; v++) {
+      const q = params.subarray(v * VIEW_PARAMS, (v + 1) * VIEW_PARAMS);
+      plain[v * VIEW_PARAMS + P.jitter] = 0;
+      // brightness 0.5, then contrast 0, then saturation 1 and hue 0 (identities)
+      q[P.brightness] = 0.5; q[P.contrast] = 0; q[P.saturation] = 1; q[P.hue] = 0;
+      q[P.order] = 0 + 4 * 1 + 16 * 2 + 64 * 3;
+    }
+    const crop = augmentCpu(batch, plain, cfg);
+    const ss = 144;
+    for (const out of [augmentCpu(batch, params, cfg), await runGpu(batch, params, cfg)]) {
+      for (let v = 0; v < 6; v++) {
+        let m = 0;
+        for (let k = 0; k < ss; k++) { const o = v * 3 * ss + k; m += 0.5 * (0.299 * crop[o] + 0.587 * crop[o + ss] + 0.114 * crop[o + 2 * ss]); }
+        m /= ss;
+        for (let k = 0; k < 3 * ss; k++) expect(Math.abs(out[v * 3 * ss + k] - m)).toBeLessThan(1e-5);
+      }
+    }
+  });
+
   it('grayscale makes the channels equal', async () => {
     const batch = synthetic(4, 3, 20, 20, 10);
     const cfg = imagenetAugment(12, { grayP: 1 });
