@@ -1,6 +1,6 @@
 /**
- * SimCLR building blocks: the projection head and the dataset readers / batch loader. The
- * augmentations, the trainer and evaluation arrive with the remaining SimCLR issues.
+ * SimCLR building blocks: GPU augmentations, the projection head, and the dataset readers /
+ * batch loader. The trainer and evaluation arrive with the remaining SimCLR issues.
  */
 export { ProjectionHead, BatchNorm1dNoBeta, type ProjectionHeadOptions, type BatchNormNoBetaOptions } from './head.js';
 export * from './data/index.js';
