@@ -31,7 +31,7 @@ export interface BenchArgs {
   /** Conv samples per kernel (default 3: batch-32 convs are slow on a CPU adapter). */
   convSamples: number;
   /** Run one section only. */
-  only: 'matmul' | 'conv' | 'resnet' | null;
+  only: 'matmul' | 'conv' | 'resnet' | 'ntxent' | 'lars' | null;
   /** Conv shapes by index into the shape list (default all). */
   convShapes: number[] | null;
 }
@@ -40,12 +40,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const quick = argv.includes('--quick');
   const val = (k: string) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
   const only = val('only') ?? null;
-  if (only !== null && only !== 'matmul' && only !== 'conv' && only !== 'resnet') throw new Error(`bench: --only must be matmul, conv or resnet, got ${only}`);
+  const sections = ['matmul', 'conv', 'resnet', 'ntxent', 'lars'] as const;
+  if (only !== null && !(sections as readonly string[]).includes(only)) throw new Error(`bench: --only must be one of ${sections.join(', ')}, got ${only}`);
   return {
     quick, variants: argv.includes('--variants'), convVariants: argv.includes('--conv-variants'),
     samples: val('samples') ? Math.max(5, Number(val('samples'))) : 5,
     convSamples: val('conv-samples') ? Math.max(1, Number(val('conv-samples'))) : 3,
-    only,
+    only: only as BenchArgs['only'],
     convShapes: val('conv-shapes') ? val('conv-shapes')!.split(',').map(Number) : null,
   };
 }

@@ -1,11 +1,16 @@
 /**
- * `npm run bench [-- --quick] [-- --only=matmul|conv|resnet] [-- --variants] [-- --conv-variants]
+ * `npm run bench [-- --quick] [-- --only=matmul|conv|resnet|ntxent|lars] [-- --variants] [-- --conv-variants]
  * [-- --samples=N] [-- --conv-samples=N] [-- --conv-shapes=0,4]`: this engine against @tensorflow/tfjs-backend-webgpu on the
  * same Dawn adapter in one process, interleaved per sample (other load on the machine hits both
  * alike). Matmul section: f32 matmul GFLOP/s, the engine's wait strategies, optionally every kernel
  * variant; writes bench/results/matmul-<timestamp>.json and bench/results/latest.json. Conv section
  * (bench/conv.ts): forward, input-gradient and weight-gradient GFLOP/s at the conv shapes of a
  * CIFAR-stem ResNet-18; writes bench/results/conv-<timestamp>.json and bench/results/conv-latest.json.
+ * ResNet section (bench/resnet.ts): one training step. NT-Xent section (bench/ntxent.ts, ours only):
+ * the fused loss against the materialized-logits composition, time and peak live GPU bytes; writes
+ * ntxent-<timestamp>.json and ntxent-latest.json. LARS section (bench/lars.ts, ours only): optimizer
+ * step time on ResNet-18's parameters, LARS against momentum SGD; writes lars-<timestamp>.json and
+ * lars-latest.json. tfjs is loaded only when a section that compares with it runs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -20,6 +25,8 @@ import { measureWait, type WaitResult } from './wait.js';
 import { QUICK_SHAPES, RESNET18_CIFAR, convKernelName, convTable, measureConv, measureConvVariants, shapeName } from './conv.js';
 import { convKernelFor } from '../engine/ops/conv.js';
 import { benchResnetStep } from './resnet.js';
+import { benchNtXent, ntXentTable } from './ntxent.js';
+import { benchLars, larsTable } from './lars.js';
 
 const FULL: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [4096, 512, 512]];
 const QUICK: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024]];
@@ -38,16 +45,23 @@ const backend = await createBackend({ wait: WAIT });
 const kernel = kernelName(matmulKernelFor(backend));
 log(`adapter: ${backend.label}${backend.isCpuAdapter ? ' (CPU adapter)' : ''}`);
 log(`our kernel on this device: ${kernel}`);
-const gpuObject = dawnGpuObject();
-if (!gpuObject) throw new Error('bench: expected the engine to hold Dawn\'s GPU object (Node)');
-const tfjs = await loadTfjs(gpuObject, WAIT);
-log(`tfjs-backend-webgpu on the same GPU object, adapter: ${tfjs.adapter}`);
+let tfjsHandle: Awaited<ReturnType<typeof loadTfjs>> | null = null;
+/** tfjs-webgpu on the engine's GPU object, loaded by the first section that compares with it. */
+async function getTfjs() {
+  if (tfjsHandle) return tfjsHandle;
+  const gpuObject = dawnGpuObject();
+  if (!gpuObject) throw new Error('bench: expected the engine to hold Dawn\'s GPU object (Node)');
+  tfjsHandle = await loadTfjs(gpuObject, WAIT);
+  log(`tfjs-backend-webgpu on the same GPU object, adapter: ${tfjsHandle.adapter}`);
+  return tfjsHandle;
+}
 const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 
-const section = (name: 'matmul' | 'conv' | 'resnet') => args.only === null || args.only === name;
+const section = (name: NonNullable<typeof args.only>) => args.only === null || args.only === name;
 
 if (section('matmul')) {
+  const tfjs = await getTfjs();
   log(`sizes (M x K x N): ${sizes.map((s) => s.join('x')).join(', ')}; median of ${args.samples} samples, ours and tfjs alternating; both wait with '${WAIT}'`);
 
   const records: MatmulRecord[] = [];
@@ -117,6 +131,7 @@ if (section('matmul')) {
 }
 
 if (section('conv')) {
+  const tfjs = await getTfjs();
   const N = args.quick ? 8 : 32;
   const allShapes = args.quick ? QUICK_SHAPES : RESNET18_CIFAR;
   const shapes = args.convShapes ? args.convShapes.map((i) => allShapes[i]).filter((s) => s !== undefined) : allShapes;
@@ -151,6 +166,7 @@ if (section('conv')) {
 }
 
 if (section('resnet')) {
+  const tfjs = await getTfjs();
   // tfjs computes gradients only once the layers package has registered them.
   await import('@tensorflow/tfjs-layers');
   const batch = args.quick ? 8 : 32;
@@ -175,6 +191,57 @@ if (section('resnet')) {
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   writeFileSync(`${dir}resnet-latest.json`, JSON.stringify(out, null, 2) + '\n');
   log(`wrote ${file} and bench/results/resnet-latest.json`);
+}
+
+if (section('ntxent')) {
+  const sizes = args.quick ? [512, 2048] : [512, 2048, 8192];
+  const d = 128, temperature = 0.5;
+  const samples = (rows: number) => (rows >= 8192 ? 3 : 5);
+  log('');
+  log(`NT-Xent forward + backward, d = ${d}, tau = ${temperature}, 2N = ${sizes.join(', ')}: fused ntXent vs the materialized-logits composition, median of 5 (3 at 2N >= 8192) after a warm-up, alternating; peak = max live GPU bytes during the call above those live before it`);
+  const loadBefore = loadavg()[0];
+  const records = await benchNtXent(backend, { sizes, d, temperature, samples, progress: (m) => log(`  ${m}`) });
+  log('');
+  log(`NT-Xent fwd+bwd, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
+  for (const l of ntXentTable(records)) log(l);
+  const date = new Date().toISOString();
+  const out = {
+    benchmark: 'NT-Xent forward + backward (fused vs materialized logits)',
+    date,
+    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
+    limits: { maxStorageBufferBindingSize: backend.device.limits.maxStorageBufferBindingSize, maxBufferSize: backend.device.limits.maxBufferSize },
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    method: 'z = randn [2N, d] with requiresGrad; a call = loss forward, backward(loss) to dz, then backend.sync(); ms = median of the timed calls after one warm-up call each, fused and naive alternating. Fused: ntXent(z, {temperature}) (streaming kernels, no 2N x 2N buffer). Naive: zhat = z * rsqrt(max(sum(z^2), 1e-12)), logits = matmul(zhat, transpose(zhat)) / tau + (-1e9 on the diagonal, built on the device from arange/equal), crossEntropy(logits, positive index). peakBytes = max over the calls of (backend.memory().liveBytes sampled after every alloc) - liveBytes before the call; live bytes count pool size classes, and include dz and the loss. Timings are noisy: other processes (tests) shared the 2 cores.',
+    results: records,
+  };
+  const file = `${dir}ntxent-${date.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(`${dir}ntxent-latest.json`, JSON.stringify(out, null, 2) + '\n');
+  log(`wrote ${file} and bench/results/ntxent-latest.json`);
+}
+
+if (section('lars')) {
+  const samples = 5;
+  log('');
+  log(`optimizer step on ResNet-18 (CIFAR stem, width 1) parameters with one fixed random gradient: LARS vs momentum SGD, median of ${samples} after 2 warm-up steps, alternating`);
+  const loadBefore = loadavg()[0];
+  const r = await benchLars(backend, { width: 1, samples, warmup: 2, progress: (m) => log(`  ${m}`) });
+  log('');
+  log(`optimizer step, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
+  for (const l of larsTable(r)) log(l);
+  const date = new Date().toISOString();
+  const out = {
+    benchmark: 'LARS vs SGD step, ResNet-18 (CIFAR stem) parameters',
+    date,
+    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    method: 'every parameter gets one random gradient (randn * 0.01) that stays; a sample = opt.step() then backend.sync(), timed from before step() to after the sync; 2 warm-up steps each (momentum buffers created, pipelines compiled), then samples alternating LARS/SGD; ms = median. dispatchesPerStep = GPU dispatches recorded by one step. Timings are noisy: other processes (tests) shared the 2 cores.',
+    result: r,
+  };
+  const file = `${dir}lars-${date.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(`${dir}lars-latest.json`, JSON.stringify(out, null, 2) + '\n');
+  log(`wrote ${file} and bench/results/lars-latest.json`);
 }
 
 backend.destroy();
