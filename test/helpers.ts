@@ -107,3 +107,19 @@ export function expectGradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonl
   const r = gradcheck(fn, inputs, opts);
   if (!r.ok) expect.fail(`gradcheck failed (max abs error ${r.maxAbsError}):\n${r.mismatches.join('\n')}`);
 }
+
+/**
+ * Per-tensor comparison with a reference: |got - want| <= rtol*|want| + atol*max|want|, so tiny
+ * entries of a tensor are judged on the tensor's own scale. The message names the tensor and index.
+ */
+export function expectTensorClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number): void {
+  expect(got.length, `${name}: length`).toBe(want.length);
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= rtol * Math.abs(want[i]) + atol * scale)) {
+      expect.fail(`${name}[${i}]: got ${got[i]}, reference ${want[i]} (|err| ${err.toExponential(2)}, tensor max ${scale.toExponential(2)})`);
+    }
+  }
+}

@@ -16,7 +16,7 @@ import {
   Adam, AdamW, BatchNorm1d, LARS, Linear, ReLU, Sequential, entryToTensor, loadSafetensors,
   scaledLearningRate, totalSteps, warmupCosine, warmupCosineLr, warmupSteps,
 } from '../nn/index.js';
-import { gpu, tensorOn } from './helpers.js';
+import { expectTensorClose, gpu, tensorOn } from './helpers.js';
 
 const FIXTURE = new URL('./fixtures/lars_trajectory.safetensors', import.meta.url).pathname;
 
@@ -152,17 +152,6 @@ describe('LARS', () => {
 
 // ---- trajectories against PyTorch ----------------------------------------------------------------
 
-function expectClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number): void {
-  expect(got.length, `${name}: length`).toBe(want.length);
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i] - want[i]);
-    if (!(err <= rtol * Math.abs(want[i]) + atol * scale)) {
-      expect.fail(`${name}[${i}]: got ${got[i]}, PyTorch ${want[i]} (|err| ${err.toExponential(2)}, tensor max ${scale.toExponential(2)})`);
-    }
-  }
-}
 
 function makeModel(backend: Backend) {
   return new Sequential(new Linear(5, 6, { backend, bias: false }), new BatchNorm1d(6, { backend }), new ReLU(), new Linear(6, 3, { backend }));
@@ -202,17 +191,17 @@ async function trajectory(backend: Backend, which: 'lars' | 'adam' | 'adamw', rt
       for (const [name, t] of model.stateDict()) {
         const got = await t.data();
         const want = file.get(prefix + name)!.data;
-        expectClose(`${which} step ${k + 1} ${name}`, got, want, rtol, atol);
+        expectTensorClose(`${which} step ${k + 1} ${name}`, got, want, rtol, atol);
         // The change from the initial value, on its own scale, so small updates are checked too.
         if (name.endsWith('num_batches_tracked')) continue;
         const w0 = init.get(name)!;
         const dGot = Array.from(got, (v, i) => v - w0[i]);
         const dWant = Array.from(want, (v, i) => v - w0[i]);
-        expectClose(`${which} step ${k + 1} ${name} (change)`, dGot, dWant, rtol * 10, atol * 10);
+        expectTensorClose(`${which} step ${k + 1} ${name} (change)`, dGot, dWant, rtol * 10, atol * 10);
       }
     }
   }
-  expectClose(`${which} losses`, losses, file.get(`${which}.loss`)!.data, rtol, atol);
+  expectTensorClose(`${which} losses`, losses, file.get(`${which}.loss`)!.data, rtol, atol);
   opt.zeroGrad(); opt.dispose(); model.dispose(); x.dispose(); y.dispose();
 }
 

@@ -15,21 +15,10 @@ import { tidy } from '../engine/tensor.js';
 import { crossEntropy } from '../engine/ops/index.js';
 import type { Backend } from '../engine/backend.js';
 import { entryToTensor, loadSafetensors, resnet18, SGD } from '../nn/index.js';
-import { gpu } from './helpers.js';
+import { expectTensorClose, gpu } from './helpers.js';
 
 const FIXTURE = new URL('./fixtures/resnet18_cifar_w0125.safetensors', import.meta.url).pathname;
 
-function expectTensorClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number): void {
-  expect(got.length, `${name}: length`).toBe(want.length);
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i] - want[i]);
-    if (!(err <= rtol * Math.abs(want[i]) + atol * scale)) {
-      expect.fail(`${name}[${i}]: got ${got[i]}, PyTorch ${want[i]} (|err| ${err.toExponential(2)}, tensor max ${scale.toExponential(2)})`);
-    }
-  }
-}
 
 async function runParity(backend: Backend, rtol: number, atol: number): Promise<void> {
   const file = await loadSafetensors(FIXTURE);
