@@ -25,6 +25,7 @@ import { measureWait, type WaitResult } from './wait.js';
 import { QUICK_SHAPES, RESNET18_CIFAR, convKernelName, convTable, measureConv, measureConvVariants, shapeName } from './conv.js';
 import { convKernelFor } from '../engine/ops/conv.js';
 import { benchResnetStep } from './resnet.js';
+import { benchAugment } from './augment.js';
 import { benchNtXent, ntXentTable } from './ntxent.js';
 import { benchLars, larsTable } from './lars.js';
 
@@ -242,6 +243,29 @@ if (section('lars')) {
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   writeFileSync(`${dir}lars-latest.json`, JSON.stringify(out, null, 2) + '\n');
   log(`wrote ${file} and bench/results/lars-latest.json`);
+}
+
+if (section('augment')) {
+  const samples = 5;
+  log('');
+  log(`augmentations: two views per image on the device (crop, flip, jitter, grayscale; blur for STL), median of ${samples}`);
+  const loadBefore = loadavg()[0];
+  const records = await benchAugment(backend, { samples, quick: args.quick });
+  log(`case          batch  ms/batch  images/s`);
+  for (const r of records) log(`${r.name.padEnd(12)} ${String(r.batch).padStart(6)} ${r.msPerBatch.toFixed(1).padStart(9)} ${r.imagesPerSecond.toFixed(0).padStart(9)}`);
+  const date = new Date().toISOString();
+  const out = {
+    benchmark: 'SimCLR augmentations (two views per image)',
+    date,
+    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    method: 'random uint8 RGB images; a sample = augmentBatch (host parameter draw, upload, kernels) + backend.sync(); one warm-up; ms = median; images/s counts source images (two views each)',
+    results: records,
+  };
+  const file = `${dir}augment-${date.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(`${dir}augment-latest.json`, JSON.stringify(out, null, 2) + '\n');
+  log(`wrote ${file} and bench/results/augment-latest.json`);
 }
 
 backend.destroy();
