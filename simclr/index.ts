@@ -5,3 +5,4 @@
 export { ProjectionHead, BatchNorm1dNoBeta, type ProjectionHeadOptions, type BatchNormNoBetaOptions } from './head.js';
 export * from './data/index.js';
 export * from './augment.js';
+export { knnEvaluate, type KnnOptions, type KnnResult } from './knn.js';
