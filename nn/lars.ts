@@ -17,6 +17,7 @@ import { ArgumentError } from '../engine/errors.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import { add, div, greater, mul, scalarLike, sqrt, square, sub, sum, where } from '../engine/ops/index.js';
 import { Module, type ParamRole, type ParameterInfo } from './module.js';
+import { loadMomentumState, momentumState } from './optim.js';
 
 export interface LARSOptions {
   /** Learning rate (settable per step through `opt.lr`, e.g. from warmupCosineLr). */
@@ -95,6 +96,12 @@ export class LARS {
   zeroGrad(): void {
     for (const { tensor } of this.slots) { tensor.grad?.dispose(); tensor.grad = null; }
   }
+
+  /** Momentum buffers keyed by parameter index ('momentum.<i>'); the optimizer keeps owning them. */
+  stateDict(): Map<string, Tensor> { return momentumState(this.params, this.buffers); }
+
+  /** Replaces the momentum buffers with copies of `state` ('momentum.<i>', as stateDict() writes). */
+  loadStateDict(state: ReadonlyMap<string, Tensor>): void { loadMomentumState('LARS', this.params, this.buffers, state); }
 
   /** Releases the momentum buffers. */
   dispose(): void {

@@ -47,10 +47,44 @@ export class SGD {
     for (const p of this.params) { p.grad?.dispose(); p.grad = null; }
   }
 
+  /** Momentum buffers keyed by parameter index ('momentum.<i>'); the optimizer keeps owning them. */
+  stateDict(): Map<string, Tensor> { return momentumState(this.params, this.buffers); }
+
+  /** Replaces the momentum buffers with copies of `state` ('momentum.<i>', as stateDict() writes). */
+  loadStateDict(state: ReadonlyMap<string, Tensor>): void { loadMomentumState('SGD', this.params, this.buffers, state); }
+
   dispose(): void {
     for (const b of this.buffers.values()) b.dispose();
     this.buffers.clear();
   }
+}
+
+/** @internal Momentum buffers of `params` as 'momentum.<i>' entries (shared by SGD and LARS). */
+export function momentumState(params: readonly Tensor[], buffers: ReadonlyMap<Tensor, Tensor>): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  params.forEach((p, i) => { const b = buffers.get(p); if (b) out.set(`momentum.${i}`, b); });
+  return out;
+}
+
+/** @internal Validates every entry first, then replaces all buffers with copies (on each parameter's backend). */
+export function loadMomentumState(who: string, params: readonly Tensor[], buffers: Map<Tensor, Tensor>, state: ReadonlyMap<string, Tensor>): void {
+  const where = `${who}.loadStateDict`;
+  const next: [Tensor, Tensor][] = [];
+  for (const [key, v] of state) {
+    const m = /^momentum\.(\d+)$/.exec(key);
+    const i = m ? Number(m[1]) : -1;
+    if (!(i >= 0 && i < params.length)) throw new ArgumentError(where, `unexpected key '${key}' (expected momentum.0..momentum.${params.length - 1})`);
+    const p = params[i];
+    if (v.isDisposed) throw new ArgumentError(where, `'${key}' was disposed`);
+    if (v.shape.length !== p.shape.length || v.shape.some((d, k) => d !== p.shape[k])) {
+      throw new ArgumentError(where, `'${key}' has shape [${v.shape.join(', ')}] but parameter ${i} has [${p.shape.join(', ')}]`);
+    }
+    if (v.backend !== p.backend) throw new ArgumentError(where, `'${key}' lives on another backend than parameter ${i}`);
+    next.push([p, v]);
+  }
+  for (const b of buffers.values()) b.dispose();
+  buffers.clear();
+  noGrad(() => { for (const [p, v] of next) buffers.set(p, tidy(() => mul(v, 1)).keep()); });
 }
 
 export interface AdamOptions {

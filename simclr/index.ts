@@ -6,3 +6,4 @@ export { ProjectionHead, BatchNorm1dNoBeta, type ProjectionHeadOptions, type Bat
 export * from './data/index.js';
 export * from './augment.js';
 export { knnEvaluate, type KnnOptions, type KnnResult } from './knn.js';
+export * from './checkpoint.js';
