@@ -1,0 +1,290 @@
+/**
+ * The SimCLR pre-training loop as a library function: `train(config, hooks)`.
+ *
+ * Encoder: resnet18 with the CIFAR stem at `config.width` (returns h); head: ProjectionHead; optimizer:
+ * LARS with the warm-up + cosine schedule (linear scaling of `config.lr`, default 0.3) set every step;
+ * loss: NT-Xent at `config.temperature`. Each step: the next batch from a BatchLoader over the uint8
+ * data set (readCifar10 of `config.data`), two GPU views by augmentBatch, forward of encoder+head on
+ * [2B, 3, 32, 32], ntXent, backward, a finiteness check of the loss, then the LARS step. Per-step
+ * metrics (loss, contrastive accuracy, lr, images/s) are appended as JSON lines to `<out>/log.jsonl`;
+ * after each epoch a kNN monitor (encoder in eval mode, h of `config.testData` against h of the train
+ * split, k=200, T=0.1) is logged. Checkpoints go to `<out>` every `checkpointEvery` epochs and at the
+ * end (saveCheckpoint, atomic); `resume` continues from `<out>/latest.json`. A non-finite loss throws
+ * a TrainingError naming the step, before the optimizer step, so no bad checkpoint is written and the
+ * last good one stays. `hooks.shouldStop` (the CLI's SIGINT flag) makes the loop write a checkpoint
+ * after the current step and return with `interrupted: true`.
+ */
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { backward } from '../engine/autograd.js';
+import type { Backend } from '../engine/backend.js';
+import { EngineError } from '../engine/errors.js';
+import { Random } from '../engine/random.js';
+import { init } from '../engine/runtime.js';
+import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
+import { ntXent, tensor } from '../engine/ops/index.js';
+import { Sequential } from '../nn/layers.js';
+import { LARS } from '../nn/lars.js';
+import { resnet18, type ResNet } from '../nn/resnet.js';
+import { warmupCosineLr, type WarmupCosineOptions } from '../nn/schedule.js';
+import { augmentBatch, cifarAugment } from './augment.js';
+import { resumeFrom, saveCheckpoint } from './checkpoint.js';
+import { BatchLoader, imageSize, readCifar10, type ImageDataset } from './data/index.js';
+import { ProjectionHead } from './head.js';
+import { knnEvaluate } from './knn.js';
+
+export interface TrainConfig {
+  /** CIFAR-10 binary batch files of the training split. */
+  data: string[];
+  /** CIFAR-10 binary file of the held-out split for the kNN monitor (none: no monitor). */
+  testData: string | null;
+  /** Output directory: log.jsonl, checkpoints, latest.json. */
+  out: string;
+  epochs: number;
+  batchSize: number;
+  /** ResNet-18 width multiplier. */
+  width: number;
+  temperature: number;
+  /** Base learning rate, scaled by batchSize / 256. */
+  lr: number;
+  weightDecay: number;
+  warmupEpochs: number;
+  /** Checkpoint every N epochs (and always at the end). */
+  checkpointEvery: number;
+  seed: number;
+  /** Continue from `<out>/latest.json`. */
+  resume: boolean;
+  /** 'auto' (default): WebGPU, else CPU. */
+  backend: 'auto' | 'webgpu' | 'cpu';
+}
+
+export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'data' | 'out'> = {
+  testData: null,
+  epochs: 100,
+  batchSize: 256,
+  width: 1,
+  temperature: 0.5,
+  lr: 0.3,
+  weightDecay: 1e-6,
+  warmupEpochs: 10,
+  checkpointEvery: 10,
+  seed: 0,
+  resume: false,
+  backend: 'auto',
+};
+
+export interface StepMetrics {
+  type: 'step';
+  /** 0-based optimizer step. */
+  step: number;
+  /** 0-based epoch of the batch. */
+  epoch: number;
+  /** 1-based batch number within the epoch. */
+  batch: number;
+  batchesPerEpoch: number;
+  totalSteps: number;
+  loss: number;
+  accuracy: number;
+  lr: number;
+  imagesPerSec: number;
+  /** Estimated seconds to the end of training. */
+  etaSec: number;
+}
+
+export interface EpochMetrics {
+  type: 'epoch';
+  /** 0-based epoch just finished. */
+  epoch: number;
+  step: number;
+  meanLoss: number;
+  meanAccuracy: number;
+  /** kNN top-1 on the held-out split, or null without one. */
+  knnTop1: number | null;
+  checkpoint: string | null;
+}
+
+export interface TrainHooks {
+  onStep?(m: StepMetrics): void;
+  onEpoch?(m: EpochMetrics): void;
+  /** Polled after every step; true writes a checkpoint and returns (the CLI's SIGINT handler). */
+  shouldStop?(): boolean;
+  /** Backend to use instead of init({ backend: config.backend }). */
+  backend?: Backend;
+  /** @internal Test hook: replaces the scheduled learning rate. */
+  lrAt?(step: number, scheduled: number): number;
+}
+
+export interface TrainResult {
+  steps: number;
+  epochs: number;
+  interrupted: boolean;
+  lastCheckpoint: string | null;
+  losses: number[];
+}
+
+/** Training failure (non-finite loss, bad config); the message names the step and last checkpoint. */
+export class TrainingError extends EngineError {
+  constructor(detail: string) { super('train', detail); }
+}
+
+/** The config fields a checkpoint must agree with to be resumed (not out/resume/backend/testData). */
+function checkedConfig(c: TrainConfig): object {
+  return {
+    data: c.data, epochs: c.epochs, batchSize: c.batchSize, width: c.width, temperature: c.temperature,
+    lr: c.lr, weightDecay: c.weightDecay, warmupEpochs: c.warmupEpochs, seed: c.seed,
+  };
+}
+
+export function validateConfig(c: TrainConfig): void {
+  const posInt = (n: string, v: number) => {
+    if (!(Number.isInteger(v) && v > 0)) throw new TrainingError(`${n} must be a positive integer, got ${v}`);
+  };
+  if (!Array.isArray(c.data) || c.data.length === 0) throw new TrainingError('data: at least one training file is required');
+  if (!c.out) throw new TrainingError('out: an output directory is required');
+  posInt('epochs', c.epochs);
+  posInt('batchSize', c.batchSize);
+  posInt('checkpointEvery', c.checkpointEvery);
+  if (!(c.width > 0)) throw new TrainingError(`width must be > 0, got ${c.width}`);
+  if (!(c.temperature > 0)) throw new TrainingError(`temperature must be > 0, got ${c.temperature}`);
+  if (!(c.lr >= 0)) throw new TrainingError(`lr must be >= 0, got ${c.lr}`);
+  if (!(c.weightDecay >= 0)) throw new TrainingError(`weightDecay must be >= 0, got ${c.weightDecay}`);
+  if (!(c.warmupEpochs >= 0)) throw new TrainingError(`warmupEpochs must be >= 0, got ${c.warmupEpochs}`);
+  if (!Number.isInteger(c.seed)) throw new TrainingError(`seed must be an integer, got ${c.seed}`);
+}
+
+/** h [N, features] of a whole data set, encoder in eval mode, images / 255, in chunks. */
+async function encodeAll(encoder: ResNet, ds: ImageDataset, chunk: number, backend: Backend): Promise<Tensor> {
+  const per = imageSize(ds);
+  const out = new Float32Array(ds.n * encoder.features);
+  for (let i = 0; i < ds.n; i += chunk) {
+    const n = Math.min(chunk, ds.n - i);
+    const px = new Float32Array(n * per);
+    for (let j = 0; j < n * per; j++) px[j] = ds.images[i * per + j] / 255;
+    const h = noGrad(() => tidy(() => encoder.call(tensor(px, [n, ds.channels, ds.height, ds.width], { backend }))));
+    out.set(await h.data() as Float32Array, i * encoder.features);
+    h.dispose();
+  }
+  return tensor(out, [ds.n, encoder.features], { backend });
+}
+
+async function knnMonitor(encoder: ResNet, train: ImageDataset, test: ImageDataset, chunk: number, backend: Backend): Promise<number> {
+  if (!train.labels || !test.labels) throw new TrainingError('kNN monitor needs labelled train and test splits');
+  encoder.eval();
+  const bank = await encodeAll(encoder, train, chunk, backend);
+  const queries = await encodeAll(encoder, test, chunk, backend);
+  encoder.train();
+  try {
+    let maxLabel = 9;
+    for (const l of train.labels) if (l > maxLabel) maxLabel = l;
+    for (const l of test.labels) if (l > maxLabel) maxLabel = l;
+    const numClasses = maxLabel + 1;
+    const r = await knnEvaluate(bank, train.labels, queries, test.labels, { numClasses, k: 200, temperature: 0.1 });
+    return r.top1;
+  } finally {
+    bank.dispose(); queries.dispose();
+  }
+}
+
+export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  validateConfig(config);
+  const backend = hooks.backend ?? await init({ backend: config.backend, quiet: false });
+  const trainSet = readCifar10(config.data);
+  const testSet = config.testData ? readCifar10(config.testData) : null;
+  const loader = new BatchLoader(trainSet, { batchSize: config.batchSize, seed: config.seed });
+  const bpe = loader.batchesPerEpoch;
+  const totalSteps = config.epochs * bpe;
+  const sched: WarmupCosineOptions = {
+    baseLr: config.lr, batchSize: config.batchSize, numExamples: bpe * config.batchSize,
+    warmupEpochs: config.warmupEpochs, trainSteps: totalSteps,
+  };
+
+  const initRng = new Random(config.seed);
+  const encoder = resnet18({ stem: 'cifar', width: config.width, rng: initRng, backend });
+  const head = new ProjectionHead(encoder.features, { rng: initRng, backend });
+  const model = new Sequential(encoder, head);
+  model.train();
+  const opt = new LARS(model, { lr: 0, momentum: 0.9, weightDecay: config.weightDecay });
+  const rng = new Random(config.seed + 1);
+  const augCfg = cifarAugment(trainSet.height);
+  const ckConfig = checkedConfig(config);
+  await mkdir(config.out, { recursive: true });
+  const logPath = join(config.out, 'log.jsonl');
+  const log = (o: object) => appendFile(logPath, JSON.stringify(o) + '\n');
+
+  let step = 0;
+  let lastCheckpoint: string | null = null;
+  try {
+    if (config.resume) {
+      const ck = await resumeFrom(config.out, { model, optimizer: opt, rng, loader, config: ckConfig });
+      step = ck.step;
+      lastCheckpoint = ck.path;
+      await log({ type: 'resume', step, checkpoint: ck.path });
+    }
+    const save = async (epoch: number) => {
+      lastCheckpoint = await saveCheckpoint(config.out, { model, optimizer: opt, step, epoch, rng, loader, config: ckConfig });
+      return lastCheckpoint;
+    };
+    const losses: number[] = [];
+    let epochLoss = 0, epochAcc = 0, epochN = 0;
+    const t0 = performance.now();
+    const startStep = step;
+    while (step < totalSteps) {
+      const tStep = performance.now();
+      const batch = loader.next();
+      const views = augmentBatch(backend, { images: batch.images, n: batch.size, channels: trainSet.channels, height: trainSet.height, width: trainSet.width }, rng, augCfg);
+      const { loss, accuracy } = tidy(() => ntXent(model.call(views), { temperature: config.temperature }));
+      views.dispose();
+      opt.zeroGrad();
+      backward(loss);
+      const lossV = await loss.item();
+      const accV = await accuracy.item();
+      loss.dispose(); accuracy.dispose();
+      if (!Number.isFinite(lossV)) {
+        opt.zeroGrad();
+        throw new TrainingError(`non-finite loss ${lossV} at step ${step} (epoch ${batch.epoch}, batch ${batch.index + 1}/${bpe}); ` +
+          (lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : 'no checkpoint was written yet'));
+      }
+      const scheduled = warmupCosineLr(step, sched);
+      const lr = hooks.lrAt ? hooks.lrAt(step, scheduled) : scheduled;
+      opt.lr = lr;
+      opt.step();
+      opt.zeroGrad();
+      const now = performance.now();
+      step++;
+      losses.push(lossV);
+      epochLoss += lossV; epochAcc += accV; epochN++;
+      const perStep = (now - t0) / 1000 / (step - startStep);
+      const m: StepMetrics = {
+        type: 'step', step: step - 1, epoch: batch.epoch, batch: batch.index + 1, batchesPerEpoch: bpe, totalSteps,
+        loss: lossV, accuracy: accV, lr, imagesPerSec: batch.size / ((now - tStep) / 1000), etaSec: perStep * (totalSteps - step),
+      };
+      await log(m);
+      hooks.onStep?.(m);
+      if (step % bpe === 0) {
+        const epoch = step / bpe; // epochs completed
+        const knnTop1 = testSet ? await knnMonitor(encoder, trainSet, testSet, config.batchSize, backend) : null;
+        const ck = epoch % config.checkpointEvery === 0 || step === totalSteps ? await save(epoch) : null;
+        const em: EpochMetrics = {
+          type: 'epoch', epoch: epoch - 1, step, meanLoss: epochLoss / epochN, meanAccuracy: epochAcc / epochN, knnTop1, checkpoint: ck,
+        };
+        epochLoss = epochAcc = epochN = 0;
+        await log(em);
+        hooks.onEpoch?.(em);
+      } else if (hooks.shouldStop?.()) {
+        await save(Math.floor(step / bpe));
+        await log({ type: 'interrupted', step, checkpoint: lastCheckpoint });
+        return { steps: step, epochs: Math.floor(step / bpe), interrupted: true, lastCheckpoint, losses };
+      }
+      if (step % bpe === 0 && step < totalSteps && hooks.shouldStop?.()) {
+        if (lastCheckpoint === null || !lastCheckpoint.endsWith(`checkpoint-${step}.safetensors`)) await save(step / bpe);
+        await log({ type: 'interrupted', step, checkpoint: lastCheckpoint });
+        return { steps: step, epochs: step / bpe, interrupted: true, lastCheckpoint, losses };
+      }
+    }
+    if (lastCheckpoint === null || !lastCheckpoint.endsWith(`checkpoint-${step}.safetensors`)) await save(Math.floor(step / bpe));
+    return { steps: step, epochs: Math.floor(step / bpe), interrupted: false, lastCheckpoint, losses };
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+}
