@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../engine/random.js';
 import { DEFAULT_TRAIN_CONFIG, TrainingError, train, type TrainConfig } from '../simclr/train.js';
+import { UsageError, helpText, parseArgs, progressLine } from '../simclr/pretrain-cli.js';
 import { gpu } from './helpers.js';
 
 let root = '';
@@ -112,5 +113,32 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
     expect((err as Error).message).toContain('checkpoint-1.safetensors');
     expect(JSON.parse(await readFile(join(out, 'latest.json'), 'utf8'))).toMatchObject({ checkpoint: 'checkpoint-1.safetensors' });
     await expect(train(config(out, { resume: true, epochs: 3 }), { backend })).rejects.toThrow(/config mismatch/);
+  });
+});
+
+describe('pretrain CLI argument parsing', () => {
+  it('--help lists every flag with its default', () => {
+    expect(parseArgs(['--data', 'a.bin', '--help'])).toBeNull();
+    const h = helpText();
+    for (const f of ['--data', '--test-data', '--out', '--epochs', '--batch-size', '--width', '--temperature', '--lr', '--weight-decay',
+      '--warmup-epochs', '--checkpoint-every', '--seed', '--resume', '--config', '--help']) expect(h).toContain(f);
+    expect(h).toContain('(default: 256)');
+  });
+
+  it('defaults < --config file < flags; errors are UsageErrors', async () => {
+    const cfgFile = join(root, 'cfg.json');
+    await writeFile(cfgFile, JSON.stringify({ batchSize: 64, epochs: 7, data: 'x.bin' }));
+    const c = parseArgs(['--config', cfgFile, '--out', 'o', '--epochs=3', '--data', 'a.bin,b.bin', '--width', '0.5', '--resume'])!;
+    expect(c).toMatchObject({ data: ['a.bin', 'b.bin'], out: 'o', epochs: 3, batchSize: 64, width: 0.5, resume: true, temperature: 0.5, lr: 0.3 });
+    expect(parseArgs(['--config', cfgFile, '--out', 'o'])!.data).toEqual(['x.bin']);
+    expect(() => parseArgs(['--out', 'o'])).toThrow(UsageError);
+    expect(() => parseArgs(['--data', 'a', '--out', 'o', '--epochs', '2.5'])).toThrow(/integer/);
+    expect(() => parseArgs(['--data', 'a', '--out', 'o', '--bogus', '1'])).toThrow(/unknown flag --bogus/);
+    expect(() => parseArgs(['--data', 'a', '--out'])).toThrow(/needs a value/);
+  });
+
+  it('progress line: epoch, step, img/s, loss, acc, lr, ETA', () => {
+    const l = progressLine({ type: 'step', step: 9, epoch: 1, batch: 2, batchesPerEpoch: 8, totalSteps: 16, loss: 4.2, accuracy: 0.25, lr: 0.01, imagesPerSec: 100, etaSec: 75 });
+    expect(l).toBe('epoch 2 step 10/16 (batch 2/8) 100.0 img/s loss 4.2000 acc 0.250 lr 1.000e-2 ETA 1m15s');
   });
 });
