@@ -340,9 +340,17 @@ export async function saveSafetensors(path: string, source: Module | StateDictLi
     if (e instanceof SafetensorsError && e.source === undefined) throw new SafetensorsError(path, e.message.replace(/^safetensors: /, ''));
     throw e;
   }
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, bytes);
+}
+
+/**
+ * Writes bytes to a temporary file in `path`'s directory, syncs it, then renames it over `path`, so
+ * a crash leaves either the old file or the new one, never half of one. `afterTempWrite` lets tests
+ * simulate a crash between the two steps.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array, afterTempWrite?: (tmp: string, path: string) => unknown): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
   try {
     const fh = await open(tmp, 'wx');
     try {
@@ -351,6 +359,7 @@ export async function saveSafetensors(path: string, source: Module | StateDictLi
     } finally {
       await fh.close();
     }
+    await afterTempWrite?.(tmp, path);
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => {});

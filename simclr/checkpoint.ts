@@ -10,14 +10,14 @@
  * Precision: tensors are stored as F32, so on the WebGPU backend (f32) a resumed run continues
  * bit-exactly; on the CPU backend (float64 storage) the state is rounded to f32 at the checkpoint.
  */
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { EngineError } from '../engine/errors.js';
 import type { Random } from '../engine/random.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Module } from '../nn/module.js';
 import {
-  SafetensorsError, decodeSafetensors, encodeSafetensors, entryToTensor,
+  SafetensorsError, decodeSafetensors, encodeSafetensors, entryToTensor, writeFileAtomic,
   type SafetensorsEntry, type SafetensorsInput,
 } from '../nn/safetensors.js';
 import type { BatchLoader, LoaderState } from './data/loader.js';
@@ -80,24 +80,6 @@ export interface ResumeOptions {
 
 export function checkpointFileName(step: number): string { return `checkpoint-${step}.safetensors`; }
 
-async function atomicWrite(path: string, bytes: Uint8Array, hooks?: CheckpointHooks): Promise<void> {
-  const dir = join(path, '..');
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await hooks?.afterTempWrite?.(tmp, path);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-}
 
 async function toInput(name: string, t: Tensor): Promise<SafetensorsInput> {
   if (t.isDisposed) throw new CheckpointError(`tensor '${name}' was disposed`);
@@ -136,9 +118,9 @@ export async function saveCheckpoint(dir: string, opts: SaveCheckpointOptions, h
     throw new CheckpointError(`${path}: ${(e as Error).message}`);
   }
   await mkdir(dir, { recursive: true });
-  await atomicWrite(path, bytes, hooks);
+  await writeFileAtomic(path, bytes, (t, f) => hooks?.afterTempWrite?.(t, f));
   const pointer = JSON.stringify({ checkpoint: file, step, epoch }, null, 2) + '\n';
-  await atomicWrite(join(dir, 'latest.json'), new TextEncoder().encode(pointer), hooks);
+  await writeFileAtomic(join(dir, 'latest.json'), new TextEncoder().encode(pointer), (t, f) => hooks?.afterTempWrite?.(t, f));
   return path;
 }
 
