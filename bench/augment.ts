@@ -6,7 +6,7 @@
 import { Random } from '../engine/random.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { augmentBatch, cifarAugment, stlAugment, type AugmentConfig, type ImageBatch } from '../simclr/augment.js';
-import { median } from './common.js';
+import { median, timeCalls } from './common.js';
 
 export interface AugmentRecord { name: string; batch: number; size: number; msPerBatch: number; imagesPerSecond: number; samplesMs: number[] }
 
@@ -22,12 +22,7 @@ export async function benchAugment(backend: WebGpuBackend, opts: { samples: numb
     for (let i = 0; i < images.length; i++) images[i] = data.nextU32() & 255;
     const batch: ImageBatch = { images, n, channels: 3, height: size, width: size };
     const rng = new Random(1);
-    const once = async () => {
-      const t0 = performance.now();
-      augmentBatch(backend, batch, rng, cfg).dispose();
-      await backend.sync();
-      return performance.now() - t0;
-    };
+    const once = () => timeCalls(() => augmentBatch(backend, batch, rng, cfg).dispose(), () => backend.sync(), 1);
     await once(); // pipelines compile
     const ms: number[] = [];
     for (let s = 0; s < opts.samples; s++) ms.push(await once());
