@@ -153,7 +153,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (tty) process.stdout.write('\n');
-    console.error(`pretrain: ${(e as Error).message}`);
+    console.error(`pretrain: ${(e as Error).message}`); if (process.env.PRETRAIN_STACK) console.error((e as Error).stack);
     return 1;
   } finally {
     process.off('SIGINT', onSigint);

@@ -34,4 +34,12 @@ describe('WebGPU backend', () => {
     await expect(g.sync()).rejects.toThrow(/webgpu: device reported/);
     g.release(bad);
   });
+
+  it('refuses a buffer past the storage binding limit at allocation, naming size and limit', async () => {
+    const g = await gpu();
+    const limit = g.device.limits.maxStorageBufferBindingSize;
+    const before = g.memory().liveBuffers;
+    expect(() => g.alloc(limit / 4 + 1)).toThrow(/alloc: a buffer of \d+ float32 elements .* exceeds this device's maxStorageBufferBindingSize of .* MiB/);
+    expect(g.memory().liveBuffers).toBe(before);
+  });
 });

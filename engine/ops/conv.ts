@@ -183,6 +183,10 @@ export function setConvDgradPath(p: DgradPath): void { dgradPath = p; }
  */
 const useCol2im = (C: number) => dgradPath === 'col2im' || (dgradPath === 'auto' && C < 16);
 
+/** col2im's scratch Y [N, C*KH*KW, Ho, Wo] must fit one storage binding; else the direct path. */
+const col2imFits = (gpu: WebGpuBackend, g: Geo) =>
+  g.N * g.C * g.KH * g.KW * g.Ho * g.Wo * 4 <= gpu.device.limits.maxStorageBufferBindingSize;
+
 /** The weight [O, C, T] as a GEMM operand [rows, ld] with columns padded to a multiple of 4. */
 function packWeight(gpu: WebGpuBackend, w: GpuStorage, rows: number, ld: number, T: number, NCOL: number): GpuStorage {
   const n = rows * ld;
@@ -280,7 +284,7 @@ function dgradCol2im(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuS
 
 function dgradGpu(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
-  if (useCol2im(C)) { dgradCol2im(gpu, g, w, out, geo, a); return; }
+  if (useCol2im(C) && col2imFits(gpu, geo)) { dgradCol2im(gpu, g, w, out, geo, a); return; }
   const C4 = round4(C);
   const wD = packWeight(gpu, w, O * KH * KW, C4, KH * KW, C);
   const kernel = convKernelFor(gpu);

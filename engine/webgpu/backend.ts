@@ -115,6 +115,13 @@ export class WebGpuBackend implements Backend {
   alloc(size: number, _dtype?: DType): GpuStorage {
     this.check();
     const byteLength = size * BYTES_PER_ELEMENT;
+    // Every buffer is bound whole as a storage binding; past the limit the bind group would fail
+    // asynchronously with a validation message that names no op, so fail here, with a stack.
+    const limit = this.device.limits.maxStorageBufferBindingSize;
+    if (byteLength > limit) {
+      throw new DeviceError('alloc', `a buffer of ${size} float32 elements (${(byteLength / 2 ** 20).toFixed(1)} MiB) exceeds this ` +
+        `device's maxStorageBufferBindingSize of ${(limit / 2 ** 20).toFixed(1)} MiB (${this.label}); use a smaller batch`);
+    }
     const { buffer, classBytes } = this.pool.acquire(byteLength);
     this.live++;
     this.liveBytes += classBytes;

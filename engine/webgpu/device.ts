@@ -39,7 +39,11 @@ export interface AcquiredDevice {
 
 export interface AcquireOptions {
   powerPreference?: GPUPowerPreference;
-  /** Ask for the adapter's higher limits (buffer size, storage buffers); kernels never need them. */
+  /**
+   * Ask for the adapter's own limits on buffer size, storage binding size and workgroup storage
+   * (default true): kernels never need them, but every tensor is one binding, so the default
+   * 128 MiB binding limit caps activations (ResNet-18 at batch 512 needs 256 MiB tensors).
+   */
   highLimits?: boolean;
 }
 
@@ -54,7 +58,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
   const isCpuAdapter = /llvmpipe|lavapipe|swiftshader|software|warp|microsoft basic render/.test(text);
   const requiredLimits: Record<string, number> = {};
-  if (opts.highLimits) {
+  if (opts.highLimits ?? true) {
     for (const k of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize'] as const) {
       requiredLimits[k] = adapter.limits[k];
     }
