@@ -2,7 +2,7 @@
  * Training checkpoints (simclr/checkpoint.ts): file layout (torchvision names + 'optimizer.' prefix,
  * JSON metadata), atomic writes (a simulated crash after the temp write leaves the previous
  * checkpoint and latest.json intact), resume reproducing an uninterrupted run (k + k steps vs 2k,
- * tiny Linear-BatchNorm1d-Linear model, LARS and SGD momentum, data from a seeded Random and a
+ * tiny Linear-BatchNorm1d-Linear model, LARS, SGD momentum and Adam, data from a seeded Random and a
  * BatchLoader), clear errors; optimizer stateDict/loadStateDict.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { Random } from '../engine/random.js';
 import { Tensor, tidy } from '../engine/tensor.js';
 import { add, crossEntropy, mul, randn } from '../engine/ops/index.js';
 import type { Backend } from '../engine/backend.js';
-import { BatchNorm1d, LARS, Linear, SGD, Sequential, loadSafetensors } from '../nn/index.js';
+import { Adam, BatchNorm1d, LARS, Linear, SGD, Sequential, loadSafetensors } from '../nn/index.js';
 import { BatchLoader, type ImageDataset } from '../simclr/data/index.js';
 import { CheckpointError, loadCheckpoint, resumeFrom, saveCheckpoint } from '../simclr/index.js';
 import { gpu, tensorOn } from './helpers.js';
@@ -37,15 +37,17 @@ function dataset(): ImageDataset {
   return { images, labels, n: N, channels: IN, height: 1, width: 1 };
 }
 
-type Opt = LARS | SGD;
+type Opt = LARS | SGD | Adam;
+type OptKind = 'lars' | 'sgd' | 'adam';
 interface Run { model: Sequential; opt: Opt; rng: Random; loader: BatchLoader; backend: Backend }
 
-function makeRun(backend: Backend, which: 'lars' | 'sgd', modelSeed = 1): Run {
+function makeRun(backend: Backend, which: OptKind, modelSeed = 1): Run {
   const init = new Random(modelSeed);
   const model = new Sequential(new Linear(IN, HID, { rng: init, backend }), new BatchNorm1d(HID, { backend }), new Linear(HID, OUT, { rng: init, backend }));
   model.train();
   const opt = which === 'lars' ? new LARS(model, { lr: 0, momentum: 0.9, weightDecay: 1e-3 })
-    : new SGD(model.parameters(), { lr: 0, momentum: 0.9, weightDecay: 1e-3 });
+    : which === 'sgd' ? new SGD(model.parameters(), { lr: 0, momentum: 0.9, weightDecay: 1e-3 })
+      : new Adam(model.parameters(), { lr: 0, weightDecay: 1e-3 });
   return { model, opt, rng: new Random(42), loader: new BatchLoader(dataset(), { batchSize: B, seed: 3 }), backend };
 }
 
@@ -89,7 +91,7 @@ async function roundToF32(run: Run): Promise<void> {
 
 const CONFIG = { model: 'tiny', batchSize: B, lr: 'lrAt', nested: { a: 1, b: [1, 2] } };
 
-async function resumeMatches(backend: Backend, which: 'lars' | 'sgd', exactWithoutRounding: boolean): Promise<void> {
+async function resumeMatches(backend: Backend, which: OptKind, exactWithoutRounding: boolean): Promise<void> {
   const k = 5;
   // Uninterrupted: 2k steps (on float64 CPU storage the state is rounded to f32 at step k, as the
   // checkpoint stores it; on WebGPU nothing is rounded: f32 throughout).
@@ -250,9 +252,20 @@ describe('resume reproduces the uninterrupted run (k steps + save + resume + k s
   it('CPU backend, SGD momentum', async () => {
     await resumeMatches(new CpuBackend(), 'sgd', false);
   });
-  it('WebGPU (f32), LARS and SGD: bit-identical without any rounding', async () => {
+  it('CPU backend, Adam: moments and step count (optimizer.step, optimizer.exp_avg.<i>, optimizer.exp_avg_sq.<i>)', async () => {
+    await resumeMatches(new CpuBackend(), 'adam', false);
+    const run = makeRun(new CpuBackend(), 'adam');
+    await trainStep(run, 0);
+    const dir = await tempDir();
+    const path = await saveCheckpoint(dir, { model: run.model, optimizer: run.opt, step: 1, epoch: 0, rng: run.rng, config: CONFIG });
+    const keys = [...(await loadSafetensors(path)).keys()].filter((key) => key.startsWith('optimizer.'));
+    expect(keys.sort()).toEqual(['optimizer.step', ...run.model.parameters().flatMap((_, i) => [`optimizer.exp_avg.${i}`, `optimizer.exp_avg_sq.${i}`])].sort());
+    run.opt.dispose(); run.model.dispose();
+  });
+  it('WebGPU (f32), LARS, SGD and Adam: bit-identical without any rounding', async () => {
     const g = await gpu();
     await resumeMatches(g, 'lars', true);
     await resumeMatches(g, 'sgd', true);
+    await resumeMatches(g, 'adam', true);
   });
 });

@@ -222,3 +222,115 @@ describe('trajectories against PyTorch (make_lars_fixture.py)', () => {
 });
 
 export type { Tensor };
+
+// ---- Adam / AdamW state dicts ----------------------------------------------------------------------
+
+type AdamKind = 'adam' | 'adamw';
+const newAdam = (kind: AdamKind, params: Tensor[]) =>
+  kind === 'adam' ? new Adam(params, { lr: 0.01, weightDecay: 0.1 }) : new AdamW(params, { lr: 0.01, weightDecay: 0.1 });
+
+async function valuesOf(model: Sequential, opt: Adam): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  for (const [k, t] of model.stateDict()) out.set(k, Array.from(await t.data()));
+  for (const [k, t] of opt.stateDict()) out.set(`opt.${k}`, Array.from(await t.data()));
+  return out;
+}
+
+/** k steps, stateDict, fresh model + optimizer loaded from it, k more steps == 2k uninterrupted steps. */
+async function adamResumeMatches(backend: Backend, kind: AdamKind): Promise<void> {
+  const k = 4;
+  const rng = new Random(11);
+  const x = randn([8, 5], { rng, backend });
+  const y = randint(0, 3, [8], { rng, backend });
+  const trainSteps = (model: Sequential, opt: Adam, n: number) => {
+    for (let s = 0; s < n; s++) {
+      const loss = tidy(() => crossEntropy(model.call(x), y));
+      opt.zeroGrad();
+      backward(loss);
+      opt.step();
+      loss.dispose();
+    }
+  };
+  const ref = makeModel(backend);
+  const a = makeModel(backend);
+  a.loadStateDict(ref.stateDict());
+  const refOpt = newAdam(kind, ref.parameters());
+  trainSteps(ref, refOpt, 2 * k);
+
+  const aOpt = newAdam(kind, a.parameters());
+  trainSteps(a, aOpt, k);
+  const sd = aOpt.stateDict();
+  expect([...sd.keys()]).toEqual(['step', ...a.parameters().flatMap((_, i) => [`exp_avg.${i}`, `exp_avg_sq.${i}`])]);
+  expect(sd.get('step')!.shape).toEqual([]);
+  expect(await aOpt.stepCount()).toBe(k);
+  const b = makeModel(backend);
+  b.loadStateDict(a.stateDict());
+  const bOpt = newAdam(kind, b.parameters());
+  bOpt.loadStateDict(sd);
+  aOpt.zeroGrad(); aOpt.dispose(); a.dispose();
+  trainSteps(b, bOpt, k);
+  expect(await bOpt.stepCount()).toBe(2 * k);
+  const want = await valuesOf(ref, refOpt);
+  const got = await valuesOf(b, bOpt);
+  expect([...got.keys()]).toEqual([...want.keys()]);
+  for (const [name, v] of want) expect(got.get(name), name).toEqual(v);
+  for (const [m, o] of [[ref, refOpt], [b, bOpt]] as const) { o.zeroGrad(); o.dispose(); m.dispose(); }
+  x.dispose(); y.dispose();
+}
+
+describe('Adam / AdamW stateDict / loadStateDict', () => {
+  for (const kind of ['adam', 'adamw'] as const) {
+    it(`${kind}: k steps + stateDict + load into a fresh model and optimizer + k steps == 2k steps exactly (CPU)`, async () => {
+      const c = new CpuBackend();
+      await adamResumeMatches(c, kind);
+      expect(c.memory().liveBuffers).toBe(0);
+    });
+    it(`${kind}: the same on WebGPU`, async () => {
+      const g = await gpu();
+      const before = g.memory().liveBuffers;
+      await adamResumeMatches(g, kind);
+      expect(g.memory().liveBuffers).toBe(before);
+    });
+  }
+
+  it('strict: missing step or half a moment pair, unexpected keys, shapes, backends; a failed load changes nothing', async () => {
+    const c = new CpuBackend();
+    const w = tensorOn(c, [1, 2, 3], [3]);
+    const b = tensorOn(c, [0.5], [1]);
+    const opt = new Adam([w, b], { lr: 0.1 });
+    expect([...opt.stateDict().keys()]).toEqual(['step']); // before any step
+    expect(await opt.stepCount()).toBe(0);
+    w.grad = tensorOn(c, [0.1, -0.2, 0.3], [3]);
+    opt.step(); // b has no gradient: no moments for it
+    const sd = opt.stateDict();
+    expect([...sd.keys()]).toEqual(['step', 'exp_avg.0', 'exp_avg_sq.0']);
+    const good = await Promise.all([...sd].map(async ([k, t]) => [k, Array.from(await t.data())] as const));
+    const three = tensorOn(c, [0, 0, 0], [3]);
+    const two = tensorOn(c, [0, 0], [2]);
+    const step = tensorOn(c, [5], [1]);
+    const without = (key: string) => new Map([...sd].filter(([k]) => k !== key));
+    expect(() => opt.loadStateDict(without('step'))).toThrow(/Adam\.loadStateDict.*missing key 'step'/);
+    expect(() => opt.loadStateDict(without('exp_avg_sq.0'))).toThrow(/missing key 'exp_avg_sq\.0'/);
+    expect(() => opt.loadStateDict(without('exp_avg.0'))).toThrow(/missing key 'exp_avg\.0'/);
+    expect(() => opt.loadStateDict(new Map([...sd, ['exp_avg.2', three]]))).toThrow(/unexpected key 'exp_avg\.2'/);
+    expect(() => opt.loadStateDict(new Map([...sd, ['momentum.0', three]]))).toThrow(/unexpected key 'momentum\.0'/);
+    expect(() => opt.loadStateDict(new Map([...sd, ['exp_avg.0', two]]))).toThrow(/'exp_avg\.0' has shape \[2\] but parameter 0 has \[3\]/);
+    expect(() => opt.loadStateDict(new Map([...sd, ['step', two]]))).toThrow(/'step' must hold one element/);
+    const g = await gpu();
+    const onGpu = tensorOn(g, [0, 0, 0], [3]);
+    expect(() => opt.loadStateDict(new Map([...sd, ['exp_avg.0', onGpu]]))).toThrow(/'exp_avg\.0' lives on another backend/);
+    onGpu.dispose();
+    expect(() => new AdamW([w]).loadStateDict(new Map())).toThrow(/AdamW\.loadStateDict.*missing key 'step'/);
+    // Nothing changed after the failed loads.
+    for (const [k, v] of good) expect(Array.from(await opt.stateDict().get(k)!.data()), k).toEqual(v);
+    // Loading its own state is a copy; a 1-element [1] step is accepted.
+    opt.loadStateDict(opt.stateDict());
+    for (const [k, v] of good) expect(Array.from(await opt.stateDict().get(k)!.data()), k).toEqual(v);
+    opt.loadStateDict(new Map([['step', step]]));
+    expect(await opt.stepCount()).toBe(5);
+    expect([...opt.stateDict().keys()]).toEqual(['step']);
+    opt.dispose();
+    [w, b, three, two, step].forEach((t) => { t.grad?.dispose(); t.dispose(); });
+    expect(c.memory().liveBuffers).toBe(0);
+  });
+});
