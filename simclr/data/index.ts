@@ -8,3 +8,4 @@ export {
 } from './binary.js';
 export { readImageFolder, decodePng, resizeImage, type ImageFolderOptions, type ResizeMode } from './png.js';
 export { BatchLoader, type Batch, type BatchLoaderOptions, type LoaderState } from './loader.js';
+export { openSplits, detectFormat, toThreeChannels, DATA_FORMATS, type DataFormat, type DataSplits } from './splits.js';
