@@ -8,3 +8,4 @@ export * from './augment.js';
 export { knnEvaluate, type KnnOptions, type KnnResult } from './knn.js';
 export * from './checkpoint.js';
 export { train, validateConfig, TrainingError, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainHooks, type TrainResult, type StepMetrics, type EpochMetrics } from './train.js';
+export { exportEncoder, exportEncoderFromCheckpoint, ENCODER_FORMAT, type ExportReport } from './export.js';

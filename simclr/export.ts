@@ -1,0 +1,160 @@
+/**
+ * Exports the pretrained encoder alone: its state dict under torchvision's names (conv1.weight,
+ * layer2.0.downsample.0.weight, bn1.num_batches_tracked, ...), without the projection head, as one
+ * safetensors file written atomically (F32; num_batches_tracked as I64, as torchvision).
+ *
+ * From a training checkpoint (simclr/checkpoint.ts): the trainer's model is
+ * `new Sequential(encoder, head)`, whose state-dict names are '0.<encoder name>' and
+ * '1.<head name>'; the '0.' prefix is stripped, head and 'optimizer.' entries are dropped.
+ * Both paths produce byte-identical files for the same weights.
+ *
+ * The report compares the file's keys with what torchvision's ResNet of the same block type and
+ * depth (resnet18/34/50 layouts) would expect, fc included, and says in `notes` what loading it
+ * into torchvision takes (stem, width, fc).
+ */
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CpuBackend } from '../engine/cpu/backend.js';
+import type { Tensor } from '../engine/tensor.js';
+import { BasicBlock, Bottleneck, ResNet } from '../nn/resnet.js';
+import {
+  SafetensorsError, decodeSafetensors, encodeSafetensors, writeFileAtomic, type SafetensorsInput,
+} from '../nn/safetensors.js';
+import { CHECKPOINT_FORMAT, CheckpointError, loadCheckpoint } from './checkpoint.js';
+
+export const ENCODER_FORMAT = 'webgpu-simclr-encoder/1';
+
+export interface ExportReport {
+  file: string;
+  tensors: number;
+  /** keys torchvision's resnet has that the file lacks, e.g. fc.weight, fc.bias */
+  missingForTorchvision: string[];
+  /** keys in the file torchvision's resnet would not expect */
+  unexpected: string[];
+  notes: string[];
+}
+
+const ENCODER_PREFIX = '0.';
+const KNOWN: Record<string, { bottleneck: boolean; layers: readonly [number, number, number, number] }> = {
+  resnet18: { bottleneck: false, layers: [2, 2, 2, 2] },
+  resnet34: { bottleneck: false, layers: [3, 4, 6, 3] },
+  resnet50: { bottleneck: true, layers: [3, 4, 6, 3] },
+};
+
+function tensorInput(name: string, t: Tensor): Promise<SafetensorsInput> {
+  if (t.isDisposed) throw new CheckpointError(`encoder tensor '${name}' was disposed`);
+  return t.data().then((data) => ({ dtype: t.dtype === 'f32' ? 'F32' : 'I64', shape: [...t.shape], data }));
+}
+
+/** The layout the keys describe: block type, blocks per stage, stem, base width, input channels. */
+function inferLayout(inputs: ReadonlyMap<string, SafetensorsInput>) {
+  const layers: [number, number, number, number] = [0, 0, 0, 0];
+  let bottleneck = false;
+  for (const key of inputs.keys()) {
+    const m = /^layer([1-4])\.(\d+)\.(\w+)/.exec(key);
+    if (!m) continue;
+    const s = Number(m[1]) - 1;
+    layers[s] = Math.max(layers[s], Number(m[2]) + 1);
+    if (m[3] === 'conv3') bottleneck = true;
+  }
+  const conv1 = inputs.get('conv1.weight');
+  const k = conv1?.shape.length === 4 ? conv1.shape[2] : undefined;
+  const stem = k === 3 ? 'cifar' : k === 7 ? 'imagenet' : 'unknown';
+  const arch = Object.entries(KNOWN).find(([, a]) => a.bottleneck === bottleneck && a.layers.every((n, i) => n === layers[i]))?.[0];
+  return { layers, bottleneck, stem, arch, baseWidth: conv1?.shape[0], inChannels: conv1?.shape[1] };
+}
+
+/** torchvision's state-dict names for a ResNet of this layout with fc (our ResNet has torchvision's names). */
+function torchvisionKeys(bottleneck: boolean, layers: readonly [number, number, number, number]): string[] {
+  const backend = new CpuBackend();
+  const block = bottleneck ? Bottleneck : BasicBlock;
+  const counts = layers.map((n) => Math.max(1, n)) as unknown as [number, number, number, number];
+  const model = new ResNet(block, counts, { numClasses: 1, width: 1 / 64, backend });
+  const keys = [...model.stateDict().keys()];
+  model.dispose();
+  backend.destroy();
+  return keys;
+}
+
+async function writeEncoder(inputs: Map<string, SafetensorsInput>, file: string, source: string): Promise<ExportReport> {
+  if (!inputs.has('conv1.weight')) throw new CheckpointError(`${source}: no encoder tensors (expected a ResNet with conv1.weight)`);
+  const { layers, bottleneck, stem, arch, baseWidth, inChannels } = inferLayout(inputs);
+  const metadata: Record<string, string> = { format: ENCODER_FORMAT, arch: arch ?? 'unknown', stem };
+  if (baseWidth !== undefined) metadata.base_width = String(baseWidth);
+  let bytes: Uint8Array;
+  try { bytes = encodeSafetensors(inputs, metadata); } catch (e) {
+    throw new CheckpointError(`${file}: ${(e as Error).message}`);
+  }
+  await mkdir(dirname(file), { recursive: true });
+  await writeFileAtomic(file, bytes);
+
+  const expected = torchvisionKeys(bottleneck, layers);
+  const have = new Set(inputs.keys());
+  const want = new Set(expected);
+  const missingForTorchvision = expected.filter((k) => !have.has(k));
+  const unexpected = [...inputs.keys()].filter((k) => !want.has(k));
+  const notes: string[] = [];
+  const builder = arch ? `torchvision.models.${arch}()` : `torchvision.models.resnet.ResNet(${bottleneck ? 'Bottleneck' : 'BasicBlock'}, [${layers.join(', ')}])`;
+  if (!arch) notes.push(`the blocks per stage [${layers.join(', ')}] (${bottleneck ? 'Bottleneck' : 'BasicBlock'}) match none of resnet18/34/50; compared with ${builder}`);
+  if (baseWidth !== undefined && baseWidth !== 64) {
+    notes.push(`base width ${baseWidth} (width multiplier ${baseWidth / 64}): torchvision's ResNet class has no width multiplier, so this file loads only into a torchvision-style ResNet built with the same channel counts (${baseWidth}, ${2 * baseWidth}, ${4 * baseWidth}, ${8 * baseWidth}), not into ${builder}`);
+  }
+  if (inChannels !== undefined && inChannels !== 3) notes.push(`conv1 takes ${inChannels} input channels (torchvision: 3); replace model.conv1 accordingly`);
+  const w = baseWidth ?? 64, c = inChannels ?? 3;
+  if (stem === 'cifar') {
+    notes.push(`CIFAR stem (3x3 stride-1 conv1, no max-pool): in torchvision set model.conv1 = nn.Conv2d(${c}, ${w}, 3, 1, 1, bias=False); model.maxpool = nn.Identity() before model.load_state_dict(sd, strict=False)`);
+  } else if (stem === 'unknown') {
+    notes.push('conv1 is neither the 7x7 ImageNet stem nor the 3x3 CIFAR stem');
+  }
+  if (missingForTorchvision.length && missingForTorchvision.every((k) => k.startsWith('fc.'))) {
+    notes.push(`no classifier: load_state_dict(strict=False) reports ${missingForTorchvision.join(', ')} missing (fc stays randomly initialized); or set model.fc = nn.Identity() and load with strict=True to get the representation h`);
+  }
+  return { file, tensors: inputs.size, missingForTorchvision, unexpected, notes };
+}
+
+/** Writes the encoder's state dict (torchvision names, no projection head) as safetensors atomically. */
+export async function exportEncoder(encoder: ResNet, file: string): Promise<ExportReport> {
+  const inputs = new Map<string, SafetensorsInput>();
+  for (const [name, t] of encoder.stateDict()) inputs.set(name, await tensorInput(name, t));
+  return writeEncoder(inputs, file, 'encoder');
+}
+
+/**
+ * Reads a training checkpoint (simclr/checkpoint.ts format) and writes only the encoder's tensors.
+ * `checkpointFile` is a checkpoint-<step>.safetensors file, or a checkpoint directory (its
+ * latest.json is followed).
+ */
+export async function exportEncoderFromCheckpoint(checkpointFile: string, outFile: string): Promise<ExportReport> {
+  const st = await stat(checkpointFile).catch((e: NodeJS.ErrnoException) => {
+    throw new CheckpointError(`cannot read checkpoint ${checkpointFile}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  });
+  let model: Map<string, { dtype: string; shape: readonly number[]; data: ArrayLike<number> }>;
+  let source = checkpointFile;
+  if (st.isDirectory()) {
+    const ck = await loadCheckpoint(checkpointFile);
+    model = ck.model;
+    source = ck.path;
+  } else {
+    const bytes = await readFile(checkpointFile).catch((e: Error) => {
+      throw new CheckpointError(`cannot read checkpoint ${checkpointFile}: ${e.message}`);
+    });
+    let dict;
+    try { dict = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), checkpointFile); } catch (e) {
+      if (e instanceof SafetensorsError) throw new CheckpointError(`corrupt checkpoint file ${checkpointFile}: ${e.message}`);
+      throw e;
+    }
+    if (dict.metadata.format !== CHECKPOINT_FORMAT) {
+      throw new CheckpointError(`${checkpointFile}: not a training checkpoint (metadata format ${JSON.stringify(dict.metadata.format)}, expected '${CHECKPOINT_FORMAT}')`);
+    }
+    model = new Map([...dict].filter(([k]) => !k.startsWith('optimizer.')));
+  }
+  const inputs = new Map<string, SafetensorsInput>();
+  for (const [name, e] of model) {
+    if (!name.startsWith(ENCODER_PREFIX)) continue; // '1.*': the projection head
+    inputs.set(name.slice(ENCODER_PREFIX.length), { dtype: e.dtype as SafetensorsInput['dtype'], shape: [...e.shape], data: e.data });
+  }
+  if (!inputs.size) {
+    throw new CheckpointError(`${source}: no encoder tensors: expected the trainer's Sequential(encoder, head) names '0.conv1.weight', ... (found ${[...model.keys()].slice(0, 3).join(', ') || 'no model tensors'})`);
+  }
+  return writeEncoder(inputs, outFile, source);
+}
