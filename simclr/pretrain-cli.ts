@@ -1,58 +1,85 @@
 /**
- * `npm run pretrain -- --data <file[,file]> --out <dir> [flags]`: SimCLR pre-training on CIFAR-10
- * format files (simclr/train.ts). Values come from the defaults, then a `--config <json file>`
- * (keys as in TrainConfig), then the flags. SIGINT writes a checkpoint after the current step and
- * exits with status 130 (a second SIGINT exits at once); `--resume` continues from it.
+ * `npm run pretrain [-- flags]`: SimCLR pre-training (simclr/train.ts). With no arguments it runs the
+ * `demo` preset on the shipped data/cifar10-demo files. Values come from the defaults, then a
+ * `--preset <name>` (simclr/presets.ts), then a `--config <json file>` (keys as in TrainConfig), then
+ * the flags. Progress: on a TTY one bar redrawn in place; otherwise plain lines, at most one per
+ * 10 s plus one per epoch. `<out>/plot.png` is redrawn after every epoch. SIGINT writes a
+ * checkpoint after the current step and exits with status 130 (a second SIGINT exits at once);
+ * `--resume` continues from it. Errors of the engine (EngineError: bad data, config mismatch, ...)
+ * print their message; anything else is a bug and prints its stack.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_TRAIN_CONFIG, train, type StepMetrics, type TrainConfig } from './train.js';
+import { EngineError } from '../engine/errors.js';
+import { DATA_FORMATS } from './data/splits.js';
+import { PRESETS } from './presets.js';
+import { DEFAULT_TRAIN_CONFIG, train, type EpochMetrics, type StepMetrics, type TrainConfig } from './train.js';
 
-interface Flag { key: keyof TrainConfig; kind: 'files' | 'file' | 'string' | 'int' | 'number' | 'bool' | 'backend'; help: string }
+type Kind = 'files' | 'file' | 'dir' | 'int' | 'number' | 'bool' | 'choice';
+interface Flag { key: keyof TrainConfig; kind: Kind; help: string; choices?: readonly (string | number)[] }
 
 const FLAGS: Record<string, Flag> = {
-  data: { key: 'data', kind: 'files', help: 'training CIFAR-10 binary file(s), comma-separated (required)' },
-  'test-data': { key: 'testData', kind: 'file', help: 'held-out CIFAR-10 binary file for the kNN monitor' },
-  out: { key: 'out', kind: 'string', help: 'output directory: log.jsonl, checkpoints, latest.json (required)' },
+  data: { key: 'data', kind: 'files', help: 'training data: CIFAR binary file(s), comma-separated, or one directory (STL-10, idx, PNG folders)' },
+  'test-data': { key: 'testData', kind: 'file', help: 'held-out split for the kNN monitor (a CIFAR file, or a directory)' },
+  format: { key: 'format', kind: 'choice', choices: DATA_FORMATS, help: `data format: ${DATA_FORMATS.join(' | ')}` },
+  out: { key: 'out', kind: 'dir', help: 'output directory: log.jsonl, plot.png, checkpoints, latest.json' },
   epochs: { key: 'epochs', kind: 'int', help: 'training epochs' },
   'batch-size': { key: 'batchSize', kind: 'int', help: 'images per step (2x views)' },
-  width: { key: 'width', kind: 'number', help: 'ResNet-18 width multiplier' },
+  depth: { key: 'depth', kind: 'choice', choices: [18, 34, 50], help: 'ResNet depth: 18 | 34 | 50' },
+  stem: { key: 'stem', kind: 'choice', choices: ['cifar', 'imagenet'], help: 'ResNet stem: cifar (3x3/1, no max-pool) | imagenet (7x7/2 + max-pool)' },
+  width: { key: 'width', kind: 'number', help: 'ResNet width multiplier' },
   temperature: { key: 'temperature', kind: 'number', help: 'NT-Xent temperature' },
   lr: { key: 'lr', kind: 'number', help: 'base learning rate (scaled by batch-size / 256)' },
   'weight-decay': { key: 'weightDecay', kind: 'number', help: 'LARS weight decay' },
   'warmup-epochs': { key: 'warmupEpochs', kind: 'number', help: 'linear warm-up epochs before the cosine decay' },
+  'jitter-strength': { key: 'jitterStrength', kind: 'number', help: 'color-jitter strength s (0.8 s brightness/contrast/saturation, 0.2 s hue)' },
+  'blur-prob': { key: 'blurProb', kind: 'number', help: 'Gaussian-blur probability per view' },
   'checkpoint-every': { key: 'checkpointEvery', kind: 'int', help: 'checkpoint every N epochs (and at the end)' },
   seed: { key: 'seed', kind: 'int', help: 'seed of init, loader and augmentations' },
   resume: { key: 'resume', kind: 'bool', help: 'continue from <out>/latest.json' },
-  backend: { key: 'backend', kind: 'backend', help: 'auto | webgpu | cpu' },
+  backend: { key: 'backend', kind: 'choice', choices: ['auto', 'webgpu', 'cpu'], help: 'auto | webgpu | cpu' },
 };
 
 export function helpText(): string {
   const d = DEFAULT_TRAIN_CONFIG as unknown as Record<string, unknown>;
   const rows = Object.entries(FLAGS).map(([name, f]) => {
-    const arg = f.kind === 'bool' ? '' : f.kind === 'files' ? ' <file[,file]>' : f.kind === 'file' ? ' <file>' : f.kind === 'string' ? ' <dir>' : ' <value>';
-    const def = d[f.key] === undefined ? '' : ` (default: ${JSON.stringify(d[f.key])})`;
-    return `  --${name}${arg}`.padEnd(34) + f.help + def;
+    const arg = f.kind === 'bool' ? '' : f.kind === 'files' ? ' <path[,path]>' : f.kind === 'file' ? ' <path>' : f.kind === 'dir' ? ' <dir>' : ' <value>';
+    const v = d[f.key];
+    const shown = typeof v === 'number' && v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : JSON.stringify(v);
+    const def = v === undefined ? '' : ` (default: ${shown})`;
+    return `  --${name}${arg}`.padEnd(30) + f.help + def;
   });
+  const presets = Object.entries(PRESETS).map(([name, p]) => `  ${name}`.padEnd(17) + p.summary);
   return [
-    'Usage: npm run pretrain -- --data <file[,file]> --out <dir> [flags]',
+    'Usage: npm run pretrain                         the demo preset on the shipped CIFAR-10 sample',
+    '       npm run pretrain -- --preset <name> [flags]',
+    '       npm run pretrain -- --data <path[,path]> --out <dir> [flags]',
     '',
-    'SimCLR pre-training (ResNet-18 CIFAR stem, projection head, LARS, NT-Xent) on CIFAR-10 binary files.',
+    'SimCLR pre-training (ResNet encoder, projection head, LARS, NT-Xent) with a kNN monitor each epoch.',
+    'Values: defaults < --preset < --config < flags.',
     '',
     ...rows,
-    '  --config <json file>'.padEnd(34) + 'JSON object of TrainConfig keys (e.g. "batchSize"); flags override it',
-    '  --help'.padEnd(34) + 'print this help',
+    '  --preset <name>'.padEnd(30) + `a recipe below (${Object.keys(PRESETS).join(' | ')})`,
+    '  --config <json file>'.padEnd(30) + 'JSON object of TrainConfig keys (e.g. "batchSize"); flags override it',
+    '  --help'.padEnd(30) + 'print this help',
     '',
+    'Presets (no arguments = demo):',
+    ...presets,
+    '',
+    'Outputs in --out: log.jsonl (a JSON line per step and per epoch), plot.png (loss, contrastive accuracy,',
+    'kNN top-1, lr per epoch), checkpoint-<step>.safetensors, latest.json (the newest checkpoint).',
     'SIGINT (Ctrl-C) writes a checkpoint after the current step and exits; --resume continues from it.',
   ].join('\n');
 }
 
 export class UsageError extends Error {}
 
-/** Parses argv (without node and script); returns null for --help. */
+/** Parses argv (without node and script); returns null for --help. No arguments at all: the demo preset. */
 export function parseArgs(argv: readonly string[]): TrainConfig | null {
   const flags: Partial<Record<keyof TrainConfig, unknown>> = {};
   let configFile: string | null = null;
+  let preset: string | null = argv.length === 0 ? 'demo' : null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') return null;
@@ -68,6 +95,11 @@ export function parseArgs(argv: readonly string[]): TrainConfig | null {
       return v;
     };
     if (name === 'config') { configFile = take(); continue; }
+    if (name === 'preset') {
+      preset = take();
+      if (!Object.hasOwn(PRESETS, preset)) throw new UsageError(`unknown preset '${preset}' (one of ${Object.keys(PRESETS).join(', ')})`);
+      continue;
+    }
     const f = FLAGS[name];
     if (!f) throw new UsageError(`unknown flag --${name} (see --help)`);
     if (f.kind === 'bool') {
@@ -77,10 +109,11 @@ export function parseArgs(argv: readonly string[]): TrainConfig | null {
     }
     const v = take();
     if (f.kind === 'files') flags[f.key] = v.split(',').filter((s) => s.length > 0);
-    else if (f.kind === 'file' || f.kind === 'string') flags[f.key] = v;
-    else if (f.kind === 'backend') {
-      if (v !== 'auto' && v !== 'webgpu' && v !== 'cpu') throw new UsageError(`--${name} must be auto, webgpu or cpu, got '${v}'`);
-      flags[f.key] = v;
+    else if (f.kind === 'file' || f.kind === 'dir') flags[f.key] = v;
+    else if (f.kind === 'choice') {
+      const c = f.choices!.find((x) => String(x) === v);
+      if (c === undefined) throw new UsageError(`--${name} must be one of ${f.choices!.join(', ')}, got '${v}'`);
+      flags[f.key] = c;
     } else {
       const n = Number(v);
       if (v.trim() === '' || !Number.isFinite(n) || (f.kind === 'int' && !Number.isInteger(n))) {
@@ -101,22 +134,75 @@ export function parseArgs(argv: readonly string[]): TrainConfig | null {
     fromFile = parsed as Record<string, unknown>;
     if (typeof fromFile.data === 'string') fromFile.data = [fromFile.data];
   }
-  const cfg = { ...DEFAULT_TRAIN_CONFIG, ...fromFile, ...flags } as TrainConfig;
-  if (!cfg.data || cfg.data.length === 0) throw new UsageError('--data <file[,file]> is required (see --help)');
+  const p = preset === null ? null : PRESETS[preset];
+  const cfg = { ...DEFAULT_TRAIN_CONFIG, ...p?.values, ...fromFile, ...flags } as TrainConfig;
+  if (p && p.requiresData && !('data' in fromFile) && !('data' in flags)) {
+    throw new UsageError(`--preset ${preset} needs --data (${p.summary})`);
+  }
+  if (!cfg.data || cfg.data.length === 0) throw new UsageError('--data <path[,path]> is required (see --help), or run with no arguments for the demo');
   if (!cfg.out) throw new UsageError('--out <dir> is required (see --help)');
   return cfg;
 }
 
-function fmtEta(sec: number): string {
+export function fmtEta(sec: number): string {
   if (!Number.isFinite(sec)) return '?';
   const s = Math.round(sec);
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
 }
 
-export function progressLine(m: StepMetrics): string {
-  return `epoch ${m.epoch + 1} step ${m.step + 1}/${m.totalSteps} (batch ${m.batch}/${m.batchesPerEpoch}) ` +
-    `${m.imagesPerSec.toFixed(1)} img/s loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(3)} lr ${m.lr.toExponential(3)} ETA ${fmtEta(m.etaSec)}`;
+/** `epoch 3/20 [=====>    ] step 41/220 58.1 img/s loss 4.812 acc 0.231 lr 1.2e-1 ETA 6m10s` (step within the epoch). */
+export function progressLine(m: StepMetrics, barWidth = 20): string {
+  const epochs = Math.round(m.totalSteps / m.batchesPerEpoch);
+  const filled = Math.min(barWidth, Math.floor((barWidth * m.batch) / m.batchesPerEpoch));
+  const bar = filled >= barWidth ? '='.repeat(barWidth) : '='.repeat(filled) + '>' + ' '.repeat(barWidth - filled - 1);
+  return `epoch ${m.epoch + 1}/${epochs} [${bar}] step ${m.batch}/${m.batchesPerEpoch} ${m.imagesPerSec.toFixed(1)} img/s ` +
+    `loss ${m.loss.toFixed(3)} acc ${m.accuracy.toFixed(3)} lr ${m.lr.toExponential(1)} ETA ${fmtEta(m.etaSec)}`;
+}
+
+export function epochLine(m: EpochMetrics, epochs: number): string {
+  return `epoch ${m.epoch + 1}/${epochs} done: mean loss ${m.meanLoss.toFixed(4)} acc ${m.meanAccuracy.toFixed(3)} lr ${m.lr.toExponential(2)}` +
+    (m.knnTop1 === null ? '' : ` kNN top-1 ${(100 * m.knnTop1).toFixed(2)}%`) + (m.checkpoint ? ` checkpoint ${m.checkpoint}` : '');
+}
+
+/**
+ * Progress output. On a TTY: the bar redrawn in place (carriage return + clear to end of line),
+ * ended by a newline before any other line. Off a TTY: a plain progress line for the first step and
+ * then at most one per `intervalMs` (10 s), plus every epoch line, so CI logs stay short.
+ */
+export class Progress {
+  private last = -Infinity;
+  private open = false;
+  constructor(private readonly opts: { tty: boolean; write: (s: string) => void; now?: () => number; intervalMs?: number; epochs: number }) {}
+  step(m: StepMetrics): void {
+    if (this.opts.tty) { this.opts.write(`\r${progressLine(m)}\x1b[K`); this.open = true; return; }
+    const now = (this.opts.now ?? Date.now)();
+    if (now - this.last < (this.opts.intervalMs ?? 10_000)) return;
+    this.last = now;
+    this.opts.write(progressLine(m) + '\n');
+  }
+  /** A whole line (an epoch summary, a note). */
+  line(s: string): void {
+    this.endBar();
+    this.opts.write(s + '\n');
+  }
+  epoch(m: EpochMetrics): void { this.line(epochLine(m, this.opts.epochs)); }
+  endBar(): void { if (this.open) { this.opts.write('\n'); this.open = false; } }
+}
+
+/** The files a run left in `out`, for the closing message. */
+export function outputsSummary(out: string): string[] {
+  let files: string[] = [];
+  try { files = readdirSync(out); } catch { return [`  ${out} (missing)`]; }
+  const abs = resolve(out);
+  const cks = files.filter((f) => /^checkpoint-\d+\.safetensors$/.test(f))
+    .sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]));
+  const lines = [`results in ${abs}:`];
+  if (files.includes('log.jsonl')) lines.push(`  ${join(abs, 'log.jsonl')}   per-step and per-epoch metrics (JSON lines)`);
+  if (files.includes('plot.png')) lines.push(`  ${join(abs, 'plot.png')}    loss, contrastive accuracy, kNN top-1 and lr per epoch`);
+  if (cks.length) lines.push(`  ${join(abs, cks[cks.length - 1])}   newest checkpoint (${cks.length} in all: ${cks.join(', ')})`);
+  if (files.includes('latest.json')) lines.push(`  ${join(abs, 'latest.json')}   points at the newest checkpoint (--resume starts there)`);
+  return lines;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -126,6 +212,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw e;
   }
   if (cfg === null) { console.log(helpText()); return 0; }
+  if (argv.length === 0) console.log('pretrain: no arguments, running the demo preset (npm run pretrain -- --help for the options)');
+  const out = cfg.out;
   let stop = false;
   const onSigint = () => {
     if (stop) { console.error('\npretrain: second SIGINT, exiting without a checkpoint'); process.exit(130); }
@@ -133,27 +221,25 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error('\npretrain: SIGINT, writing a checkpoint after this step (Ctrl-C again to exit at once)');
   };
   process.on('SIGINT', onSigint);
-  const tty = Boolean(process.stdout.isTTY);
+  const progress = new Progress({ tty: Boolean(process.stdout.isTTY), write: (s) => process.stdout.write(s), epochs: cfg.epochs });
   try {
     const r = await train(cfg, {
       shouldStop: () => stop,
-      onStep: (m) => {
-        if (tty) process.stdout.write(`\r${progressLine(m)}\x1b[K`);
-        else console.log(progressLine(m));
-      },
-      onEpoch: (m) => {
-        if (tty) process.stdout.write('\n');
-        console.log(`epoch ${m.epoch + 1} done: mean loss ${m.meanLoss.toFixed(4)} acc ${m.meanAccuracy.toFixed(3)}` +
-          (m.knnTop1 === null ? '' : ` kNN top-1 ${(100 * m.knnTop1).toFixed(2)}%`) + (m.checkpoint ? ` checkpoint ${m.checkpoint}` : ''));
-      },
+      onData: (d) => progress.line(`data: ${d}`),
+      onNote: (n) => progress.line(`note: ${n}`),
+      onStep: (m) => progress.step(m),
+      onEpoch: (m) => progress.epoch(m),
     });
-    if (tty) process.stdout.write('\n');
-    if (r.interrupted) { console.log(`interrupted at step ${r.steps}; checkpoint ${r.lastCheckpoint}; continue with --resume`); return 130; }
-    console.log(`done: ${r.steps} steps; checkpoint ${r.lastCheckpoint}`);
-    return 0;
+    progress.endBar();
+    if (r.interrupted) console.log(`interrupted at step ${r.steps}; checkpoint ${r.lastCheckpoint}; continue with --resume`);
+    else console.log(`done: ${r.steps} steps; checkpoint ${r.lastCheckpoint}`);
+    for (const l of outputsSummary(out)) console.log(l);
+    return r.interrupted ? 130 : 0;
   } catch (e) {
-    if (tty) process.stdout.write('\n');
-    console.error(`pretrain: ${(e as Error).message}`); if (process.env.PRETRAIN_STACK) console.error((e as Error).stack);
+    progress.endBar();
+    if (e instanceof EngineError) console.error(`pretrain: ${e.message}`);
+    else console.error('pretrain: unexpected error (a bug; please report it with this stack):\n', (e as Error)?.stack ?? e);
+    if (existsSync(out)) for (const l of outputsSummary(out)) console.error(l);
     return 1;
   } finally {
     process.off('SIGINT', onSigint);

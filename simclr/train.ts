@@ -1,20 +1,24 @@
 /**
  * The SimCLR pre-training loop as a library function: `train(config, hooks)`.
  *
- * Encoder: resnet18 with the CIFAR stem at `config.width` (returns h); head: ProjectionHead; optimizer:
- * LARS with the warm-up + cosine schedule (linear scaling of `config.lr`, default 0.3) set every step;
- * loss: NT-Xent at `config.temperature`. Each step: the next batch from a BatchLoader over the uint8
- * data set (readCifar10 of `config.data`), two GPU views by augmentBatch, forward of encoder+head on
- * [2B, 3, 32, 32], ntXent, backward, a finiteness check of the loss, then the LARS step. Per-step
- * metrics (loss, contrastive accuracy, lr, images/s) are appended as JSON lines to `<out>/log.jsonl`;
- * after each epoch a kNN monitor (encoder in eval mode, h of `config.testData` against h of the train
- * split, k=200, T=0.1) is logged. Checkpoints go to `<out>` every `checkpointEvery` epochs and at the
+ * Data: openSplits(config.data, config.testData, config.format) (simclr/data/splits.ts): the
+ * pretrain images feed the loader; the labelled train split is the kNN bank and the test split the
+ * queries. Encoder: ResNet-`config.depth` (18/34/50) with `config.stem` at `config.width` (returns h);
+ * head: ProjectionHead; optimizer: LARS with the warm-up + cosine schedule (linear scaling of
+ * `config.lr`) set every step; loss: NT-Xent at `config.temperature`. Each step: the next batch from a
+ * BatchLoader over the uint8 data set, two GPU views by augmentBatch (color-jitter strength
+ * `config.jitterStrength`, blur probability `config.blurProb`, output at the data's size), forward of
+ * encoder+head on [2B, 3, S, S], ntXent, backward, a finiteness check of the loss, then the LARS step.
+ * Per-step metrics (loss, contrastive accuracy, lr, images/s) are appended as JSON lines to
+ * `<out>/log.jsonl`; after each epoch a kNN monitor (encoder in eval mode, h of the test split against
+ * h of the labelled train split, k=200, T=0.1; skipped with a 'note' record when either is missing)
+ * is logged, and `hooks.onEpochs` gets every epoch so far (the CLI draws `<out>/plot.png` from it). Checkpoints go to `<out>` every `checkpointEvery` epochs and at the
  * end (saveCheckpoint, atomic); `resume` continues from `<out>/latest.json`. A non-finite loss throws
  * a TrainingError naming the step, before the optimizer step, so no bad checkpoint is written and the
  * last good one stays. `hooks.shouldStop` (the CLI's SIGINT flag) makes the loop write a checkpoint
  * after the current step and return with `interrupted: true`.
  */
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { backward } from '../engine/autograd.js';
 import type { Backend } from '../engine/backend.js';
@@ -25,24 +29,35 @@ import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import { ntXent, tensor } from '../engine/ops/index.js';
 import { Sequential } from '../nn/layers.js';
 import { LARS } from '../nn/lars.js';
-import { resnet18, type ResNet } from '../nn/resnet.js';
+import { resnet18, resnet34, resnet50, type ResNet, type ResNetStem } from '../nn/resnet.js';
 import { warmupCosineLr, type WarmupCosineOptions } from '../nn/schedule.js';
-import { augmentBatch, cifarAugment } from './augment.js';
+import { augmentBatch, resolveAugment } from './augment.js';
 import { resumeFrom, saveCheckpoint } from './checkpoint.js';
-import { BatchLoader, imageSize, readCifar10, type ImageDataset } from './data/index.js';
+import { BatchLoader, imageSize, type ImageDataset } from './data/index.js';
+import { DATA_FORMATS, openSplits, type DataFormat } from './data/splits.js';
 import { ProjectionHead } from './head.js';
 import { knnEvaluate } from './knn.js';
 
 export interface TrainConfig {
-  /** CIFAR-10 binary batch files of the training split. */
+  /** Training data: CIFAR binary batch files, or one directory (STL-10, idx, PNG folders); see openSplits. */
   data: string[];
-  /** CIFAR-10 binary file of the held-out split for the kNN monitor (none: no monitor). */
+  /** Held-out split for the kNN monitor (a CIFAR file, or a directory for the directory formats). */
   testData: string | null;
+  /** Data format of `data` / `testData` ('auto': detected from the names). */
+  format: DataFormat;
+  /** ResNet depth: 18, 34 or 50. */
+  depth: 18 | 34 | 50;
+  /** 'cifar': 3x3 stride-1 conv, no max-pool (small images); 'imagenet': 7x7/2 conv + max-pool. */
+  stem: ResNetStem;
+  /** Color-jitter strength s (brightness/contrast/saturation 0.8 s, hue 0.2 s; SimCLR: 0.5 CIFAR, 1.0 ImageNet). */
+  jitterStrength: number;
+  /** Gaussian-blur probability per view (SimCLR: 0 for CIFAR, 0.5 for ImageNet/STL-10). */
+  blurProb: number;
   /** Output directory: log.jsonl, checkpoints, latest.json. */
   out: string;
   epochs: number;
   batchSize: number;
-  /** ResNet-18 width multiplier. */
+  /** ResNet width multiplier. */
   width: number;
   temperature: number;
   /** Base learning rate, scaled by batchSize / 256. */
@@ -60,6 +75,11 @@ export interface TrainConfig {
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'data' | 'out'> = {
   testData: null,
+  format: 'auto',
+  depth: 18,
+  stem: 'cifar',
+  jitterStrength: 0.5,
+  blurProb: 0,
   epochs: 100,
   batchSize: 256,
   width: 1,
@@ -100,12 +120,23 @@ export interface EpochMetrics {
   meanAccuracy: number;
   /** kNN top-1 on the held-out split, or null without one. */
   knnTop1: number | null;
+  /** Learning rate at the epoch's last step. */
+  lr: number;
   checkpoint: string | null;
 }
 
 export interface TrainHooks {
   onStep?(m: StepMetrics): void;
   onEpoch?(m: EpochMetrics): void;
+  /**
+   * After every epoch (after onEpoch): all epochs so far, 1-based `epoch` (on resume, rebuilt from
+   * log.jsonl's epoch records), e.g. for writeTrainingPlot. Awaited; a throw stops training.
+   */
+  onEpochs?(epochs: readonly EpochSummary[]): void | Promise<void>;
+  /** A note for the user (also logged as a 'note' record), e.g. that the kNN monitor is skipped. */
+  onNote?(message: string): void;
+  /** Called once the data are open, with openSplits' description. */
+  onData?(description: string): void;
   /** Polled after every step; true writes a checkpoint and returns (the CLI's SIGINT handler). */
   shouldStop?(): boolean;
   /** Backend to use instead of init({ backend: config.backend }). */
@@ -113,6 +144,9 @@ export interface TrainHooks {
   /** @internal Test hook: replaces the scheduled learning rate. */
   lrAt?(step: number, scheduled: number): number;
 }
+
+/** One epoch as a plot takes it: `epoch` is 1-based. */
+export interface EpochSummary { epoch: number; meanLoss: number; meanAccuracy: number; knnTop1: number | null; lr: number }
 
 export interface TrainResult {
   steps: number;
@@ -127,12 +161,22 @@ export class TrainingError extends EngineError {
   constructor(detail: string) { super('train', detail); }
 }
 
-/** The config fields a checkpoint must agree with to be resumed (not out/resume/backend/testData). */
-function checkedConfig(c: TrainConfig): object {
-  return {
+/**
+ * The config fields a checkpoint must agree with to be resumed (not out/resume/backend/testData/
+ * checkpointEvery), with the data format as detected. The fields added with presets (format, depth,
+ * stem, jitterStrength, blurProb) are left out while they have the values every run had before they
+ * existed (cifar10, 18, 'cifar', 0.5, 0), so checkpoints written before them still resume, and any
+ * other value (e.g. another depth or stem) is a mismatch.
+ */
+export function checkedConfig(c: TrainConfig, format: Exclude<DataFormat, 'auto'>): object {
+  const o: Record<string, unknown> = {
     data: c.data, epochs: c.epochs, batchSize: c.batchSize, width: c.width, temperature: c.temperature,
     lr: c.lr, weightDecay: c.weightDecay, warmupEpochs: c.warmupEpochs, seed: c.seed,
   };
+  const legacy = { format: 'cifar10', depth: 18, stem: 'cifar', jitterStrength: 0.5, blurProb: 0 };
+  const now = { format, depth: c.depth, stem: c.stem, jitterStrength: c.jitterStrength, blurProb: c.blurProb };
+  for (const k of Object.keys(legacy) as (keyof typeof legacy)[]) if (now[k] !== legacy[k]) o[k] = now[k];
+  return o;
 }
 
 export function validateConfig(c: TrainConfig): void {
@@ -150,6 +194,31 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.weightDecay >= 0)) throw new TrainingError(`weightDecay must be >= 0, got ${c.weightDecay}`);
   if (!(c.warmupEpochs >= 0)) throw new TrainingError(`warmupEpochs must be >= 0, got ${c.warmupEpochs}`);
   if (!Number.isInteger(c.seed)) throw new TrainingError(`seed must be an integer, got ${c.seed}`);
+  if (!DATA_FORMATS.includes(c.format)) throw new TrainingError(`format must be one of ${DATA_FORMATS.join(', ')}, got '${String(c.format)}'`);
+  if (c.depth !== 18 && c.depth !== 34 && c.depth !== 50) throw new TrainingError(`depth must be 18, 34 or 50, got ${String(c.depth)}`);
+  if (c.stem !== 'cifar' && c.stem !== 'imagenet') throw new TrainingError(`stem must be 'cifar' or 'imagenet', got '${String(c.stem)}'`);
+  if (!(c.jitterStrength >= 0 && c.jitterStrength <= 2.5)) throw new TrainingError(`jitterStrength must be in [0, 2.5] (hue 0.2 s <= 0.5), got ${c.jitterStrength}`);
+  if (!(c.blurProb >= 0 && c.blurProb <= 1)) throw new TrainingError(`blurProb must be in [0, 1], got ${c.blurProb}`);
+}
+
+const RESNETS = { 18: resnet18, 34: resnet34, 50: resnet50 } as const;
+
+/** Epoch records of an existing log.jsonl before `epochs` (the last record of each epoch wins). */
+async function loggedEpochs(logPath: string, epochs: number, lrOf: (epoch0: number) => number): Promise<EpochSummary[]> {
+  let text = '';
+  try { text = await readFile(logPath, 'utf8'); } catch { return []; }
+  const byEpoch = new Map<number, EpochSummary>();
+  for (const line of text.split('\n')) {
+    if (!line.includes('"epoch"')) continue;
+    let r: Partial<EpochMetrics>;
+    try { r = JSON.parse(line) as Partial<EpochMetrics>; } catch { continue; }
+    if (r.type !== 'epoch' || typeof r.epoch !== 'number' || r.epoch >= epochs) continue;
+    byEpoch.set(r.epoch, {
+      epoch: r.epoch + 1, meanLoss: r.meanLoss ?? NaN, meanAccuracy: r.meanAccuracy ?? NaN, knnTop1: r.knnTop1 ?? null,
+      lr: typeof r.lr === 'number' ? r.lr : lrOf(r.epoch),
+    });
+  }
+  return [...byEpoch.keys()].sort((a, b) => a - b).map((k) => byEpoch.get(k)!);
 }
 
 /** h [N, features] of a whole data set, encoder in eval mode, images / 255, in chunks. */
@@ -167,14 +236,15 @@ async function encodeAll(encoder: ResNet, ds: ImageDataset, chunk: number, backe
   return tensor(out, [ds.n, encoder.features], { backend });
 }
 
-async function knnMonitor(encoder: ResNet, train: ImageDataset, test: ImageDataset, chunk: number, backend: Backend): Promise<number> {
+async function knnMonitor(encoder: ResNet, train: ImageDataset, test: ImageDataset, chunk: number, backend: Backend,
+                          classes: number | null): Promise<number> {
   if (!train.labels || !test.labels) throw new TrainingError('kNN monitor needs labelled train and test splits');
   encoder.eval();
   const bank = await encodeAll(encoder, train, chunk, backend);
   const queries = await encodeAll(encoder, test, chunk, backend);
   encoder.train();
   try {
-    let maxLabel = 9;
+    let maxLabel = (classes ?? 10) - 1;
     for (const l of train.labels) if (l > maxLabel) maxLabel = l;
     for (const l of test.labels) if (l > maxLabel) maxLabel = l;
     const numClasses = maxLabel + 1;
@@ -188,8 +258,10 @@ async function knnMonitor(encoder: ResNet, train: ImageDataset, test: ImageDatas
 export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   validateConfig(config);
   const backend = hooks.backend ?? await init({ backend: config.backend, quiet: false });
-  const trainSet = readCifar10(config.data);
-  const testSet = config.testData ? readCifar10(config.testData) : null;
+  const splits = openSplits(config.data, config.testData, config.format);
+  hooks.onData?.(splits.description);
+  const trainSet = splits.pretrain;
+  const bankSet = splits.labelledTrain, testSet = splits.test;
   const loader = new BatchLoader(trainSet, { batchSize: config.batchSize, seed: config.seed });
   const bpe = loader.batchesPerEpoch;
   const totalSteps = config.epochs * bpe;
@@ -199,17 +271,21 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   };
 
   const initRng = new Random(config.seed);
-  const encoder = resnet18({ stem: 'cifar', width: config.width, rng: initRng, backend });
+  const encoder = RESNETS[config.depth]({ stem: config.stem, width: config.width, rng: initRng, backend });
   const head = new ProjectionHead(encoder.features, { rng: initRng, backend });
   const model = new Sequential(encoder, head);
   model.train();
   const opt = new LARS(model, { lr: 0, momentum: 0.9, weightDecay: config.weightDecay });
   const rng = new Random(config.seed + 1);
-  const augCfg = cifarAugment(trainSet.height);
-  const ckConfig = checkedConfig(config);
+  if (trainSet.height !== trainSet.width) throw new TrainingError(`images must be square for the augmentations, got ${trainSet.height}x${trainSet.width}`);
+  const augCfg = resolveAugment({ size: trainSet.height, strength: config.jitterStrength, blurP: config.blurProb });
+  const ckConfig = checkedConfig(config, splits.format);
   await mkdir(config.out, { recursive: true });
   const logPath = join(config.out, 'log.jsonl');
   const log = (o: object) => appendFile(logPath, JSON.stringify(o) + '\n');
+  const note = async (message: string) => { await log({ type: 'note', message }); hooks.onNote?.(message); };
+  const monitor = bankSet !== null && testSet !== null;
+  const numClasses = splits.classes?.length ?? null;
 
   let step = 0;
   let lastCheckpoint: string | null = null;
@@ -219,6 +295,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       step = ck.step;
       lastCheckpoint = ck.path;
       await log({ type: 'resume', step, checkpoint: ck.path });
+    }
+    const lrOf = (epoch0: number) => warmupCosineLr((epoch0 + 1) * bpe - 1, sched);
+    const history: EpochSummary[] = step > 0 ? await loggedEpochs(logPath, Math.floor(step / bpe), lrOf) : [];
+    if (!monitor) {
+      await note(`kNN monitor skipped: ${bankSet === null ? 'the training data have no labels' : 'no test split (--test-data)'}`);
     }
     const save = async (epoch: number) => {
       lastCheckpoint = await saveCheckpoint(config.out, { model, optimizer: opt, step, epoch, rng, loader, config: ckConfig });
@@ -262,14 +343,16 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       hooks.onStep?.(m);
       if (step % bpe === 0) {
         const epoch = step / bpe; // epochs completed
-        const knnTop1 = testSet ? await knnMonitor(encoder, trainSet, testSet, config.batchSize, backend) : null;
+        const knnTop1 = monitor ? await knnMonitor(encoder, bankSet, testSet, config.batchSize, backend, numClasses) : null;
         const ck = epoch % config.checkpointEvery === 0 || step === totalSteps ? await save(epoch) : null;
         const em: EpochMetrics = {
-          type: 'epoch', epoch: epoch - 1, step, meanLoss: epochLoss / epochN, meanAccuracy: epochAcc / epochN, knnTop1, checkpoint: ck,
+          type: 'epoch', epoch: epoch - 1, step, meanLoss: epochLoss / epochN, meanAccuracy: epochAcc / epochN, knnTop1, lr, checkpoint: ck,
         };
         epochLoss = epochAcc = epochN = 0;
         await log(em);
         hooks.onEpoch?.(em);
+        history.push({ epoch, meanLoss: em.meanLoss, meanAccuracy: em.meanAccuracy, knnTop1, lr });
+        await hooks.onEpochs?.(history);
       } else if (hooks.shouldStop?.()) {
         await save(Math.floor(step / bpe));
         await log({ type: 'interrupted', step, checkpoint: lastCheckpoint });

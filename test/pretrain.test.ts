@@ -2,15 +2,19 @@
  * The SimCLR pre-training loop (simclr/train.ts) on WebGPU with tiny synthetic CIFAR-format files:
  * output files and finite losses; an interrupted run (shouldStop, the CLI's SIGINT path) resumed
  * gives the same losses as the uninterrupted run; a non-finite loss names the step and keeps the
- * last good checkpoint.
+ * last good checkpoint; a resume with another depth or stem is refused; the per-epoch history
+ * (onEpochs) is rebuilt from log.jsonl on resume. The CLI: presets and their precedence, --help, the
+ * no-argument demo, the progress bar and its throttling off a TTY.
  */
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../engine/random.js';
-import { DEFAULT_TRAIN_CONFIG, TrainingError, train, type TrainConfig } from '../simclr/train.js';
-import { UsageError, helpText, parseArgs, progressLine } from '../simclr/pretrain-cli.js';
+import { existsSync } from 'node:fs';
+import { DEFAULT_TRAIN_CONFIG, TrainingError, checkedConfig, train, type EpochSummary, type StepMetrics, type TrainConfig } from '../simclr/train.js';
+import { Progress, UsageError, helpText, parseArgs, progressLine } from '../simclr/pretrain-cli.js';
+import { DEMO_DIR, PRESETS } from '../simclr/presets.js';
 import { gpu } from './helpers.js';
 
 let root = '';
@@ -84,6 +88,8 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
     const ep = lines.filter((l) => l.type === 'epoch');
     expect(ep).toHaveLength(2);
     for (const e of ep) expect(e.knnTop1).toBeGreaterThanOrEqual(0);
+    expect(ep[1].lr).toBe(steps[7].lr); // the lr of the epoch's last step
+    expect(ep[0].lr).toBe(steps[3].lr);
     expect(epochs).toHaveLength(2);
     const files = await readdir(out);
     expect(files).toContain('checkpoint-4.safetensors');
@@ -113,16 +119,76 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
     expect((err as Error).message).toContain('checkpoint-1.safetensors');
     expect(JSON.parse(await readFile(join(out, 'latest.json'), 'utf8'))).toMatchObject({ checkpoint: 'checkpoint-1.safetensors' });
     await expect(train(config(out, { resume: true, epochs: 3 }), { backend })).rejects.toThrow(/config mismatch/);
+    await expect(train(config(out, { resume: true, depth: 34 }), { backend })).rejects.toThrow(/config mismatch[\s\S]*depth/);
+    await expect(train(config(out, { resume: true, stem: 'imagenet' }), { backend })).rejects.toThrow(/config mismatch[\s\S]*stem/);
+  });
+
+  it('without a test split the kNN monitor is skipped with a note; onEpochs history is rebuilt from log.jsonl on resume', async () => {
+    const backend = await gpu();
+    const out = await tempDir();
+    const notes: string[] = [];
+    let n = 0;
+    const a = await train(config(out, { testData: null }), { backend, onNote: (m) => notes.push(m), shouldStop: () => ++n >= 5 });
+    expect(a.steps).toBe(5);
+    expect(notes).toEqual(['kNN monitor skipped: no test split (--test-data)']);
+    let history: readonly EpochSummary[] = [];
+    await train(config(out, { testData: null, resume: true }), { backend, onEpochs: (h) => { history = h.map((e) => ({ ...e })); } });
+    const logged = (await logLines(out)).filter((l) => l.type === 'epoch');
+    expect(logged).toHaveLength(2);
+    expect(history.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(history.map((e) => e.meanLoss)).toEqual(logged.map((l) => l.meanLoss));
+    expect(history.map((e) => e.lr)).toEqual(logged.map((l) => l.lr));
+    expect(history.every((e) => e.knnTop1 === null)).toBe(true);
+    expect((await logLines(out)).filter((l) => l.type === 'note')).toHaveLength(2);
   });
 });
 
 describe('pretrain CLI argument parsing', () => {
-  it('--help lists every flag with its default', () => {
+  it('--help lists every flag with its default and the presets with their key values', () => {
     expect(parseArgs(['--data', 'a.bin', '--help'])).toBeNull();
     const h = helpText();
-    for (const f of ['--data', '--test-data', '--out', '--epochs', '--batch-size', '--width', '--temperature', '--lr', '--weight-decay',
-      '--warmup-epochs', '--checkpoint-every', '--seed', '--resume', '--config', '--help']) expect(h).toContain(f);
-    expect(h).toContain('(default: 256)');
+    for (const f of ['--data', '--test-data', '--format', '--out', '--epochs', '--batch-size', '--depth', '--stem', '--width', '--temperature',
+      '--lr', '--weight-decay', '--warmup-epochs', '--jitter-strength', '--blur-prob', '--checkpoint-every', '--seed', '--resume', '--backend',
+      '--preset', '--config', '--help']) expect(h).toContain(f);
+    for (const d of ['(default: 256)', '(default: 18)', '(default: "cifar")', '(default: "auto")', '(default: 0.5)', '(default: 1e-6)']) expect(h).toContain(d);
+    for (const p of Object.keys(PRESETS)) expect(h).toMatch(new RegExp(`^  ${p} +\\S`, 'm'));
+    expect(h).toContain('batch 512, LARS lr 1.0 x B/256, wd 1e-4');
+    expect(h).toContain('v2 code default 1e-6');
+  });
+
+  it('no arguments: the demo preset on the shipped files', () => {
+    const c = parseArgs([])!;
+    expect(c).toMatchObject({ ...PRESETS.demo.values, resume: false, backend: 'auto' });
+    expect(c.data).toHaveLength(1);
+    expect(c.data[0].startsWith(DEMO_DIR)).toBe(true);
+    for (const f of [...c.data, c.testData!]) expect(existsSync(f), f).toBe(true);
+    expect(c).toMatchObject({ width: 0.125, batchSize: 128, lr: 1.0, temperature: 0.5, warmupEpochs: 2, out: 'runs/demo', format: 'cifar10' });
+  });
+
+  it('defaults < --preset < --config < flags; a preset without data needs --data', async () => {
+    const cfgFile = join(root, 'preset-cfg.json');
+    await writeFile(cfgFile, JSON.stringify({ batchSize: 64, lr: 2, depth: 34 }));
+    const c = parseArgs(['--preset', 'cifar10', '--data', 'a.bin', '--config', cfgFile, '--lr', '3', '--stem=imagenet'])!;
+    expect(c).toMatchObject({
+      data: ['a.bin'], batchSize: 64, lr: 3, depth: 34, stem: 'imagenet', // config over preset, flags over both
+      weightDecay: 1e-4, temperature: 0.5, jitterStrength: 0.5, blurProb: 0, warmupEpochs: 10, epochs: 1000, width: 1, format: 'cifar10', // preset
+      seed: 0, checkpointEvery: 10, out: 'runs/cifar10', // defaults and preset out
+    });
+    expect(parseArgs(['--preset', 'stl10', '--data', 'd'])).toMatchObject({ stem: 'imagenet', jitterStrength: 1, blurProb: 0.5, format: 'stl10' });
+    expect(() => parseArgs(['--preset', 'cifar10'])).toThrow(/--preset cifar10 needs --data/);
+    expect(() => parseArgs(['--preset', 'nope'])).toThrow(/unknown preset 'nope'/);
+    expect(() => parseArgs(['--data', 'a', '--out', 'o', '--depth', '20'])).toThrow(/--depth must be one of 18, 34, 50/);
+    expect(parseArgs(['--data', 'a', '--out', 'o', '--depth', '50'])!.depth).toBe(50);
+    if (existsSync('/usr/share/datasets/fashion-mnist')) {
+      expect(parseArgs(['--preset', 'fashion-mnist'])).toMatchObject({ data: ['/usr/share/datasets/fashion-mnist'], format: 'idx', stem: 'cifar' });
+    }
+  });
+
+  it('the checked (resume) config holds format, depth, stem, jitter and blur when they differ from the pre-preset values', () => {
+    const base = { ...DEFAULT_TRAIN_CONFIG, data: ['a'], out: 'o' } as TrainConfig;
+    expect(checkedConfig(base, 'cifar10')).not.toHaveProperty('depth');
+    expect(checkedConfig({ ...base, depth: 50, stem: 'imagenet', jitterStrength: 1, blurProb: 0.5 }, 'stl10'))
+      .toMatchObject({ depth: 50, stem: 'imagenet', jitterStrength: 1, blurProb: 0.5, format: 'stl10' });
   });
 
   it('defaults < --config file < flags; errors are UsageErrors', async () => {
@@ -137,8 +203,33 @@ describe('pretrain CLI argument parsing', () => {
     expect(() => parseArgs(['--data', 'a', '--out'])).toThrow(/needs a value/);
   });
 
-  it('progress line: epoch, step, img/s, loss, acc, lr, ETA', () => {
-    const l = progressLine({ type: 'step', step: 9, epoch: 1, batch: 2, batchesPerEpoch: 8, totalSteps: 16, loss: 4.2, accuracy: 0.25, lr: 0.01, imagesPerSec: 100, etaSec: 75 });
-    expect(l).toBe('epoch 2 step 10/16 (batch 2/8) 100.0 img/s loss 4.2000 acc 0.250 lr 1.000e-2 ETA 1m15s');
+  const stepM = (step: number, over: Partial<StepMetrics> = {}): StepMetrics => ({
+    type: 'step', step, epoch: Math.floor(step / 220), batch: (step % 220) + 1, batchesPerEpoch: 220, totalSteps: 4400,
+    loss: 4.8123, accuracy: 0.2312, lr: 0.123, imagesPerSec: 58.08, etaSec: 370, ...over,
+  });
+
+  it('progress line: epoch, bar, step in the epoch, img/s, loss, acc, lr, ETA', () => {
+    expect(progressLine(stepM(2 * 220 + 40))).toBe('epoch 3/20 [===>                ] step 41/220 58.1 img/s loss 4.812 acc 0.231 lr 1.2e-1 ETA 6m10s');
+    expect(progressLine(stepM(219))).toContain('[====================] step 220/220');
+  });
+
+  it('progress: redrawn in place on a TTY; off a TTY at most one line per 10 s plus every epoch line', () => {
+    let t = 0;
+    const plain: string[] = [];
+    const p = new Progress({ tty: false, write: (s) => plain.push(s), now: () => t, epochs: 20 });
+    for (let i = 0; i < 26; i++) { t = i * 1000; p.step(stepM(i)); } // 26 steps, one a second
+    expect(plain).toHaveLength(3); // t = 0, 10, 20 s
+    p.epoch({ type: 'epoch', epoch: 0, step: 220, meanLoss: 5, meanAccuracy: 0.1, knnTop1: 0.3, lr: 0.5, checkpoint: null });
+    expect(plain).toHaveLength(4);
+    expect(plain[3]).toBe('epoch 1/20 done: mean loss 5.0000 acc 0.100 lr 5.00e-1 kNN top-1 30.00%\n');
+    expect(plain.every((l) => !l.includes('\r'))).toBe(true);
+    const tty: string[] = [];
+    const q = new Progress({ tty: true, write: (s) => tty.push(s), epochs: 20 });
+    q.step(stepM(0)); q.step(stepM(1));
+    q.line('note: x');
+    expect(tty).toHaveLength(4);
+    expect(tty[0].startsWith('\r epoch 1/20'.trim()) || tty[0].startsWith('\repoch 1/20')).toBe(true);
+    expect(tty[0].endsWith('\x1b[K')).toBe(true);
+    expect(tty.slice(2)).toEqual(['\n', 'note: x\n']);
   });
 });

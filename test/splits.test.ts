@@ -100,6 +100,8 @@ describe('openSplits: CIFAR', () => {
     expect(s.classes).toBeNull();
     expect(detectFormat([write('odd/mine100.bin.gz', cifar(2, 2), true)])).toBe('cifar100');
     expect(detectFormat([write('odd/mine10.bin', cifar(2))])).toBe('cifar10');
+    expect(detectFormat([write('odd/train.bin', cifar(2))])).toBe('cifar10'); // the size decides before the name
+    expect(detectFormat([write('odd2/data_batch_1.bin', cifar(3073 * 2, 1).subarray(0, 3073 * 3074))])).toBe('cifar10'); // both sizes fit: the name
   });
 
   it('the shipped demo files are CIFAR-10', () => {

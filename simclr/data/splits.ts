@@ -20,8 +20,9 @@
  *    `testData` (a folder) overrides `test/`.
  *  - auto: decided from the names: a directory with train_X.bin / unlabeled_X.bin is stl10, one
  *    with train-images-idx3-ubyte is idx, one with PNGs (directly, in subfolders or in train/) is
- *    folder; files are CIFAR binaries: data_batch* / test_batch* are CIFAR-10, train.bin / test.bin
- *    CIFAR-100, other names by record size (3073 bytes CIFAR-10, 3074 CIFAR-100).
+ *    folder; files are CIFAR binaries: by the record size of the first file (whole 3073-byte records
+ *    CIFAR-10, 3074-byte CIFAR-100; the gzip trailer gives the size of .gz files), and when both fit
+ *    by name (data_batch* / test_batch* CIFAR-10, train.bin / test.bin CIFAR-100).
  *
  * One-channel images (idx files, grayscale PNGs) are replicated to 3 identical channels at load.
  * augment.ts and resnet.ts could run 1-channel end to end (1-channel views; ResNet `inChannels`),
@@ -118,16 +119,16 @@ export function detectFormat(data: readonly string[]): Exclude<DataFormat, 'auto
   if (!/\.bin(\.gz)?$/.test(name)) {
     throw new DataError(first, `cannot detect the data format from this file name; looked for ${LOOKED_FOR}; pass --format`);
   }
-  if (/^(data_batch|test_batch)/.test(name)) return 'cifar10';
-  if (/^(train|test)\.bin/.test(name)) return 'cifar100';
   const size = payloadSize(first);
   if (size !== null && size > 0) {
     const c10 = size % 3073 === 0, c100 = size % 3074 === 0;
     if (c10 && !c100) return 'cifar10';
     if (c100 && !c10) return 'cifar100';
   }
-  throw new DataError(first, 'a .bin file that is neither named like CIFAR-10 (data_batch*, test_batch*) or CIFAR-100 ' +
-    '(train.bin, test.bin) nor sized as whole 3073-byte (CIFAR-10) or 3074-byte (CIFAR-100) records only; pass --format cifar10 or cifar100');
+  if (/^(data_batch|test_batch)/.test(name)) return 'cifar10';
+  if (/^(train|test)\.bin/.test(name)) return 'cifar100';
+  throw new DataError(first, 'a .bin file that is neither sized as whole 3073-byte (CIFAR-10) or 3074-byte (CIFAR-100) records only nor ' +
+    'named like CIFAR-10 (data_batch*, test_batch*) or CIFAR-100 (train.bin, test.bin); pass --format cifar10 or cifar100');
 }
 
 /** A 1-channel data set as 3 identical channels (same object when it has 3 already). */

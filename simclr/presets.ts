@@ -1,0 +1,100 @@
+/**
+ * Named training recipes for `npm run pretrain -- --preset <name>`. A preset is a partial
+ * TrainConfig applied over DEFAULT_TRAIN_CONFIG; a `--config` JSON file and then the flags override
+ * it (defaults < preset < --config < flags).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TrainConfig } from './train.js';
+
+export interface Preset {
+  /** One line for --help. */
+  summary: string;
+  values: Partial<TrainConfig>;
+  /** The preset has no data of its own: --data (or a --config "data") must be given. */
+  requiresData: boolean;
+}
+
+/**
+ * The package root (the directory holding data/cifar10-demo), found upward from this module, so it
+ * works from the sources (simclr/), from dist/simclr/ and from an installed package.
+ */
+export function packageRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(d, 'data', 'cifar10-demo')) && existsSync(join(d, 'package.json'))) return d;
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  return join(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+export const DEMO_DIR = join(packageRoot(), 'data', 'cifar10-demo');
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+export const PRESETS: Record<string, Preset> = {
+  /**
+   * The official SimCLR CIFAR-10 command (google-research/simclr README: train_batch_size 512,
+   * train_epochs 1000, learning_rate 1.0, weight_decay 1e-4, temperature 0.5, resnet_depth 18,
+   * use_blur False, color_jitter_strength 0.5, warmup_epochs 10 by default; LARS with linear lr
+   * scaling, so 1.0 x 512/256 = 2.0). The v2 code's own weight-decay default is 1e-6; the README's
+   * CIFAR command passes 1e-4, which is what is used here.
+   */
+  cifar10: {
+    summary: 'official SimCLR CIFAR-10 command: ResNet-18 CIFAR stem, batch 512, LARS lr 1.0 x B/256, wd 1e-4 ' +
+      '(README command; v2 code default 1e-6), T 0.5, jitter 0.5, no blur, 10 warm-up, 1000 epochs; needs --data',
+    requiresData: true,
+    values: {
+      format: 'cifar10', depth: 18, stem: 'cifar', width: 1, batchSize: 512, lr: 1.0, weightDecay: 1e-4, temperature: 0.5,
+      jitterStrength: 0.5, blurProb: 0, warmupEpochs: 10, epochs: 1000, out: 'runs/cifar10',
+    },
+  },
+  /**
+   * STL-10 at its native 96x96: ImageNet stem and ImageNet augmentations (jitter 1.0, blur p 0.5)
+   * because the images are ImageNet-like; the optimizer of the CIFAR-10 command (LARS lr 1.0 x B/256,
+   * T 0.5, wd 1e-4) at batch 256, which one GPU holds at 96 px; 200 epochs since an epoch is 105,000
+   * images (unlabeled + train).
+   */
+  stl10: {
+    summary: 'STL-10 96x96: ResNet-18 ImageNet stem, jitter 1.0, blur 0.5, batch 256, LARS lr 1.0 x B/256, wd 1e-4, T 0.5, ' +
+      '10 warm-up, 200 epochs; --data <stl10_binary dir>',
+    requiresData: true,
+    values: {
+      format: 'stl10', depth: 18, stem: 'imagenet', width: 1, batchSize: 256, lr: 1.0, weightDecay: 1e-4, temperature: 0.5,
+      jitterStrength: 1.0, blurProb: 0.5, warmupEpochs: 10, epochs: 200, out: 'runs/stl10',
+    },
+  },
+  /**
+   * Fashion-MNIST (idx files, 28x28 gray replicated to 3 channels) with the CIFAR recipe: the CIFAR
+   * stem keeps 28x28 at full resolution into layer1 (4x4 at layer4); no blur at this size; 200 epochs.
+   */
+  'fashion-mnist': {
+    summary: `Fashion-MNIST 28x28: ResNet-18 CIFAR stem, batch 512, LARS lr 1.0 x B/256, wd 1e-4, T 0.5, jitter 0.5, no blur, ` +
+      `10 warm-up, 200 epochs; data ${FASHION_MNIST_DIR} when installed`,
+    requiresData: !existsSync(FASHION_MNIST_DIR),
+    values: {
+      ...(existsSync(FASHION_MNIST_DIR) ? { data: [FASHION_MNIST_DIR] } : {}),
+      format: 'idx', depth: 18, stem: 'cifar', width: 1, batchSize: 512, lr: 1.0, weightDecay: 1e-4, temperature: 0.5,
+      jitterStrength: 0.5, blurProb: 0, warmupEpochs: 10, epochs: 200, out: 'runs/fashion-mnist',
+    },
+  },
+  /**
+   * `npm run pretrain` with no arguments: the shipped 1,500 + 500 CIFAR-10 images at width 0.125.
+   * Measured on the 2-core development machine (lavapipe WebGPU) with another 30-epoch training run
+   * and other people's tests beside it: 3 epochs of this preset took 268 s from start to exit (11
+   * steps of 128 images an epoch at 10-30 img/s, plus the kNN monitor over 1,500 + 500 images each
+   * epoch: about 89 s an epoch), so 6 epochs take about 9 minutes (faster on an idle machine).
+   */
+  demo: {
+    summary: 'shipped data/cifar10-demo (1500 train / 500 test CIFAR-10 images): ResNet-18 width 0.125, batch 128, ' +
+      'lr 1.0, wd 1e-4, T 0.5, 2 warm-up, 6 epochs (about 9 min on 2 CPU cores), out runs/demo',
+    requiresData: false,
+    values: {
+      data: [join(DEMO_DIR, 'data_batch_1.first1500.bin.gz')], testData: join(DEMO_DIR, 'test_batch.first500.bin.gz'),
+      format: 'cifar10', depth: 18, stem: 'cifar', width: 0.125, batchSize: 128, lr: 1.0, weightDecay: 1e-4, temperature: 0.5,
+      jitterStrength: 0.5, blurProb: 0, warmupEpochs: 2, epochs: 6, checkpointEvery: 1, out: 'runs/demo',
+    },
+  },
+};
