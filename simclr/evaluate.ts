@@ -1,0 +1,203 @@
+/**
+ * The evaluation report of `npm run eval` and the pretrain demo: one table of kNN top-1, linear
+ * top-1 and fine-tuning top-1 for the pre-trained encoder next to the same numbers for a
+ * random-init encoder of the same architecture and for raw pixels (kNN and linear only), all
+ * computed by the same code (eval.ts) on the same splits. Results as JSON plus a text table.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Backend } from '../engine/backend.js';
+import { EngineError } from '../engine/errors.js';
+import { Random } from '../engine/random.js';
+import { resnet18, resnet34, resnet50, type ResNet, type ResNetStem } from '../nn/resnet.js';
+import { writeFileAtomic } from '../nn/safetensors.js';
+import { loadCheckpoint } from './checkpoint.js';
+import type { ImageDataset } from './data/index.js';
+import {
+  encodeImages, knnTop1, labelledFraction, linearEvalFeatures, numClassesOf, pixelFeatures, subsetDataset, trainOnImages,
+} from './eval.js';
+
+export class EvalError extends EngineError {
+  constructor(detail: string) { super('eval', detail); }
+}
+
+export interface EncoderSpec { depth: 18 | 34 | 50; width: number; stem: ResNetStem }
+
+export function buildEncoder(spec: EncoderSpec, rng: Random, backend: Backend): ResNet {
+  const make = spec.depth === 18 ? resnet18 : spec.depth === 34 ? resnet34 : spec.depth === 50 ? resnet50 : null;
+  if (!make) throw new EvalError(`depth must be 18, 34 or 50, got ${String(spec.depth)}`);
+  return make({ stem: spec.stem, width: spec.width, rng, backend });
+}
+
+export interface LoadedEncoder { encoder: ResNet; spec: EncoderSpec; checkpoint: string; step: number; config: Record<string, unknown> }
+
+/**
+ * The encoder of the latest checkpoint in a pre-training output directory: architecture from the
+ * stored config (depth 18 and the CIFAR stem when the config predates those keys), weights from
+ * the model's '0.' entries (the training model is Sequential(encoder, head)); strict.
+ */
+export async function loadEncoder(runDir: string, backend: Backend): Promise<LoadedEncoder> {
+  const ck = await loadCheckpoint(runDir);
+  const cfg = (ck.config ?? {}) as Record<string, unknown>;
+  const spec: EncoderSpec = {
+    depth: (cfg.depth as EncoderSpec['depth'] | undefined) ?? 18,
+    width: typeof cfg.width === 'number' ? cfg.width : 1,
+    stem: (cfg.stem as ResNetStem | undefined) ?? 'cifar',
+  };
+  const encoder = buildEncoder(spec, new Random(0), backend);
+  const entries = new Map([...ck.model].filter(([k]) => k.startsWith('0.')).map(([k, v]) => [k.slice(2), v]));
+  try {
+    encoder.loadStateDict(entries);
+  } catch (e) {
+    encoder.dispose();
+    throw new EvalError(`${ck.path}: the encoder weights do not fit a ResNet-${spec.depth} (width ${spec.width}, ${spec.stem} stem): ${(e as Error).message}`);
+  }
+  return { encoder, spec, checkpoint: ck.path, step: ck.step, config: cfg };
+}
+
+export interface EvaluateOptions {
+  train: ImageDataset;
+  test: ImageDataset;
+  /** The pre-trained encoder (not modified: linear evaluation freezes it, fine-tuning trains a copy). */
+  encoder: ResNet;
+  spec: EncoderSpec;
+  /** Label of the pre-trained row, e.g. 'SimCLR (checkpoint-930)'. */
+  name: string;
+  backend: Backend;
+  k?: number;
+  knnTemperature?: number;
+  /** 'features' (default): frozen features computed once; 'augment': crop + flip views every step. */
+  linearMode?: 'features' | 'augment';
+  linearEpochs?: number;
+  linearBatchSize?: number;
+  /** Labelled fractions to fine-tune on, e.g. [0.01, 0.1]; [] for none. */
+  finetuneFractions?: number[];
+  /** Fine-tuning epochs per fraction (default: the paper's 60 for <= 1 %, 30 otherwise). */
+  finetuneEpochs?: number;
+  finetuneBatchSize?: number;
+  /** Also evaluate a random-init encoder and raw pixels (default true). */
+  baselines?: boolean;
+  seed?: number;
+  log?(line: string): void;
+}
+
+export interface EvalRow {
+  name: string;
+  knnTop1: number;
+  linearTop1: number;
+  linearTrainTop1: number;
+  /** Fine-tuning test top-1 per labelled fraction ('1%': 0.31), absent for raw pixels. */
+  finetune: Record<string, number> | null;
+}
+
+export interface EvalReport {
+  dataset: { train: number; test: number; classes: number; image: string };
+  settings: Record<string, unknown>;
+  rows: EvalRow[];
+  seconds: number;
+}
+
+const pct = (f: number) => `${Math.round(f * 1000) / 10}%`;
+const fractionName = (f: number) => `${Math.round(f * 1000) / 10}%`;
+
+export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
+  const t0 = performance.now();
+  const log = o.log ?? (() => {});
+  const numClasses = numClassesOf(o.train, o.test);
+  const k = o.k ?? 200, temperature = o.knnTemperature ?? 0.1;
+  const linearMode = o.linearMode ?? 'features';
+  const linearEpochs = o.linearEpochs ?? 90;
+  const linearBatchSize = o.linearBatchSize ?? 256;
+  const fractions = o.finetuneFractions ?? [0.01, 0.1];
+  const finetuneBatchSize = o.finetuneBatchSize ?? 64;
+  const seed = o.seed ?? 0;
+  const { backend } = o;
+  const trainLabels = o.train.labels!, testLabels = o.test.labels!;
+  const timed = async <T>(what: string, f: () => Promise<T>, show: (r: T) => string): Promise<T> => {
+    const t = performance.now();
+    const r = await f();
+    log(`${what}: ${show(r)} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+    return r;
+  };
+
+  const linearOn = (name: string, train: Float32Array, test: Float32Array, dim: number) =>
+    timed(`${name} linear (features, ${linearEpochs} epochs)`,
+      () => linearEvalFeatures(train, trainLabels, test, testLabels, dim, { epochs: linearEpochs, batchSize: linearBatchSize, numClasses, backend, seed }),
+      (r) => `top-1 ${pct(r.top1)} (train ${pct(r.trainTop1)})`);
+
+  const encoderRow = async (name: string, encoder: ResNet): Promise<EvalRow> => {
+    const dim = encoder.features;
+    const [ftr, fte] = [await encodeImages(encoder, o.train, backend), await encodeImages(encoder, o.test, backend)];
+    const knn = await timed(`${name} kNN (k=${k}, T=${temperature})`,
+      () => knnTop1(ftr, trainLabels, fte, testLabels, dim, { k, temperature, numClasses, backend }), pct);
+    const lin = linearMode === 'features'
+      ? await linearOn(name, ftr, fte, dim)
+      : await timed(`${name} linear (crop+flip, ${linearEpochs} epochs)`,
+        () => trainOnImages(encoder, o.train, o.test, { mode: 'linear', epochs: linearEpochs, batchSize: linearBatchSize, numClasses, backend, seed }),
+        (r) => `top-1 ${pct(r.top1)} (train ${pct(r.trainTop1)})`);
+    const finetune: Record<string, number> = {};
+    for (const f of fractions) {
+      const subset = subsetDataset(o.train, labelledFraction(o.train, f, seed));
+      const epochs = o.finetuneEpochs ?? (f <= 0.01 ? 60 : 30);
+      // A copy: fine-tuning must not change the encoder the other rows (and the caller) use.
+      const copy = buildEncoder(o.spec, new Random(seed), backend);
+      try {
+        copy.loadStateDict(encoder.stateDict());
+        const r = await timed(`${name} fine-tune ${fractionName(f)} (${subset.n} images, ${epochs} epochs)`,
+          () => trainOnImages(copy, subset, o.test, { mode: 'finetune', epochs, batchSize: Math.min(finetuneBatchSize, subset.n), numClasses, backend, seed }),
+          (r) => `top-1 ${pct(r.top1)} (train ${pct(r.trainTop1)})`);
+        finetune[fractionName(f)] = r.top1;
+      } finally {
+        copy.dispose();
+      }
+    }
+    return { name, knnTop1: knn, linearTop1: lin.top1, linearTrainTop1: lin.trainTop1, finetune };
+  };
+
+  const rows: EvalRow[] = [await encoderRow(o.name, o.encoder)];
+  if (o.baselines ?? true) {
+    const random = buildEncoder(o.spec, new Random(seed), backend);
+    try {
+      rows.push(await encoderRow('random-init encoder', random));
+    } finally {
+      random.dispose();
+    }
+    const dim = o.train.channels * o.train.height * o.train.width;
+    const [ptr, pte] = [pixelFeatures(o.train), pixelFeatures(o.test)];
+    const knn = await timed(`raw pixels kNN (k=${k}, T=${temperature})`,
+      () => knnTop1(ptr, trainLabels, pte, testLabels, dim, { k, temperature, numClasses, backend }), pct);
+    const lin = await linearOn('raw pixels', ptr, pte, dim);
+    rows.push({ name: 'raw pixels', knnTop1: knn, linearTop1: lin.top1, linearTrainTop1: lin.trainTop1, finetune: null });
+  }
+  return {
+    dataset: { train: o.train.n, test: o.test.n, classes: numClasses, image: `${o.train.height}x${o.train.width}x${o.train.channels}` },
+    settings: {
+      encoder: o.spec, k, knnTemperature: temperature, linearMode, linearEpochs, linearBatchSize, linearBaseLr: 0.1,
+      finetuneFractions: fractions, finetuneEpochs: o.finetuneEpochs ?? 'paper (60 for 1%, 30 otherwise)', finetuneBatchSize, finetuneBaseLr: 0.05, seed,
+    },
+    rows,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** One human-readable table (Markdown) of a report. */
+export function formatReport(r: EvalReport): string {
+  const fractions = [...new Set(r.rows.flatMap((row) => Object.keys(row.finetune ?? {})))];
+  const head = ['representation', 'kNN top-1', 'linear top-1', ...fractions.map((f) => `fine-tune ${f} labels`)];
+  const lines = r.rows.map((row) => [row.name, pct(row.knnTop1), pct(row.linearTop1), ...fractions.map((f) => row.finetune?.[f] === undefined ? '-' : pct(row.finetune[f]))]);
+  const fmt = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [
+    `${r.dataset.train} train / ${r.dataset.test} test images (${r.dataset.image}, ${r.dataset.classes} classes); ${r.seconds.toFixed(0)} s`,
+    '',
+    fmt(head), fmt(head.map(() => '---')), ...lines.map(fmt),
+  ].join('\n');
+}
+
+/** Writes `<dir>/eval.json` and `<dir>/eval.md` atomically; returns their paths. */
+export async function writeReport(dir: string, r: EvalReport): Promise<{ json: string; table: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, 'eval.json'), table = join(dir, 'eval.md');
+  await writeFileAtomic(json, new TextEncoder().encode(JSON.stringify(r, null, 2) + '\n'));
+  await writeFileAtomic(table, new TextEncoder().encode(formatReport(r) + '\n'));
+  return { json, table };
+}
