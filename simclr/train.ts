@@ -12,7 +12,8 @@
  * Per-step metrics (loss, contrastive accuracy, lr, images/s) are appended as JSON lines to
  * `<out>/log.jsonl`; after each epoch a kNN monitor (encoder in eval mode, h of the test split against
  * h of the labelled train split, k=200, T=0.1; skipped with a 'note' record when either is missing)
- * is logged, and `hooks.onEpochs` gets every epoch so far (the CLI draws `<out>/plot.png` from it). Checkpoints go to `<out>` every `checkpointEvery` epochs and at the
+ * is logged, and `<out>/plot.png` (simclr/plot.ts: loss, contrastive accuracy, kNN top-1, lr per
+ * epoch) is redrawn from every epoch so far (on resume the earlier epochs come from log.jsonl). Checkpoints go to `<out>` every `checkpointEvery` epochs and at the
  * end (saveCheckpoint, atomic); `resume` continues from `<out>/latest.json`. A non-finite loss throws
  * a TrainingError naming the step, before the optimizer step, so no bad checkpoint is written and the
  * last good one stays. `hooks.shouldStop` (the CLI's SIGINT flag) makes the loop write a checkpoint
@@ -37,6 +38,7 @@ import { BatchLoader, imageSize, type ImageDataset } from './data/index.js';
 import { DATA_FORMATS, openSplits, type DataFormat } from './data/splits.js';
 import { ProjectionHead } from './head.js';
 import { knnEvaluate } from './knn.js';
+import { writeTrainingPlot } from './plot.js';
 
 export interface TrainConfig {
   /** Training data: CIFAR binary batch files, or one directory (STL-10, idx, PNG folders); see openSplits. */
@@ -353,6 +355,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         hooks.onEpoch?.(em);
         history.push({ epoch, meanLoss: em.meanLoss, meanAccuracy: em.meanAccuracy, knnTop1, lr });
         await hooks.onEpochs?.(history);
+        await writeTrainingPlot(join(config.out, 'plot.png'), history, {
+          title: `SimCLR ${splits.format} ResNet-${config.depth} x${config.width} batch ${config.batchSize}`,
+        });
       } else if (hooks.shouldStop?.()) {
         await save(Math.floor(step / bpe));
         await log({ type: 'interrupted', step, checkpoint: lastCheckpoint });

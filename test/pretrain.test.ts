@@ -94,6 +94,7 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
     const files = await readdir(out);
     expect(files).toContain('checkpoint-4.safetensors');
     expect(files).toContain('checkpoint-8.safetensors');
+    expect([...(await readFile(join(out, 'plot.png'))).subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
     expect(JSON.parse(await readFile(join(out, 'latest.json'), 'utf8'))).toMatchObject({ checkpoint: 'checkpoint-8.safetensors', step: 8 });
   });
 
