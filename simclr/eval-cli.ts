@@ -11,6 +11,7 @@ import { init } from '../engine/runtime.js';
 import { DATA_FORMATS, openSplits, type DataFormat } from './data/index.js';
 import { flagHelp, parseFlags, UsageError, type FlagSpec } from './cli-flags.js';
 import { evaluate, formatReport, loadEncoder, writeReport } from './evaluate.js';
+import { exportEncoder } from './export.js';
 
 export interface EvalCliConfig {
   run: string;
@@ -30,11 +31,13 @@ export interface EvalCliConfig {
   baselines: boolean;
   seed: number;
   backend: 'auto' | 'webgpu' | 'cpu';
+  /** Also write the encoder alone (torchvision names) to this safetensors file. */
+  export: string | null;
 }
 
 export const DEFAULT_EVAL_CONFIG: Omit<EvalCliConfig, 'run'> = {
   data: null, testData: null, format: null, out: null, k: 200, knnTemperature: 0.1, linearMode: 'features', linearEpochs: 90,
-  linearBatchSize: 256, finetune: [1, 10], finetuneEpochs: null, finetuneBatchSize: 64, baselines: true, seed: 0, backend: 'auto',
+  linearBatchSize: 256, finetune: [1, 10], finetuneEpochs: null, finetuneBatchSize: 64, baselines: true, seed: 0, backend: 'auto', export: null,
 };
 
 const FLAGS: Record<string, FlagSpec<keyof EvalCliConfig>> = {
@@ -54,6 +57,7 @@ const FLAGS: Record<string, FlagSpec<keyof EvalCliConfig>> = {
   baselines: { key: 'baselines', kind: 'bool', help: 'also evaluate a random-init encoder and raw pixels (--baselines=false to skip)' },
   seed: { key: 'seed', kind: 'int', help: 'seed of the classifiers, fractions and views' },
   backend: { key: 'backend', kind: 'string', choices: ['auto', 'webgpu', 'cpu'], help: 'compute backend' },
+  export: { key: 'export', kind: 'string', arg: '<file>', help: 'also write the encoder alone as torchvision-named safetensors' },
 };
 
 export function evalHelpText(): string {
@@ -116,6 +120,11 @@ export async function runEval(cfg: EvalCliConfig, log: (line: string) => void = 
     log(formatReport(report));
     log('');
     log(`results: ${files.json}, ${files.table}`);
+    if (cfg.export) {
+      const r = await exportEncoder(loaded.encoder, cfg.export);
+      log(`encoder: ${r.file} (${r.tensors} tensors); for torchvision's resnet: missing ${r.missingForTorchvision.join(', ') || 'none'}, unexpected ${r.unexpected.join(', ') || 'none'}`);
+      for (const n of r.notes) log(`  note: ${n}`);
+    }
     return 0;
   } finally {
     loaded.encoder.dispose();
