@@ -239,7 +239,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     progress.endBar();
     if (e instanceof EngineError) console.error(`pretrain: ${e.message}`);
     else console.error('pretrain: unexpected error (a bug; please report it with this stack):\n', (e as Error)?.stack ?? e);
-    if (existsSync(out)) for (const l of outputsSummary(out)) console.error(l);
+    if (existsSync(join(out, 'log.jsonl'))) for (const l of outputsSummary(out)) console.error(l);
     return 1;
   } finally {
     process.off('SIGINT', onSigint);

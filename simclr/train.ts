@@ -259,9 +259,9 @@ async function knnMonitor(encoder: ResNet, train: ImageDataset, test: ImageDatas
 
 export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   validateConfig(config);
-  const backend = hooks.backend ?? await init({ backend: config.backend, quiet: false });
-  const splits = openSplits(config.data, config.testData, config.format);
+  const splits = openSplits(config.data, config.testData, config.format); // before the backend: bad data fail fast
   hooks.onData?.(splits.description);
+  const backend = hooks.backend ?? await init({ backend: config.backend, quiet: false });
   const trainSet = splits.pretrain;
   const bankSet = splits.labelledTrain, testSet = splits.test;
   const loader = new BatchLoader(trainSet, { batchSize: config.batchSize, seed: config.seed });

@@ -9,11 +9,11 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../engine/random.js';
 import { existsSync } from 'node:fs';
 import { DEFAULT_TRAIN_CONFIG, TrainingError, checkedConfig, train, type EpochSummary, type StepMetrics, type TrainConfig } from '../simclr/train.js';
-import { Progress, UsageError, helpText, parseArgs, progressLine } from '../simclr/pretrain-cli.js';
+import { Progress, UsageError, helpText, main, parseArgs, progressLine } from '../simclr/pretrain-cli.js';
 import { DEMO_DIR, PRESETS } from '../simclr/presets.js';
 import { gpu } from './helpers.js';
 
@@ -202,6 +202,23 @@ describe('pretrain CLI argument parsing', () => {
     expect(() => parseArgs(['--data', 'a', '--out', 'o', '--epochs', '2.5'])).toThrow(/integer/);
     expect(() => parseArgs(['--data', 'a', '--out', 'o', '--bogus', '1'])).toThrow(/unknown flag --bogus/);
     expect(() => parseArgs(['--data', 'a', '--out'])).toThrow(/needs a value/);
+  });
+
+  it('main: an engine error (missing data) prints its message without a stack and exits 1; a usage error exits 2', async () => {
+    const errs: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { errs.push(a.map(String).join(' ')); });
+    const logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const out = await tempDir();
+      expect(await main(['--data', join(root, 'missing.bin'), '--out', out])).toBe(1);
+      expect(errs[0]).toBe(`pretrain: data: ${join(root, 'missing.bin')}: not found (looked for CIFAR-10/100 binary batch files (*.bin, *.bin.gz), ` +
+        'a directory with STL-10 binaries (train_X.bin, unlabeled_X.bin), a directory with idx files (train-images-idx3-ubyte[.gz]) ' +
+        'or a directory of PNG images (<dir>/<class>/*.png, <dir>/*.png or <dir>/train/...))');
+      expect(errs.join('\n')).not.toMatch(/\n\s+at /);
+      expect(await main(['--bogus'])).toBe(2);
+    } finally {
+      spy.mockRestore(); logSpy.mockRestore();
+    }
   });
 
   const stepM = (step: number, over: Partial<StepMetrics> = {}): StepMetrics => ({
