@@ -144,6 +144,46 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
   });
 });
 
+describe('train on the directory formats (WebGPU, tiny fixtures)', () => {
+  it('STL-10 (96x96, ImageNet stem, blur) and idx (28x28 gray as 3 channels): one epoch each, finite losses, kNN logged', async () => {
+    const backend = await gpu();
+    const r = new Random(3);
+    const bytes = (n: number) => Uint8Array.from({ length: n }, () => r.int(256));
+    const stl = await tempDir();
+    await writeFile(join(stl, 'train_X.bin'), bytes(8 * 3 * 96 * 96));
+    await writeFile(join(stl, 'train_y.bin'), Uint8Array.from({ length: 8 }, (_, i) => 1 + (i % 10)));
+    await writeFile(join(stl, 'unlabeled_X.bin'), bytes(8 * 3 * 96 * 96));
+    await writeFile(join(stl, 'test_X.bin'), bytes(4 * 3 * 96 * 96));
+    await writeFile(join(stl, 'test_y.bin'), Uint8Array.from({ length: 4 }, (_, i) => 1 + (i % 10)));
+    const idx = await tempDir();
+    const header = (magic: number, ...dims: number[]) => {
+      const h = new Uint8Array(4 + 4 * dims.length);
+      const dv = new DataView(h.buffer);
+      dv.setUint32(0, magic);
+      dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d));
+      return h;
+    };
+    const cat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+    await writeFile(join(idx, 'train-images-idx3-ubyte'), cat(header(2051, 16, 28, 28), bytes(16 * 784)));
+    await writeFile(join(idx, 'train-labels-idx1-ubyte'), cat(header(2049, 16), Uint8Array.from({ length: 16 }, (_, i) => i % 10)));
+    await writeFile(join(idx, 't10k-images-idx3-ubyte'), cat(header(2051, 4, 28, 28), bytes(4 * 784)));
+    await writeFile(join(idx, 't10k-labels-idx1-ubyte'), cat(header(2049, 4), Uint8Array.from({ length: 4 }, (_, i) => i % 10)));
+    for (const [data, over, desc] of [
+      [stl, { stem: 'imagenet', jitterStrength: 1, blurProb: 0.5 }, 'stl10: 16 pretrain (8 unlabeled + 8 train) / 4 test, 96x96x3, 10 classes'],
+      [idx, {}, 'idx: 16 train / 4 test, 28x28x3, 10 classes'],
+    ] as const) {
+      const out = await tempDir();
+      const descs: string[] = [];
+      const res = await train(config(out, { data: [data], testData: null, epochs: 1, batchSize: 8, ...over }), { backend, onData: (d) => descs.push(d) });
+      expect(descs).toEqual([desc]);
+      expect(res.steps).toBe(2);
+      expect(res.losses.every(Number.isFinite)).toBe(true);
+      const ep = (await logLines(out)).filter((l) => l.type === 'epoch');
+      expect(ep[0].knnTop1).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
+
 describe('pretrain CLI argument parsing', () => {
   it('--help lists every flag with its default and the presets with their key values', () => {
     expect(parseArgs(['--data', 'a.bin', '--help'])).toBeNull();
