@@ -91,7 +91,7 @@ export const PRESETS: Record<string, Preset> = {
    */
   demo: {
     summary: 'shipped data/cifar10-demo (1500 train / 500 test CIFAR-10 images): ResNet-18 width 0.125, batch 128, ' +
-      'lr 1.0, wd 1e-4, T 0.5, 2 warm-up, 7 epochs (about 8-9 min on 2 CPU cores), out runs/demo',
+      'lr 1.0, wd 1e-4, T 0.5, 2 warm-up, 7 epochs (about 7-10 min on 2 CPU cores), out runs/demo',
     requiresData: false,
     values: {
       data: [join(DEMO_DIR, 'data_batch_1.first1500.bin.gz')], testData: join(DEMO_DIR, 'test_batch.first500.bin.gz'),

@@ -47,7 +47,7 @@ export function helpText(): string {
     const arg = f.kind === 'bool' ? '' : f.kind === 'files' ? ' <path[,path]>' : f.kind === 'file' ? ' <path>' : f.kind === 'dir' ? ' <dir>' : ' <value>';
     const v = d[f.key];
     const shown = typeof v === 'number' && v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : JSON.stringify(v);
-    const def = v === undefined ? '' : ` (default: ${shown})`;
+    const def = v === undefined ? ' (default: none; required unless the preset gives it)' : ` (default: ${shown})`;
     return `  --${name}${arg}`.padEnd(30) + f.help + def;
   });
   const presets = Object.entries(PRESETS).map(([name, p]) => `  ${name}`.padEnd(17) + p.summary);
