@@ -207,3 +207,6 @@ export class ResNet extends Module {
 export const resnet18 = (opts: ResNetOptions = {}) => new ResNet(BasicBlock, [2, 2, 2, 2], opts);
 export const resnet34 = (opts: ResNetOptions = {}) => new ResNet(BasicBlock, [3, 4, 6, 3], opts);
 export const resnet50 = (opts: ResNetOptions = {}) => new ResNet(Bottleneck, [3, 4, 6, 3], opts);
+
+/** The constructors by depth, for configs that name the depth as a number. */
+export const RESNET_BY_DEPTH = { 18: resnet18, 34: resnet34, 50: resnet50 } as const;

@@ -11,8 +11,8 @@ export interface FlagSpec<K extends string = string> {
   key: K;
   kind: FlagKind;
   help: string;
-  /** Allowed values of a 'string' flag. */
-  choices?: readonly string[];
+  /** Allowed values of a 'string' or 'int' flag. */
+  choices?: readonly (string | number)[];
   /** Shown in --help as the argument, e.g. '<dir>'. */
   arg?: string;
 }
@@ -46,23 +46,29 @@ export function parseFlags<K extends string>(argv: readonly string[], flags: Rec
 
 function parseValue(name: string, f: FlagSpec, v: string): unknown {
   if (f.kind === 'list') return v.split(',').filter((s) => s.length > 0);
-  if (f.kind === 'string') {
-    if (f.choices && !f.choices.includes(v)) throw new UsageError(`--${name} must be one of ${f.choices.join(', ')}, got '${v}'`);
-    return v;
-  }
+  const choice = (x: string | number) => {
+    if (f.choices && !f.choices.includes(x)) throw new UsageError(`--${name} must be one of ${f.choices.join(', ')}, got '${v}'`);
+    return x;
+  };
+  if (f.kind === 'string') return choice(v);
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || (f.kind === 'int' && !Number.isInteger(n))) {
     throw new UsageError(`--${name} needs ${f.kind === 'int' ? 'an integer' : 'a number'}, got '${v}'`);
   }
-  return n;
+  return choice(n);
 }
 
-/** Help rows: '  --name <arg>   help (default: x)'. */
-export function flagHelp(flags: Record<string, FlagSpec>, defaults: Record<string, unknown>): string[] {
+/** A default as --help shows it: JSON, small numbers as 1e-6. */
+function shown(v: unknown): string {
+  return typeof v === 'number' && v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : JSON.stringify(v);
+}
+
+/** Help rows: '  --name <arg>   help (default: x)'; keys without a default get `noDefault` (if any). */
+export function flagHelp(flags: Record<string, FlagSpec>, defaults: Record<string, unknown>, noDefault = '', pad = 36): string[] {
   return Object.entries(flags).map(([name, f]) => {
     const arg = f.kind === 'bool' ? '' : ` ${f.arg ?? (f.kind === 'list' ? '<a,b>' : f.choices ? `<${f.choices.join('|')}>` : '<value>')}`;
     const d = defaults[f.key];
-    const def = d === undefined || d === null ? '' : ` (default: ${Array.isArray(d) ? d.join(',') : String(d)})`;
-    return `  --${name}${arg}`.padEnd(36) + f.help + def;
+    const def = d === undefined ? noDefault : d === null ? '' : ` (default: ${shown(d)})`;
+    return `  --${name}${arg}`.padEnd(pad) + f.help + def;
   });
 }

@@ -5,12 +5,14 @@
  * torchvision-named safetensors.
  */
 import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Backend } from '../engine/backend.js';
 import { EngineError } from '../engine/errors.js';
 import { init } from '../engine/runtime.js';
 import { DATA_FORMATS, openSplits, type DataFormat } from './data/index.js';
 import { flagHelp, parseFlags, UsageError, type FlagSpec } from './cli-flags.js';
-import { evaluate, formatReport, loadEncoder, writeReport } from './evaluate.js';
+import { evaluate, formatReport, loadEncoder, writeReport, type EvalReport } from './evaluate.js';
 import { exportEncoder } from './export.js';
 
 export interface EvalCliConfig {
@@ -94,11 +96,21 @@ export function parseEvalArgs(argv: readonly string[]): EvalCliConfig | null {
   return { ...DEFAULT_EVAL_CONFIG, ...f, finetune } as EvalCliConfig;
 }
 
-export async function runEval(cfg: EvalCliConfig, log: (line: string) => void = console.log): Promise<number> {
-  const backend = await init({ backend: cfg.backend, quiet: false });
+/** The run's config.json (written by train), else the checkpoint's config. */
+async function runConfig(dir: string, fallback: Record<string, unknown>): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Runs the evaluation of `cfg`; `backend` overrides init({ backend: cfg.backend }) (tests). */
+export async function runEval(cfg: EvalCliConfig, log: (line: string) => void = console.log, backendIn?: Backend): Promise<EvalReport> {
+  const backend = backendIn ?? await init({ backend: cfg.backend, quiet: false });
   const loaded = await loadEncoder(cfg.run, backend);
   try {
-    const runCfg = loaded.config;
+    const runCfg = await runConfig(cfg.run, loaded.config);
     const data = cfg.data ?? (Array.isArray(runCfg.data) ? runCfg.data as string[] : null);
     const testData = cfg.testData ?? (typeof runCfg.testData === 'string' ? runCfg.testData : null);
     const format = cfg.format ?? (typeof runCfg.format === 'string' ? runCfg.format as DataFormat : 'auto');
@@ -125,7 +137,7 @@ export async function runEval(cfg: EvalCliConfig, log: (line: string) => void = 
       log(`encoder: ${r.file} (${r.tensors} tensors); for torchvision's resnet: missing ${r.missingForTorchvision.join(', ') || 'none'}, unexpected ${r.unexpected.join(', ') || 'none'}`);
       for (const n of r.notes) log(`  note: ${n}`);
     }
-    return 0;
+    return report;
   } finally {
     loaded.encoder.dispose();
   }
@@ -139,7 +151,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (cfg === null) { console.log(evalHelpText()); return 0; }
   try {
-    return await runEval(cfg);
+    await runEval(cfg);
+    return 0;
   } catch (e) {
     if (e instanceof UsageError) { console.error(`eval: ${e.message}`); return 2; }
     // A library error names what was wrong; anything else is a bug and keeps its stack.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Backend } from '../engine/backend.js';
 import { EngineError } from '../engine/errors.js';
 import { Random } from '../engine/random.js';
-import { resnet18, resnet34, resnet50, type ResNet, type ResNetStem } from '../nn/resnet.js';
+import { RESNET_BY_DEPTH, type ResNet, type ResNetStem } from '../nn/resnet.js';
 import { writeFileAtomic } from '../nn/safetensors.js';
 import { loadCheckpoint } from './checkpoint.js';
 import type { ImageDataset } from './data/index.js';
@@ -24,7 +24,7 @@ export class EvalError extends EngineError {
 export interface EncoderSpec { depth: 18 | 34 | 50; width: number; stem: ResNetStem }
 
 export function buildEncoder(spec: EncoderSpec, rng: Random, backend: Backend): ResNet {
-  const make = spec.depth === 18 ? resnet18 : spec.depth === 34 ? resnet34 : spec.depth === 50 ? resnet50 : null;
+  const make = RESNET_BY_DEPTH[spec.depth];
   if (!make) throw new EvalError(`depth must be 18, 34 or 50, got ${String(spec.depth)}`);
   return make({ stem: spec.stem, width: spec.width, rng, backend });
 }

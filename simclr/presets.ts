@@ -81,22 +81,18 @@ export const PRESETS: Record<string, Preset> = {
     },
   },
   /**
-   * `npm run pretrain` with no arguments: the shipped 1,500 + 500 CIFAR-10 images at width 0.125.
-   * Measured on the 2-core development machine (lavapipe WebGPU) with another 30-epoch training run
-   * beside it: 3 epochs took 268 s from start to exit while other people's tests also ran (about 89 s
-   * an epoch: 11 steps of 128 images at 10-30 img/s plus the kNN monitor over 1,500 + 500 images),
-   * and the whole no-argument demo at 6 epochs took 333 s (about 55 s an epoch at about 30 img/s)
-   * when they did not. 7 epochs: about 6.5 minutes on the quieter machine, about 10.5 on the busier,
-   * about 8.5 at the mean of the two.
+   * `npm run pretrain` with no arguments: the shipped 1,500 + 500 CIFAR-10 images at width 0.125,
+   * then the kNN + linear evaluation with baselines. Sized for about 10 minutes on a 2-core machine
+   * (lavapipe): the README gives the measured wall time.
    */
   demo: {
     summary: 'shipped data/cifar10-demo (1500 train / 500 test CIFAR-10 images): ResNet-18 width 0.125, batch 128, ' +
-      'lr 1.0, wd 1e-4, T 0.5, 2 warm-up, 7 epochs (about 7-10 min on 2 CPU cores), out runs/demo',
+      'lr 1.0, wd 1e-4, T 0.5, 2 warm-up, 15 epochs, then kNN + linear evaluation with baselines; out runs/demo',
     requiresData: false,
     values: {
       data: [join(DEMO_DIR, 'data_batch_1.first1500.bin.gz')], testData: join(DEMO_DIR, 'test_batch.first500.bin.gz'),
       format: 'cifar10', depth: 18, stem: 'cifar', width: 0.125, batchSize: 128, lr: 1.0, weightDecay: 1e-4, temperature: 0.5,
-      jitterStrength: 0.5, blurProb: 0, warmupEpochs: 2, epochs: 7, checkpointEvery: 1, out: 'runs/demo',
+      jitterStrength: 0.5, blurProb: 0, warmupEpochs: 2, epochs: 15, checkpointEvery: 5, out: 'runs/demo', evaluate: true,
     },
   },
 };

@@ -12,22 +12,24 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../engine/errors.js';
+import { getBackend } from '../engine/runtime.js';
+import { DEFAULT_EVAL_CONFIG, runEval } from './eval-cli.js';
 import { DATA_FORMATS } from './data/splits.js';
 import { PRESETS } from './presets.js';
+import { flagHelp, parseFlags, UsageError, type FlagSpec } from './cli-flags.js';
 import { DEFAULT_TRAIN_CONFIG, train, type EpochMetrics, type StepMetrics, type TrainConfig } from './train.js';
 
-type Kind = 'files' | 'file' | 'dir' | 'int' | 'number' | 'bool' | 'choice';
-interface Flag { key: keyof TrainConfig; kind: Kind; help: string; choices?: readonly (string | number)[] }
+type FlagKey = keyof TrainConfig | 'preset' | 'config';
 
-const FLAGS: Record<string, Flag> = {
-  data: { key: 'data', kind: 'files', help: 'training data: CIFAR binary file(s), comma-separated, or one directory (STL-10, idx, PNG folders)' },
-  'test-data': { key: 'testData', kind: 'file', help: 'held-out split for the kNN monitor (a CIFAR file, or a directory)' },
-  format: { key: 'format', kind: 'choice', choices: DATA_FORMATS, help: `data format: ${DATA_FORMATS.join(' | ')}` },
-  out: { key: 'out', kind: 'dir', help: 'output directory: log.jsonl, plot.png, checkpoints, latest.json' },
+const FLAGS: Record<string, FlagSpec<FlagKey>> = {
+  data: { key: 'data', kind: 'list', arg: '<path[,path]>', help: 'training data: CIFAR binary file(s), comma-separated, or one directory (STL-10, idx, PNG folders)' },
+  'test-data': { key: 'testData', kind: 'string', arg: '<path>', help: 'held-out split for the kNN monitor (a CIFAR file, or a directory)' },
+  format: { key: 'format', kind: 'string', choices: DATA_FORMATS, help: `data format: ${DATA_FORMATS.join(' | ')}` },
+  out: { key: 'out', kind: 'string', arg: '<dir>', help: 'output directory: log.jsonl, plot.png, checkpoints, latest.json' },
   epochs: { key: 'epochs', kind: 'int', help: 'training epochs' },
   'batch-size': { key: 'batchSize', kind: 'int', help: 'images per step (2x views)' },
-  depth: { key: 'depth', kind: 'choice', choices: [18, 34, 50], help: 'ResNet depth: 18 | 34 | 50' },
-  stem: { key: 'stem', kind: 'choice', choices: ['cifar', 'imagenet'], help: 'ResNet stem: cifar (3x3/1, no max-pool) | imagenet (7x7/2 + max-pool)' },
+  depth: { key: 'depth', kind: 'int', choices: [18, 34, 50], help: 'ResNet depth: 18 | 34 | 50' },
+  stem: { key: 'stem', kind: 'string', choices: ['cifar', 'imagenet'], help: 'ResNet stem: cifar (3x3/1, no max-pool) | imagenet (7x7/2 + max-pool)' },
   width: { key: 'width', kind: 'number', help: 'ResNet width multiplier' },
   temperature: { key: 'temperature', kind: 'number', help: 'NT-Xent temperature' },
   lr: { key: 'lr', kind: 'number', help: 'base learning rate (scaled by batch-size / 256)' },
@@ -38,18 +40,14 @@ const FLAGS: Record<string, Flag> = {
   'checkpoint-every': { key: 'checkpointEvery', kind: 'int', help: 'checkpoint every N epochs (and at the end)' },
   seed: { key: 'seed', kind: 'int', help: 'seed of init, loader and augmentations' },
   resume: { key: 'resume', kind: 'bool', help: 'continue from <out>/latest.json' },
-  backend: { key: 'backend', kind: 'choice', choices: ['auto', 'webgpu', 'cpu'], help: 'auto | webgpu | cpu' },
+  evaluate: { key: 'evaluate', kind: 'bool', help: 'after training: kNN and linear evaluation with baselines (npm run eval; --evaluate=false to skip)' },
+  backend: { key: 'backend', kind: 'string', choices: ['auto', 'webgpu', 'cpu'], help: 'auto | webgpu | cpu' },
+  preset: { key: 'preset', kind: 'string', arg: '<name>', help: `a recipe below (${Object.keys(PRESETS).join(' | ')})` },
+  config: { key: 'config', kind: 'string', arg: '<json file>', help: 'JSON object of TrainConfig keys (e.g. "batchSize"); flags override it' },
 };
 
 export function helpText(): string {
-  const d = DEFAULT_TRAIN_CONFIG as unknown as Record<string, unknown>;
-  const rows = Object.entries(FLAGS).map(([name, f]) => {
-    const arg = f.kind === 'bool' ? '' : f.kind === 'files' ? ' <path[,path]>' : f.kind === 'file' ? ' <path>' : f.kind === 'dir' ? ' <dir>' : ' <value>';
-    const v = d[f.key];
-    const shown = typeof v === 'number' && v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : JSON.stringify(v);
-    const def = v === undefined ? ' (default: none; required unless the preset gives it)' : ` (default: ${shown})`;
-    return `  --${name}${arg}`.padEnd(30) + f.help + def;
-  });
+  const d = { ...DEFAULT_TRAIN_CONFIG, preset: null, config: null } as unknown as Record<string, unknown>;
   const presets = Object.entries(PRESETS).map(([name, p]) => `  ${name}`.padEnd(17) + p.summary);
   return [
     'Usage: npm run pretrain                         the demo preset on the shipped CIFAR-10 sample',
@@ -59,79 +57,38 @@ export function helpText(): string {
     'SimCLR pre-training (ResNet encoder, projection head, LARS, NT-Xent) with a kNN monitor each epoch.',
     'Values: defaults < --preset < --config < flags.',
     '',
-    ...rows,
-    '  --preset <name>'.padEnd(30) + `a recipe below (${Object.keys(PRESETS).join(' | ')})`,
-    '  --config <json file>'.padEnd(30) + 'JSON object of TrainConfig keys (e.g. "batchSize"); flags override it',
+    ...flagHelp(FLAGS, d, ' (default: none; required unless the preset gives it)', 30),
     '  --help'.padEnd(30) + 'print this help',
     '',
     'Presets (no arguments = demo):',
     ...presets,
     '',
     'Outputs in --out: log.jsonl (a JSON line per step and per epoch), plot.png (loss, contrastive accuracy,',
-    'kNN top-1, lr per epoch), checkpoint-<step>.safetensors, latest.json (the newest checkpoint).',
+    'kNN top-1, lr per epoch), checkpoint-<step>.safetensors, latest.json (the newest checkpoint), config.json;',
+    'the demo also evaluates the encoder (eval.json, eval.md; npm run eval -- --run <out> for any run).',
     'SIGINT (Ctrl-C) writes a checkpoint after the current step and exits; --resume continues from it.',
   ].join('\n');
 }
 
-export class UsageError extends Error {}
+export { UsageError };
 
 /** Parses argv (without node and script); returns null for --help. No arguments at all: the demo preset. */
 export function parseArgs(argv: readonly string[]): TrainConfig | null {
-  const flags: Partial<Record<keyof TrainConfig, unknown>> = {};
-  let configFile: string | null = null;
-  let preset: string | null = argv.length === 0 ? 'demo' : null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') return null;
-    if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
-    let name = a.slice(2);
-    let value: string | undefined;
-    const eq = name.indexOf('=');
-    if (eq >= 0) { value = name.slice(eq + 1); name = name.slice(0, eq); }
-    const take = () => {
-      if (value !== undefined) return value;
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`--${name} needs a value`);
-      return v;
-    };
-    if (name === 'config') { configFile = take(); continue; }
-    if (name === 'preset') {
-      preset = take();
-      if (!Object.hasOwn(PRESETS, preset)) throw new UsageError(`unknown preset '${preset}' (one of ${Object.keys(PRESETS).join(', ')})`);
-      continue;
-    }
-    const f = FLAGS[name];
-    if (!f) throw new UsageError(`unknown flag --${name} (see --help)`);
-    if (f.kind === 'bool') {
-      if (value !== undefined && value !== 'true' && value !== 'false') throw new UsageError(`--${name} takes no value`);
-      flags[f.key] = value !== 'false';
-      continue;
-    }
-    const v = take();
-    if (f.kind === 'files') flags[f.key] = v.split(',').filter((s) => s.length > 0);
-    else if (f.kind === 'file' || f.kind === 'dir') flags[f.key] = v;
-    else if (f.kind === 'choice') {
-      const c = f.choices!.find((x) => String(x) === v);
-      if (c === undefined) throw new UsageError(`--${name} must be one of ${f.choices!.join(', ')}, got '${v}'`);
-      flags[f.key] = c;
-    } else {
-      const n = Number(v);
-      if (v.trim() === '' || !Number.isFinite(n) || (f.kind === 'int' && !Number.isInteger(n))) {
-        throw new UsageError(`--${name} needs ${f.kind === 'int' ? 'an integer' : 'a number'}, got '${v}'`);
-      }
-      flags[f.key] = n;
-    }
-  }
+  const parsed = parseFlags(argv, FLAGS);
+  if (parsed === null) return null;
+  const { preset: presetFlag, config: configFile, ...flags } = parsed;
+  const preset = (presetFlag as string | undefined) ?? (argv.length === 0 ? 'demo' : null);
+  if (preset !== null && !Object.hasOwn(PRESETS, preset)) throw new UsageError(`unknown preset '${preset}' (one of ${Object.keys(PRESETS).join(', ')})`);
   let fromFile: Record<string, unknown> = {};
-  if (configFile !== null) {
-    let parsed: unknown;
-    try { parsed = JSON.parse(readFileSync(configFile, 'utf8')); } catch (e) {
+  if (typeof configFile === 'string') {
+    let json: unknown;
+    try { json = JSON.parse(readFileSync(configFile, 'utf8')); } catch (e) {
       throw new UsageError(`--config ${configFile}: ${(e as Error).message}`);
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--config ${configFile}: expected a JSON object`);
-    const known = new Set<string>([...Object.values(FLAGS).map((f) => f.key as string)]);
-    for (const k of Object.keys(parsed)) if (!known.has(k)) throw new UsageError(`--config ${configFile}: unknown key '${k}'`);
-    fromFile = parsed as Record<string, unknown>;
+    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`--config ${configFile}: expected a JSON object`);
+    const known = new Set<string>(Object.values(FLAGS).map((f) => f.key as string));
+    for (const k of Object.keys(json)) if (!known.has(k) || k === 'preset' || k === 'config') throw new UsageError(`--config ${configFile}: unknown key '${k}'`);
+    fromFile = json as Record<string, unknown>;
     if (typeof fromFile.data === 'string') fromFile.data = [fromFile.data];
   }
   const p = preset === null ? null : PRESETS[preset];
@@ -202,6 +159,8 @@ export function outputsSummary(out: string): string[] {
   if (files.includes('plot.png')) lines.push(`  ${join(abs, 'plot.png')}    loss, contrastive accuracy, kNN top-1 and lr per epoch`);
   if (cks.length) lines.push(`  ${join(abs, cks[cks.length - 1])}   newest checkpoint (${cks.length} in all: ${cks.join(', ')})`);
   if (files.includes('latest.json')) lines.push(`  ${join(abs, 'latest.json')}   points at the newest checkpoint (--resume starts there)`);
+  if (files.includes('config.json')) lines.push(`  ${join(abs, 'config.json')}   the run's settings (npm run eval -- --run ${out} reads them)`);
+  if (files.includes('eval')) lines.push(`  ${join(abs, 'eval', 'eval.md')}   evaluation table (eval.json beside it)`);
   return lines;
 }
 
@@ -233,6 +192,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     progress.endBar();
     if (r.interrupted) console.log(`interrupted at step ${r.steps}; checkpoint ${r.lastCheckpoint}; continue with --resume`);
     else console.log(`done: ${r.steps} steps; checkpoint ${r.lastCheckpoint}`);
+    if (!r.interrupted && cfg.evaluate) {
+      console.log('evaluating the encoder: kNN and linear top-1 next to a random-init encoder and raw pixels (npm run eval adds fine-tuning)');
+      await runEval({ ...DEFAULT_EVAL_CONFIG, run: out, finetune: [], backend: cfg.backend }, (l) => console.log(l), getBackend());
+    }
     for (const l of outputsSummary(out)) console.log(l);
     return r.interrupted ? 130 : 0;
   } catch (e) {

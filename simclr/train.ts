@@ -26,18 +26,19 @@ import type { Backend } from '../engine/backend.js';
 import { EngineError } from '../engine/errors.js';
 import { Random } from '../engine/random.js';
 import { init } from '../engine/runtime.js';
-import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
-import { ntXent, tensor } from '../engine/ops/index.js';
+import { tidy } from '../engine/tensor.js';
+import { ntXent } from '../engine/ops/index.js';
 import { Sequential } from '../nn/layers.js';
 import { LARS } from '../nn/lars.js';
-import { resnet18, resnet34, resnet50, type ResNet, type ResNetStem } from '../nn/resnet.js';
+import { RESNET_BY_DEPTH, type ResNet, type ResNetStem } from '../nn/resnet.js';
+import { writeFileAtomic } from '../nn/safetensors.js';
 import { warmupCosineLr, type WarmupCosineOptions } from '../nn/schedule.js';
 import { augmentBatch, resolveAugment } from './augment.js';
 import { resumeFrom, saveCheckpoint } from './checkpoint.js';
-import { BatchLoader, imageSize, type ImageDataset } from './data/index.js';
+import { BatchLoader, type ImageDataset } from './data/index.js';
 import { DATA_FORMATS, openSplits, type DataFormat } from './data/splits.js';
 import { ProjectionHead } from './head.js';
-import { knnEvaluate } from './knn.js';
+import { encodeImages, knnTop1, numClassesOf } from './eval.js';
 import { writeTrainingPlot } from './plot.js';
 
 export interface TrainConfig {
@@ -73,6 +74,8 @@ export interface TrainConfig {
   resume: boolean;
   /** 'auto' (default): WebGPU, else CPU. */
   backend: 'auto' | 'webgpu' | 'cpu';
+  /** After training, the CLI evaluates the encoder (kNN, linear, baselines; eval.json / eval.md). */
+  evaluate: boolean;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'data' | 'out'> = {
@@ -93,6 +96,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'data' | 'out'> = {
   seed: 0,
   resume: false,
   backend: 'auto',
+  evaluate: false,
 };
 
 export interface StepMetrics {
@@ -195,6 +199,7 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.lr >= 0)) throw new TrainingError(`lr must be >= 0, got ${c.lr}`);
   if (!(c.weightDecay >= 0)) throw new TrainingError(`weightDecay must be >= 0, got ${c.weightDecay}`);
   if (!(c.warmupEpochs >= 0)) throw new TrainingError(`warmupEpochs must be >= 0, got ${c.warmupEpochs}`);
+  if (typeof c.evaluate !== 'boolean') throw new TrainingError(`evaluate must be true or false, got ${String(c.evaluate)}`);
   if (!Number.isInteger(c.seed)) throw new TrainingError(`seed must be an integer, got ${c.seed}`);
   if (!DATA_FORMATS.includes(c.format)) throw new TrainingError(`format must be one of ${DATA_FORMATS.join(', ')}, got '${String(c.format)}'`);
   if (c.depth !== 18 && c.depth !== 34 && c.depth !== 50) throw new TrainingError(`depth must be 18, 34 or 50, got ${String(c.depth)}`);
@@ -202,8 +207,6 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.jitterStrength >= 0 && c.jitterStrength <= 2.5)) throw new TrainingError(`jitterStrength must be in [0, 2.5] (hue 0.2 s <= 0.5), got ${c.jitterStrength}`);
   if (!(c.blurProb >= 0 && c.blurProb <= 1)) throw new TrainingError(`blurProb must be in [0, 1], got ${c.blurProb}`);
 }
-
-const RESNETS = { 18: resnet18, 34: resnet34, 50: resnet50 } as const;
 
 /** Epoch records of an existing log.jsonl before `epochs` (the last record of each epoch wins). */
 async function loggedEpochs(logPath: string, epochs: number, lrOf: (epoch0: number) => number): Promise<EpochSummary[]> {
@@ -223,38 +226,11 @@ async function loggedEpochs(logPath: string, epochs: number, lrOf: (epoch0: numb
   return [...byEpoch.keys()].sort((a, b) => a - b).map((k) => byEpoch.get(k)!);
 }
 
-/** h [N, features] of a whole data set, encoder in eval mode, images / 255, in chunks. */
-async function encodeAll(encoder: ResNet, ds: ImageDataset, chunk: number, backend: Backend): Promise<Tensor> {
-  const per = imageSize(ds);
-  const out = new Float32Array(ds.n * encoder.features);
-  for (let i = 0; i < ds.n; i += chunk) {
-    const n = Math.min(chunk, ds.n - i);
-    const px = new Float32Array(n * per);
-    for (let j = 0; j < n * per; j++) px[j] = ds.images[i * per + j] / 255;
-    const h = noGrad(() => tidy(() => encoder.call(tensor(px, [n, ds.channels, ds.height, ds.width], { backend }))));
-    out.set(await h.data() as Float32Array, i * encoder.features);
-    h.dispose();
-  }
-  return tensor(out, [ds.n, encoder.features], { backend });
-}
-
-async function knnMonitor(encoder: ResNet, train: ImageDataset, test: ImageDataset, chunk: number, backend: Backend,
-                          classes: number | null): Promise<number> {
-  if (!train.labels || !test.labels) throw new TrainingError('kNN monitor needs labelled train and test splits');
-  encoder.eval();
-  const bank = await encodeAll(encoder, train, chunk, backend);
-  const queries = await encodeAll(encoder, test, chunk, backend);
-  encoder.train();
-  try {
-    let maxLabel = (classes ?? 10) - 1;
-    for (const l of train.labels) if (l > maxLabel) maxLabel = l;
-    for (const l of test.labels) if (l > maxLabel) maxLabel = l;
-    const numClasses = maxLabel + 1;
-    const r = await knnEvaluate(bank, train.labels, queries, test.labels, { numClasses, k: 200, temperature: 0.1 });
-    return r.top1;
-  } finally {
-    bank.dispose(); queries.dispose();
-  }
+/** kNN top-1 of the held-out split against the labelled train split, h from the encoder in eval mode. */
+async function knnMonitor(encoder: ResNet, bank: ImageDataset, test: ImageDataset, backend: Backend, classes: number | null): Promise<number> {
+  const numClasses = Math.max(classes ?? 0, numClassesOf(bank, test));
+  const [h, q] = [await encodeImages(encoder, bank, backend), await encodeImages(encoder, test, backend)];
+  return knnTop1(h, bank.labels!, q, test.labels!, encoder.features, { numClasses, k: 200, temperature: 0.1, backend });
 }
 
 export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
@@ -273,7 +249,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   };
 
   const initRng = new Random(config.seed);
-  const encoder = RESNETS[config.depth]({ stem: config.stem, width: config.width, rng: initRng, backend });
+  const encoder = RESNET_BY_DEPTH[config.depth]({ stem: config.stem, width: config.width, rng: initRng, backend });
   const head = new ProjectionHead(encoder.features, { rng: initRng, backend });
   const model = new Sequential(encoder, head);
   model.train();
@@ -283,6 +259,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const augCfg = resolveAugment({ size: trainSet.height, strength: config.jitterStrength, blurP: config.blurProb });
   const ckConfig = checkedConfig(config, splits.format);
   await mkdir(config.out, { recursive: true });
+  // The whole run's settings (test split and format included, which the checkpoint's resume check
+  // leaves out), so `npm run eval -- --run <out>` needs no other flags.
+  await writeFileAtomic(join(config.out, 'config.json'), new TextEncoder().encode(JSON.stringify({ ...config, format: splits.format, resume: undefined }, null, 2) + '\n'));
   const logPath = join(config.out, 'log.jsonl');
   const log = (o: object) => appendFile(logPath, JSON.stringify(o) + '\n');
   const note = async (message: string) => { await log({ type: 'note', message }); hooks.onNote?.(message); };
@@ -345,7 +324,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       hooks.onStep?.(m);
       if (step % bpe === 0) {
         const epoch = step / bpe; // epochs completed
-        const knnTop1 = monitor ? await knnMonitor(encoder, bankSet, testSet, config.batchSize, backend, numClasses) : null;
+        const knnTop1 = monitor ? await knnMonitor(encoder, bankSet, testSet, backend, numClasses) : null;
         const ck = epoch % config.checkpointEvery === 0 || step === totalSteps ? await save(epoch) : null;
         const em: EpochMetrics = {
           type: 'epoch', epoch: epoch - 1, step, meanLoss: epochLoss / epochN, meanAccuracy: epochAcc / epochN, knnTop1, lr, checkpoint: ck,

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_TRAIN_CONFIG, TrainingError, checkedConfig, train, type EpochSummary, type StepMetrics, type TrainConfig } from '../simclr/train.js';
 import { Progress, UsageError, helpText, main, parseArgs, progressLine } from '../simclr/pretrain-cli.js';
 import { DEMO_DIR, PRESETS } from '../simclr/presets.js';
-import { gpu } from './helpers.js';
+import { cifarRecords, gpu } from './helpers.js';
 
 let root = '';
 const dirs: string[] = [];
@@ -23,27 +23,6 @@ async function tempDir(): Promise<string> {
   const d = await mkdtemp(join(root, 'run-'));
   dirs.push(d);
   return d;
-}
-
-/** n CIFAR-10 records: label byte + 3x32x32 planar pixels, each image 4 random colour blocks. */
-function cifarRecords(n: number, seed: number): Uint8Array {
-  const r = new Random(seed);
-  const rec = 1 + 3072;
-  const out = new Uint8Array(n * rec);
-  for (let i = 0; i < n; i++) {
-    const label = i % 10;
-    out[i * rec] = label;
-    for (let b = 0; b < 4; b++) {
-      const col = [r.int(256), r.int(256), r.int(256)];
-      const by = (b >> 1) * 16, bx = (b & 1) * 16;
-      for (let c = 0; c < 3; c++) {
-        for (let y = by; y < by + 16; y++) {
-          for (let x = bx; x < bx + 16; x++) out[i * rec + 1 + c * 1024 + y * 32 + x] = (col[c] + label * 20) & 255;
-        }
-      }
-    }
-  }
-  return out;
 }
 
 let trainFile = '', testFile = '';
