@@ -97,7 +97,7 @@ export interface EvalReport {
   seconds: number;
 }
 
-const pct = (f: number) => `${Math.round(f * 1000) / 10}%`;
+const pct = (f: number) => `${(100 * f).toFixed(1)}%`;
 const fractionName = (f: number) => `${Math.round(f * 1000) / 10}%`;
 
 export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
