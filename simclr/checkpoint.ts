@@ -30,7 +30,7 @@ export class CheckpointError extends EngineError {
   constructor(detail: string) { super('checkpoint', detail); }
 }
 
-/** What an optimizer needs for checkpoints (SGD and LARS have it). */
+/** What an optimizer needs for checkpoints (SGD, LARS, Adam and AdamW have it). */
 export interface CheckpointableOptimizer {
   stateDict(): Map<string, Tensor>;
   loadStateDict(state: ReadonlyMap<string, Tensor>): void;
