@@ -149,10 +149,10 @@ describe('evaluation with an encoder (WebGPU)', () => {
     for (const row of r.rows) for (const v of [row.knnTop1, row.linearTop1]) expect(v >= 0 && v <= 1).toBe(true);
     // Raw pixels separate these colour classes perfectly (so the pixel row is computed, not filled in).
     expect(r.rows[2].knnTop1).toBe(1);
-    expect(lines.some((l) => /raw pixels kNN \(k=5, T=0.1\): 100%/.test(l))).toBe(true);
+    expect(lines.some((l) => /raw pixels kNN \(k=5, T=0.1\): 100\.0%/.test(l))).toBe(true);
     const table = formatReport(r);
     expect(table).toMatch(/\| representation \| kNN top-1 \| linear top-1 \| fine-tune 50% labels \|/);
-    expect(table).toMatch(/\| raw pixels \| 100% \| .* \| - \|/);
+    expect(table).toMatch(/\| raw pixels \| 100\.0% \| [\d.]+% \| - \|/);
     const dir = await mkdtemp(join(tmpdir(), 'eval-')); dirs.push(dir);
     const files = await writeReport(dir, r);
     expect(JSON.parse(await readFile(files.json, 'utf8')).rows).toHaveLength(3);
