@@ -240,6 +240,34 @@ describe('pretrain CLI argument parsing', () => {
     }
   });
 
+  it('main: SIGINT writes a checkpoint after the current step and exits 130; --resume runs to the end and evaluates', async () => {
+    const out = await tempDir();
+    const args = ['--data', trainFile, '--test-data', testFile, '--out', out, '--epochs', '2', '--batch-size', '16',
+      '--width', '0.0625', '--warmup-epochs', '1', '--backend', 'webgpu'];
+    const lines: string[] = [];
+    const logSpy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { lines.push(a.map(String).join(' ')); });
+    const errSpy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { lines.push(a.map(String).join(' ')); });
+    const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    // The signal arrives while a step runs: as soon as the first step is logged.
+    const timer = setInterval(() => {
+      if (existsSync(join(out, 'log.jsonl'))) { clearInterval(timer); process.emit('SIGINT'); }
+    }, 5);
+    try {
+      expect(await main(args)).toBe(130);
+      const stopped = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as { step: number };
+      expect(stopped.step).toBeGreaterThan(0);
+      expect(stopped.step).toBeLessThan(8);
+      expect(lines.join('\n')).toMatch(/SIGINT, writing a checkpoint after this step[\s\S]*interrupted at step \d+; checkpoint .*; continue with --resume/);
+      expect(await main([...args, '--resume', '--evaluate'])).toBe(0);
+      expect(JSON.parse(await readFile(join(out, 'latest.json'), 'utf8'))).toMatchObject({ step: 8 });
+      expect(await readFile(join(out, 'eval', 'eval.md'), 'utf8')).toMatch(/\| random-init encoder \|/);
+      expect(process.listenerCount('SIGINT')).toBe(0);
+    } finally {
+      clearInterval(timer);
+      logSpy.mockRestore(); errSpy.mockRestore(); outSpy.mockRestore();
+    }
+  });
+
   const stepM = (step: number, over: Partial<StepMetrics> = {}): StepMetrics => ({
     type: 'step', step, epoch: Math.floor(step / 220), batch: (step % 220) + 1, batchesPerEpoch: 220, totalSteps: 4400,
     loss: 4.8123, accuracy: 0.2312, lr: 0.123, imagesPerSec: 58.08, etaSec: 370, ...over,
