@@ -44,9 +44,9 @@ export const DEFAULT_EVAL_CONFIG: Omit<EvalCliConfig, 'run'> = {
 
 const FLAGS: Record<string, FlagSpec<keyof EvalCliConfig>> = {
   run: { key: 'run', kind: 'string', arg: '<dir>', help: 'pre-training output directory (its latest.json checkpoint) (required)' },
-  data: { key: 'data', kind: 'list', arg: '<file[,file]>', help: 'labelled training split (default: the run\'s --data)' },
-  'test-data': { key: 'testData', kind: 'string', arg: '<file>', help: 'labelled test split (default: the run\'s --test-data)' },
-  format: { key: 'format', kind: 'string', choices: DATA_FORMATS, help: 'data format (default: the run\'s, else auto-detected)' },
+  data: { key: 'data', kind: 'list', arg: '<path[,path]>', help: 'labelled training split: CIFAR file(s) or a directory (default: the run\'s --data)' },
+  'test-data': { key: 'testData', kind: 'string', arg: '<path>', help: 'labelled test split (default: the run\'s --test-data)' },
+  format: { key: 'format', kind: 'string', arg: '<name>', choices: DATA_FORMATS, help: `data format: ${DATA_FORMATS.join(' | ')} (default: the run's, else auto)` },
   out: { key: 'out', kind: 'string', arg: '<dir>', help: 'where eval.json / eval.md go (default: <run>/eval)' },
   k: { key: 'k', kind: 'int', help: 'kNN neighbours' },
   'knn-temperature': { key: 'knnTemperature', kind: 'number', help: 'kNN vote temperature' },

@@ -24,7 +24,7 @@ type FlagKey = keyof TrainConfig | 'preset' | 'config';
 const FLAGS: Record<string, FlagSpec<FlagKey>> = {
   data: { key: 'data', kind: 'list', arg: '<path[,path]>', help: 'training data: CIFAR binary file(s), comma-separated, or one directory (STL-10, idx, PNG folders)' },
   'test-data': { key: 'testData', kind: 'string', arg: '<path>', help: 'held-out split for the kNN monitor (a CIFAR file, or a directory)' },
-  format: { key: 'format', kind: 'string', choices: DATA_FORMATS, help: `data format: ${DATA_FORMATS.join(' | ')}` },
+  format: { key: 'format', kind: 'string', arg: '<name>', choices: DATA_FORMATS, help: `data format: ${DATA_FORMATS.join(' | ')}` },
   out: { key: 'out', kind: 'string', arg: '<dir>', help: 'output directory: log.jsonl, plot.png, checkpoints, latest.json' },
   epochs: { key: 'epochs', kind: 'int', help: 'training epochs' },
   'batch-size': { key: 'batchSize', kind: 'int', help: 'images per step (2x views)' },
