@@ -138,11 +138,13 @@ describe('evaluation with an encoder (WebGPU)', () => {
     const encoder = resnet18({ stem: 'cifar', width: spec.width, rng: new Random(5), backend });
     const before = await snapshot(encoder);
     const lines: string[] = [];
+    const liveBefore = backend.memory().liveBuffers;
     const r = await evaluate({
       train, test, encoder, spec, name: 'SimCLR (test)', backend, k: 5, linearEpochs: 3, linearBatchSize: 16,
       finetuneFractions: [0.5], finetuneEpochs: 1, finetuneBatchSize: 8, log: (l) => lines.push(l),
     });
     expect(await snapshot(encoder)).toEqual(before);
+    expect(backend.memory().liveBuffers).toBe(liveBefore); // every encoder copy, classifier and feature tensor released
     expect(r.rows.map((x) => x.name)).toEqual(['SimCLR (test)', 'random-init encoder', 'raw pixels']);
     expect(Object.keys(r.rows[0].finetune!)).toEqual(['50%']);
     expect(r.rows[2].finetune).toBeNull();

@@ -77,6 +77,19 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
     expect(JSON.parse(await readFile(join(out, 'latest.json'), 'utf8'))).toMatchObject({ checkpoint: 'checkpoint-8.safetensors', step: 8 });
   });
 
+  it('leaks no GPU buffers: live buffers flat from step to step (kNN epochs included) and back to the start after train returns', async () => {
+    const backend = await gpu();
+    await backend.sync();
+    const start = backend.memory();
+    const live: number[] = [];
+    await train(config(await tempDir(), { epochs: 3 }), { backend, onStep: () => live.push(backend.memory().liveBuffers) });
+    expect(live).toHaveLength(12);
+    expect(new Set(live.slice(1))).toEqual(new Set([live[1]]));
+    await backend.sync();
+    expect(backend.memory().liveBuffers).toBe(start.liveBuffers);
+    expect(backend.memory().liveBytes).toBe(start.liveBytes);
+  });
+
   it('interrupted after k steps (shouldStop) + resume == uninterrupted 2k steps (same losses)', async () => {
     const backend = await gpu();
     const out = await tempDir();
