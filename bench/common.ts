@@ -10,11 +10,14 @@ export const median = (xs: readonly number[]): number => {
 
 export const gflops = (flop: number, ms: number): number => flop / (ms * 1e6);
 
-/** Runs `body` reps times then waits for the device: milliseconds per call. */
-export async function timeCalls(body: () => void, sync: () => Promise<void>, reps: number): Promise<number> {
+/**
+ * Waits for the device, runs `body` reps times (awaiting it when it is async, e.g. a body that
+ * syncs itself), waits for the device again: milliseconds per call. Every timing loop uses this.
+ */
+export async function timeCalls(body: () => void | Promise<void>, sync: () => Promise<void>, reps = 1): Promise<number> {
   await sync();
   const t0 = performance.now();
-  for (let i = 0; i < reps; i++) body();
+  for (let i = 0; i < reps; i++) await body();
   await sync();
   return (performance.now() - t0) / reps;
 }

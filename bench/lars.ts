@@ -7,7 +7,7 @@ import { Random } from '../engine/random.js';
 import { randn } from '../engine/ops/index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { LARS, resnet18, SGD } from '../nn/index.js';
-import { median } from './common.js';
+import { median, timeCalls } from './common.js';
 
 export interface OptSide { name: string; ms: number; samplesMs: number[]; dispatchesPerStep: number }
 export interface LarsRecord {
@@ -29,10 +29,8 @@ export async function benchLars(
   const step = async (o: { step(): void }) => {
     await backend.sync();
     const d0 = backend.dispatchCount;
-    const t0 = performance.now();
-    o.step();
-    await backend.sync();
-    return [performance.now() - t0, backend.dispatchCount - d0] as const;
+    const ms = await timeCalls(() => o.step(), () => backend.sync());
+    return [ms, backend.dispatchCount - d0] as const;
   };
   // warm-up: the first steps create the momentum buffers and compile the pipelines
   opts.progress(`warm-up (${opts.warmup} steps each)`);

@@ -10,7 +10,7 @@ import { Random } from '../engine/random.js';
 import { tidy, type Tensor } from '../engine/tensor.js';
 import { add, arange, crossEntropy, div, equal, matmul, maximum, mul, ntXent, randn, reshape, rsqrt, square, sum, tensor, transpose } from '../engine/ops/index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
-import { median } from './common.js';
+import { median, timeCalls } from './common.js';
 
 export interface NtXentSide {
   /** Median milliseconds per forward + backward (null when it could not run). */
@@ -75,13 +75,15 @@ export async function benchNtXent(
         await backend.sync();
         const before = backend.memory().liveBytes;
         tracker.reset();
-        const t0 = performance.now();
-        let loss: Tensor;
-        if (naive) loss = naiveLoss(backend, z, temperature);
-        else { const r = ntXent(z, { temperature }); r.accuracy.dispose(); loss = r.loss; }
-        backward(loss);
-        await backend.sync();
-        const ms = performance.now() - t0;
+        const made: Tensor[] = [];
+        const ms = await timeCalls(() => {
+          let l: Tensor;
+          if (naive) l = naiveLoss(backend, z, temperature);
+          else { const r = ntXent(z, { temperature }); r.accuracy.dispose(); l = r.loss; }
+          backward(l);
+          made.push(l);
+        }, () => backend.sync());
+        const loss = made[0];
         const peak = tracker.peak - before;
         const value = readLoss ? await loss.item() : null;
         loss.dispose();

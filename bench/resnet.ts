@@ -9,7 +9,7 @@ import { tidy } from '../engine/tensor.js';
 import { crossEntropy, randint, randn } from '../engine/ops/index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { resnet18, SGD } from '../nn/index.js';
-import { median } from './common.js';
+import { median, timeCalls } from './common.js';
 import { tfjsResnet18 } from './resnet-tfjs.js';
 import type { TfjsHandle } from './tfjs.js';
 
@@ -25,24 +25,15 @@ export async function benchResnetStep(
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   const x = randn([opts.batch, 3, 32, 32], { rng, backend });
   const y = randint(0, 10, [opts.batch], { rng, backend });
-  const oursStep = async () => {
-    const t0 = performance.now();
+  const oursStep = async () => await timeCalls(() => {
     const loss = tidy(() => crossEntropy(model.call(x), y));
     opt.zeroGrad();
     backward(loss);
     opt.step();
     loss.dispose();
-    await backend.sync();
-    return (performance.now() - t0) / 1000;
-  };
+  }, () => backend.sync()) / 1000;
   const tf = tfjsResnet18(tfjs.tf, { batch: opts.batch, width: opts.width, lr: 0.01 });
-  const tfStep = async () => {
-    await tfSync();
-    const t0 = performance.now();
-    tf.step();
-    await tfSync();
-    return (performance.now() - t0) / 1000;
-  };
+  const tfStep = async () => await timeCalls(() => tf.step(), tfSync) / 1000;
   opts.progress('warm-up');
   await oursStep();
   await tfStep();

@@ -5,7 +5,7 @@
  * wait covers the whole loop; the two backends alternate per sample.
  */
 import type { WaitStrategy } from '../engine/webgpu/wait.js';
-import { gflops, log, median } from './common.js';
+import { gflops, log, median, timeCalls } from './common.js';
 import { createBackend, oursMatmul } from './ours.js';
 
 export interface WaitResult {
@@ -31,14 +31,10 @@ export async function measureWait(size: number, iterations: number, samples: num
     for (let s = 0; s < samples; s++) {
       for (let i = 0; i < mms.length; i++) {
         const mm = mms[i];
-        await mm.sync();
-        const t0 = performance.now();
-        for (let it = 0; it < iterations; it++) {
+        times[i].push(await timeCalls(async () => {
           mm.run();
           if (mode === 'sync every matmul') await mm.sync();
-        }
-        await mm.sync();
-        times[i].push((performance.now() - t0) / iterations);
+        }, () => mm.sync(), iterations));
       }
       process.stdout.write('.');
     }
