@@ -3,6 +3,7 @@
 // radius at 14; radius 0 copies). AXIS 0 blurs along rows (x), 1 along columns (y). Reflect
 // padding without edge repeat. One output element per invocation, 1-D grid split over x/y.
 // Bindings: 0 x (read), 1 vp (read), 2 out (read_write), 3 params {c, s, total}.
+#include "grid.wgsl"
 override WG: u32 = 256u;
 override AXIS: u32 = 0u;
 
@@ -21,9 +22,8 @@ fn reflect_index(j: i32, n: i32) -> i32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = wid.x * WG + lid.x + wid.y * nwg.x * WG;
+fn main(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.total) { return; }
   let s = p.s;
   let v = i / (s * s * p.c);

@@ -5,6 +5,7 @@
 // the jitter steps in the view's order (each clipped to [0, 1]) and grayscale, writes out.
 // 1-D grid split over x/y. Hue is a rotation of the YIQ chroma plane (luma-preserving).
 // Bindings: 0 x (read), 1 vp (read), 2 means (read_write), 3 out (read_write), 4 params {c, s, total}.
+#include "grid.wgsl"
 override WG: u32 = 256u;
 override MODE: u32 = 0u;
 
@@ -56,9 +57,8 @@ fn load(v: u32, k: u32, rgb: bool) -> vec3<f32> {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = wid.x * WG + lid.x + wid.y * nwg.x * WG;
+fn main(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.total) { return; }
   let ss = p.s * p.s;
   let rgb = p.c == 3u;

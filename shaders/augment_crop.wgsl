@@ -4,6 +4,7 @@
 // [0, 1]; view v samples image v mod N. One output element per invocation, 1-D grid split over
 // x/y. Bilinear resampling with align_corners = false, clamped to the crop.
 // Bindings: 0 src (read), 1 vp (read), 2 out (read_write), 3 params {n, c, h, w, s, total}.
+#include "grid.wgsl"
 override WG: u32 = 256u;
 
 struct Params { n: u32, c: u32, h: u32, w: u32, s: u32, total: u32, _p0: u32, _p1: u32 }
@@ -18,9 +19,8 @@ fn byte_at(k: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = wid.x * WG + lid.x + wid.y * nwg.x * WG;
+fn main(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.total) { return; }
   let s = p.s;
   let ox = i % s;

@@ -4,6 +4,8 @@
 // invocation per part (t = row * P + part), so no per-element index division. HAS_GAMMA/HAS_BETA = 0
 // mean gamma = 1 / beta = 0 (their bindings then alias another input and are not read).
 // Bindings: 0 x, 1 mean, 2 invstd, 3 gamma, 4 beta (read), 5 y (read_write), 6 params.
+#include "grid.wgsl"
+#include "bn_rows.wgsl"
 override WG: u32 = 256u;
 override HAS_GAMMA: u32 = 1u;
 override HAS_BETA: u32 = 1u;
@@ -19,21 +21,18 @@ struct Params { n: u32, c: u32, s: u32, parts: u32, e: u32, _p0: u32, _p1: u32, 
 @group(0) @binding(6) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let t = grid_index(gid);
   if (t >= p.n) { return; }
-  let row = t / p.parts;
-  let c = row % p.c;
-  let s0 = (t % p.parts) * p.e;
-  let s1 = min(p.s, s0 + p.e);
+  let rp = bn_row_part(t);
+  let c = rp.c;
   let mu = mean[c];
   var a = invstd[c];
   if (HAS_GAMMA == 1u) { a *= gamma[c]; }
   var b = 0.0;
   if (HAS_BETA == 1u) { b = beta[c]; }
-  var idx = row * p.s + s0;
-  for (var s = s0; s < s1; s++) {
+  var idx = rp.row * p.s + rp.s0;
+  for (var s = rp.s0; s < rp.s1; s++) {
     y[idx] = (x[idx] - mu) * a + b;
     idx++;
   }

@@ -4,6 +4,8 @@
 // Layout: x, g and dx are [N, C, S]; rows (n, c) split into P parts of E values, one invocation per
 // part (as batch_norm_apply.wgsl). HAS_GAMMA = 0: gamma = 1 (its binding aliases x, unread).
 // Bindings: 0 x, 1 g, 2 mean, 3 invstd, 4 gamma, 5 dgamma, 6 dbeta (read), 7 dx (read_write), 8 params.
+#include "grid.wgsl"
+#include "bn_rows.wgsl"
 override WG: u32 = 256u;
 override HAS_GAMMA: u32 = 1u;
 
@@ -20,22 +22,19 @@ struct Params { n: u32, c: u32, s: u32, parts: u32, e: u32, inv_m: f32, _p0: u32
 @group(0) @binding(8) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let t = grid_index(gid);
   if (t >= p.n) { return; }
-  let row = t / p.parts;
-  let c = row % p.c;
-  let s0 = (t % p.parts) * p.e;
-  let s1 = min(p.s, s0 + p.e);
+  let rp = bn_row_part(t);
+  let c = rp.c;
   let mu = mean[c];
   let is = invstd[c];
   var a = is;
   if (HAS_GAMMA == 1u) { a *= gamma[c]; }
   let b = dbeta[c] * p.inv_m;
   let k = dgamma[c] * p.inv_m * is;
-  var idx = row * p.s + s0;
-  for (var s = s0; s < s1; s++) {
+  var idx = rp.row * p.s + rp.s0;
+  for (var s = rp.s0; s < rp.s1; s++) {
     dx[idx] = a * ((g[idx] - b) - (x[idx] - mu) * k);
     idx++;
   }

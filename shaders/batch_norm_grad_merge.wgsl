@@ -3,6 +3,7 @@
 // the sums batch_norm_grad_input.wgsl needs as well.
 // Layout: part is [C, K, 2]. One invocation per channel.
 // Bindings: 0 part, 1 invstd (read), 2 dgamma, 3 dbeta (read_write), 4 params.
+#include "kahan.wgsl"
 override WG: u32 = 64u;
 
 struct Params { c: u32, k: u32, zero: u32, _p: u32 }
@@ -18,21 +19,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   if (c >= p.c) { return; }
   var base = 2u * c * p.k;
-  var sg = 0.0;
-  var cg = 0.0;
-  var sgx = 0.0;
-  var cgx = 0.0;
+  var sg = vec2<f32>(0.0);
+  var sgx = vec2<f32>(0.0);
   for (var k = 0u; k < p.k; k++) {
-    let y1 = part[base] - cg;
-    let t1 = bitcast<f32>(bitcast<u32>(sg + y1) ^ p.zero);
-    cg = (t1 - sg) - y1;
-    sg = t1;
-    let y2 = part[base + 1u] - cgx;
-    let t2 = bitcast<f32>(bitcast<u32>(sgx + y2) ^ p.zero);
-    cgx = (t2 - sgx) - y2;
-    sgx = t2;
+    sg = kahan_add(sg, part[base], p.zero);
+    sgx = kahan_add(sgx, part[base + 1u], p.zero);
     base += 2u;
   }
-  dbeta[c] = sg;
-  dgamma[c] = sgx * invstd[c];
+  dbeta[c] = sg.x;
+  dgamma[c] = sgx.x * invstd[c];
 }

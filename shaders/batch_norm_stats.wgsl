@@ -4,61 +4,44 @@
 // part[2t] = the chunk's mean and part[2t+1] = its sum of squared deviations (M2), two-pass over
 // the chunk: the mean from the sum of x - x0 (x0 the chunk's first value, so values near 1e3 with
 // small noise keep their noise digits), then M2 from ((x - x0) - dmean)^2. Sums are Kahan-
-// compensated; the total passes through an xor with p.zero (always 0) so Mesa cannot fold the
-// compensation away (see reduce.wgsl). batch_norm_merge.wgsl merges the chunks (Chan et al.).
+// compensated (lib/kahan.wgsl; p.zero, always 0, keeps Mesa from folding the compensation away).
+// Chunking: lib/bn_chunk.wgsl. batch_norm_merge.wgsl merges the chunks (Chan et al.).
 // One invocation per (channel, chunk), no workgroup memory. 1-D grid split over x/y.
 // Bindings: 0 x (read), 1 part (read_write), 2 params.
+#include "grid.wgsl"
+#include "kahan.wgsl"
+#include "bn_chunk.wgsl"
 override WG: u32 = 256u;
-
-struct Params { n: u32, c: u32, s: u32, k: u32, chunk: u32, m: u32, zero: u32, _p: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let t = grid_index(gid);
   if (t >= p.n) { return; }
-  let c = t / p.k;
-  let m0 = (t % p.k) * p.chunk;
-  let m1 = min(p.m, m0 + p.chunk);
-  let cnt = f32(m1 - m0);
-  let jump = (p.c - 1u) * p.s; // from the end of one (n, c) row to the start of (n + 1, c)
-  let s0 = m0 % p.s;
-  let idx0 = ((m0 / p.s) * p.c + c) * p.s + s0;
-  let x0 = x[idx0];
+  let ch = bn_chunk(t);
+  let cnt = f32(ch.m1 - ch.m0);
+  let x0 = x[ch.idx0];
   // pass 1: mean of x - x0
-  var idx = idx0;
-  var s = s0;
-  var sum = 0.0;
-  var comp = 0.0;
-  for (var m = m0; m < m1; m++) {
-    let y = (x[idx] - x0) - comp;
-    let tot = bitcast<f32>(bitcast<u32>(sum + y) ^ p.zero);
-    comp = (tot - sum) - y;
-    sum = tot;
-    idx++;
-    s++;
-    if (s == p.s) { s = 0u; idx += jump; }
+  var idx = ch.idx0;
+  var s = ch.s0;
+  var sum = vec2<f32>(0.0);
+  for (var m = ch.m0; m < ch.m1; m++) {
+    sum = kahan_add(sum, x[idx] - x0, p.zero);
+    chunk_next(&idx, &s);
   }
-  let dm = sum / cnt;
+  let dm = sum.x / cnt;
   // pass 2: sum of squared deviations
-  idx = idx0;
-  s = s0;
-  var m2 = 0.0;
-  comp = 0.0;
-  for (var m = m0; m < m1; m++) {
+  idx = ch.idx0;
+  s = ch.s0;
+  var m2 = vec2<f32>(0.0);
+  for (var m = ch.m0; m < ch.m1; m++) {
     let d = (x[idx] - x0) - dm;
-    let y = d * d - comp;
-    let tot = bitcast<f32>(bitcast<u32>(m2 + y) ^ p.zero);
-    comp = (tot - m2) - y;
-    m2 = tot;
-    idx++;
-    s++;
-    if (s == p.s) { s = 0u; idx += jump; }
+    m2 = kahan_add(m2, d * d, p.zero);
+    chunk_next(&idx, &s);
   }
   part[2u * t] = x0 + dm;
-  part[2u * t + 1u] = m2;
+  part[2u * t + 1u] = m2.x;
 }

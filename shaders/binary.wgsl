@@ -4,6 +4,7 @@
 // One element per invocation, 1-D grid split over x/y.
 // Bindings: 0 a (read), 1 b (read), 2 out (read_write), 3 params.
 // OP codes must match engine/ops/elementwise.ts.
+#include "grid.wgsl"
 override OP: u32 = 0u;
 override SAME_SHAPE: bool = false;
 override WG: u32 = 256u;
@@ -39,9 +40,8 @@ fn apply(x: f32, y: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.n) { return; }
   if (SAME_SHAPE) {
     out[i] = apply(a[i], b[i]);

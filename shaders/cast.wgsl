@@ -4,6 +4,7 @@
 // unspecified); i32 <-> u32 keeps the bits (two's complement wrap); integers -> f32 round to nearest.
 // Layout: contiguous, one element per invocation, 1-D grid split over x/y.
 // Bindings: 0 src (read), 1 out (read_write), 2 params {n}.
+#include "grid.wgsl"
 override FROM: u32 = 0u;
 override TO: u32 = 1u;
 override WG: u32 = 256u;
@@ -25,9 +26,8 @@ fn convert(bits: u32) -> u32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.n) { return; }
   out[i] = convert(src[i]);
 }

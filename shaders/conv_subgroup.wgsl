@@ -25,34 +25,13 @@
 // Requires subgroup size 8 made of consecutive local_invocation_index values (the host checks).
 enable subgroups;
 
-override MODE: u32 = 0u;
-override KH: u32 = 3u;
-override KW: u32 = 3u;
-override SY: u32 = 1u;
-override SX: u32 = 1u;
-override PY: i32 = 0;
-override PX: i32 = 0;
-override DY: u32 = 1u;
-override DX: u32 = 1u;
-override CHECK_Y: bool = true;
-override CHECK_X: bool = true;
-override VEC_B: bool = false;
-override HAS_BIAS: bool = false;
 override TM: u32 = 16u;  // rows per subgroup: 8, 16, 24 or 32
 override TN: u32 = 4u;   // columns per lane: 4 or 8
 override WG: u32 = 64u;  // invocations per workgroup (a multiple of 8)
 override SGN: u32 = 1u;  // subgroups along the columns
 
-struct Params {
-  M: u32, K: u32, NC: u32, NC4: u32,
-  LY: u32, LX: u32, colStride: u32, split: u32,
-  C: u32, H: u32, W: u32, O: u32,
-  Ho: u32, Wo: u32, _p0: u32, _p1: u32,
-  ry: u32, rx: u32, Hq: u32, Wq: u32,
-  nky: u32, nkx: u32, ky0: u32, kx0: u32,
-  sty: u32, stx: u32, offy0: i32, offx0: i32,
-  dOffy: i32, dOffx: i32, _p2: u32, _p3: u32,
-}
+#include "conv_params.wgsl"
+#include "bcast8.wgsl"
 
 @group(0) @binding(0) var<storage, read> asrc: array<f32>;
 @group(0) @binding(1) var<storage, read> bsrc: array<vec4<f32>>;
@@ -61,17 +40,6 @@ struct Params {
 @group(0) @binding(4) var<uniform> p: Params;
 
 fn ldb(i: u32) -> f32 { return bsrc[i >> 2u][i & 3u]; }
-
-fn bcast8(v: vec4<f32>) -> array<vec4<f32>, 8> {
-  return array<vec4<f32>, 8>(
-    subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u),
-    subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
-}
-fn bcast8u(v: u32) -> array<u32, 8> {
-  return array<u32, 8>(
-    subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u),
-    subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
-}
 
 // One value of k: A offset and the two bounds terms, and B's row (MODE 0/1) or base (MODE 2).
 struct KS { off: i32, a: i32, b: i32, brow: u32 }

@@ -5,43 +5,14 @@
 // 4 rows: implicit im2col with zero padding) and 4 of B into workgroup memory.
 // Grid: x = ceil(NC / 64), y = ceil(M / 64), z the weight-gradient splits.
 // Bindings: 0 asrc (read), 1 bsrc (read), 2 bias (read), 3 out (read_write), 4 params.
-override MODE: u32 = 0u;
-override KH: u32 = 3u;
-override KW: u32 = 3u;
-override SY: u32 = 1u;
-override SX: u32 = 1u;
-override PY: i32 = 0;
-override PX: i32 = 0;
-override DY: u32 = 1u;
-override DX: u32 = 1u;
-override CHECK_Y: bool = true;
-override CHECK_X: bool = true;
-override VEC_B: bool = false;  // unused here (same constants as conv_subgroup.wgsl)
-override HAS_BIAS: bool = false;
-
-const TILE: u32 = 64u;
-const TK: u32 = 16u;
-const PAD: u32 = 17u;
-
-struct Params {
-  M: u32, K: u32, NC: u32, NC4: u32,
-  LY: u32, LX: u32, colStride: u32, split: u32,
-  C: u32, H: u32, W: u32, O: u32,
-  Ho: u32, Wo: u32, _p0: u32, _p1: u32,
-  ry: u32, rx: u32, Hq: u32, Wq: u32,
-  nky: u32, nkx: u32, ky0: u32, kx0: u32,
-  sty: u32, stx: u32, offy0: i32, offx0: i32,
-  dOffy: i32, dOffx: i32, _p2: u32, _p3: u32,
-}
+#include "conv_params.wgsl"
+#include "tile64.wgsl"
 
 @group(0) @binding(0) var<storage, read> asrc: array<f32>;
 @group(0) @binding(1) var<storage, read> bsrc: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-var<workgroup> As: array<vec4<f32>, 272>;
-var<workgroup> Bs: array<vec4<f32>, 272>;
 
 // A[row, k], zero outside the image (padding) and outside [0, M) x [kb, ke).
 fn opA(row: u32, k: u32, ke: u32) -> f32 {
@@ -120,14 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let kb2 = t + bk;
     Bs[bk * PAD + bj] = vec4<f32>(opB(kb2, bn, ke), opB(kb2, bn + 1u, ke), opB(kb2, bn + 2u, ke), opB(kb2, bn + 3u, ke));
     workgroupBarrier();
-    for (var k = 0u; k < TK; k++) {
-      let av = As[k * PAD + ty];
-      let bv = Bs[k * PAD + tx];
-      acc[0] = fma(vec4<f32>(av.x), bv, acc[0]);
-      acc[1] = fma(vec4<f32>(av.y), bv, acc[1]);
-      acc[2] = fma(vec4<f32>(av.z), bv, acc[2]);
-      acc[3] = fma(vec4<f32>(av.w), bv, acc[3]);
-    }
+    tile_fma(&acc, tx, ty);
     workgroupBarrier();
   }
 

@@ -8,6 +8,7 @@
 // sum_split: dst[i] = sum over s < S of src[s * n + i] (the weight gradient's split reduction).
 // col2im: the input gradient from columns Y [N, C*KH*KW, Ho, Wo] (Y = w^T g, a 1x1 GEMM): each
 //   dx[n,c,iy,ix] sums its taps Y[n, (c,ky,kx), oy, ox] with iy = oy*sy - py + ky*dy (no atomics).
+#include "grid.wgsl"
 override WG: u32 = 256u;
 
 struct Params {
@@ -23,9 +24,8 @@ struct Params {
 @group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn pack(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.n) { return; }
   let r = i / p.ld;
   let col = i % p.ld;
@@ -35,9 +35,8 @@ fn pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 
 @compute @workgroup_size(WG)
-fn sum_split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-             @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn sum_split(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.n) { return; }
   var s = 0.0;
   for (var z = 0u; z < p.S; z++) { s += src[z * p.n + i]; }
@@ -45,9 +44,8 @@ fn sum_split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
 }
 
 @compute @workgroup_size(WG)
-fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-          @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn col2im(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.n) { return; }
   let ix = i % p.W;
   let iy = (i / p.W) % p.H;

@@ -2,6 +2,7 @@
 // Layout: x, out contiguous; idx i32 [K]. One output element per invocation, 1-D grid split over
 // x/y. Moves u32 bit patterns, so it serves every 4-byte dtype. Indices outside [0, D) write 0.
 // Bindings: 0 x (read), 1 idx (read, i32), 2 out (read_write), 3 params {n, d, k, inner}.
+#include "grid.wgsl"
 override WG: u32 = 256u;
 
 struct Params { n: u32, d: u32, k: u32, inner: u32 }
@@ -12,9 +13,8 @@ struct Params { n: u32, d: u32, k: u32, inner: u32 }
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let t = grid_index(gid);
   if (t >= p.n) { return; }
   let i = t % p.inner;
   let ok = t / p.inner;

@@ -4,6 +4,7 @@
 // writes (x - m) - log s. The loops stride by inner (coalesced over i). No workgroup memory.
 // -inf entries contribute 0; a row of only -inf gives NaN (as PyTorch). 1-D grid split over x/y.
 // Bindings: 0 x (read), 1 out (read_write), 2 params {n = outer*inner, r, inner}.
+#include "grid.wgsl"
 override WG: u32 = 256u;
 
 struct Params { n: u32, r: u32, inner: u32, _p0: u32 }
@@ -13,9 +14,8 @@ struct Params { n: u32, r: u32, inner: u32, _p0: u32 }
 @group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let t = grid_index(gid);
   if (t >= p.n) { return; }
   let i = t % p.inner;
   let o = t / p.inner;

@@ -26,30 +26,8 @@ override TN: u32 = 4u;   // columns per lane: 4 or 8
 override WG: u32 = 64u;  // invocations per workgroup (a multiple of 8)
 override SGN: u32 = 1u;  // subgroups along N
 
-struct Params {
-  M: u32, K: u32, N: u32, batch0: u32,
-  strideA: u32, strideB: u32, _p0: u32, _p1: u32,
-}
-
-@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-
-fn lda(i: u32) -> f32 { return a[i >> 2u][i & 3u]; }
-fn ldb(i: u32) -> f32 { return b[i >> 2u][i & 3u]; }
-
-// Every lane's value, in every lane.
-fn bcast8(v: vec4<f32>) -> array<vec4<f32>, 8> {
-  return array<vec4<f32>, 8>(
-    subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u),
-    subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
-}
-fn bcast8s(v: f32) -> array<f32, 8> {
-  return array<f32, 8>(
-    subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u),
-    subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
-}
+#include "matmul_vec4.wgsl"
+#include "bcast8.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
@@ -86,32 +64,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let K4 = K & ~3u;
   for (var k = 0u; k < K4; k += 4u) {
     // bv[kk * 2 + q] = op(B)[k + kk, this lane's columns 4q..4q+3]
-    var bv: array<vec4<f32>, 8>;
-    if (!TRANS_B) {
-      for (var kk = 0u; kk < 4u; kk++) {
-        let base = bOff + (k + kk) * N;
-        for (var q = 0u; q < NQ; q++) {
-          if (VEC_B) { bv[kk * 2u + q] = b[(base + nq[q]) >> 2u]; }
-          else {
-            bv[kk * 2u + q] = vec4<f32>(ldb(base + cols[4u * q]), ldb(base + cols[4u * q + 1u]),
-                                        ldb(base + cols[4u * q + 2u]), ldb(base + cols[4u * q + 3u]));
-          }
-        }
-      }
-    } else {
-      for (var q = 0u; q < NQ; q++) {
-        var cv: array<vec4<f32>, 4>; // cv[j] = op(B)[k..k+3, column 4q+j]
-        for (var j = 0u; j < 4u; j++) {
-          let base = bOff + cols[4u * q + j] * K + k;
-          if (VEC_B) { cv[j] = b[base >> 2u]; }
-          else { cv[j] = vec4<f32>(ldb(base), ldb(base + 1u), ldb(base + 2u), ldb(base + 3u)); }
-        }
-        bv[q] = vec4<f32>(cv[0].x, cv[1].x, cv[2].x, cv[3].x);
-        bv[2u + q] = vec4<f32>(cv[0].y, cv[1].y, cv[2].y, cv[3].y);
-        bv[4u + q] = vec4<f32>(cv[0].z, cv[1].z, cv[2].z, cv[3].z);
-        bv[6u + q] = vec4<f32>(cv[0].w, cv[1].w, cv[2].w, cv[3].w);
-      }
-    }
+    var bv = load_b4(bOff, k, cols, nq);
     for (var r = 0u; r < RB; r++) {
       // av[i] = op(A)[row 8r + i, k..k+3], the same in every lane
       var av: array<vec4<f32>, 8>;
@@ -146,15 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   // Remaining K % 4 values of k, one at a time.
   for (var k = K4; k < K; k++) {
-    var bk: array<vec4<f32>, 2>;
-    for (var q = 0u; q < NQ; q++) {
-      var v: vec4<f32>;
-      for (var j = 0u; j < 4u; j++) {
-        let n = cols[4u * q + j];
-        if (TRANS_B) { v[j] = ldb(bOff + n * K + k); } else { v[j] = ldb(bOff + k * N + n); }
-      }
-      bk[q] = v;
-    }
+    var bk = load_b1(bOff, k, cols);
     for (var r = 0u; r < RB; r++) {
       var mine: f32;
       if (TRANS_A) { mine = lda(aOff + k * M + myRow[r]); } else { mine = lda(aOff + myRow[r] * K + k); }

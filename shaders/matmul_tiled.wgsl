@@ -13,24 +13,13 @@
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 
-const TILE: u32 = 64u;
-const TK: u32 = 16u;
-
-struct Params {
-  M: u32, K: u32, N: u32, batch0: u32,
-  strideA: u32, strideB: u32, _p0: u32, _p1: u32,
-}
+#include "matmul_params.wgsl"
+#include "tile64.wgsl"
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
-
-// As[k * 17 + i] = op(A)[rows 4i..4i+3, k]; Bs[k * 17 + j] = op(B)[k, columns 4j..4j+3]. Rows of
-// 17 vectors, not 16, so that invocations storing consecutive k hit different banks.
-const PAD: u32 = 17u;
-var<workgroup> As: array<vec4<f32>, 272>;
-var<workgroup> Bs: array<vec4<f32>, 272>;
 
 fn opA(off: u32, m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) { return 0.0; }
@@ -68,14 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let kb = t + bk;
     Bs[bk * PAD + bj] = vec4<f32>(opB(bOff, kb, bn), opB(bOff, kb, bn + 1u), opB(bOff, kb, bn + 2u), opB(bOff, kb, bn + 3u));
     workgroupBarrier();
-    for (var k = 0u; k < TK; k++) {
-      let av = As[k * PAD + ty];
-      let bv = Bs[k * PAD + tx];
-      acc[0] = fma(vec4<f32>(av.x), bv, acc[0]);
-      acc[1] = fma(vec4<f32>(av.y), bv, acc[1]);
-      acc[2] = fma(vec4<f32>(av.z), bv, acc[2]);
-      acc[3] = fma(vec4<f32>(av.w), bv, acc[3]);
-    }
+    tile_fma(&acc, tx, ty);
     workgroupBarrier();
   }
 

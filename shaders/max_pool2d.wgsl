@@ -3,6 +3,8 @@
 // -inf (padded positions never win), the first maximum in window order (rows, then columns) wins ties.
 // One invocation per output, looping over the window clipped to the input; no workgroup memory.
 // 1-D grid split over x/y. Bindings: 0 x (read), 1 y, 2 argmax (read_write), 3 params.
+#include "grid.wgsl"
+#include "pool_window.wgsl"
 override WG: u32 = 256u;
 
 struct Params { n: u32, h: i32, w: i32, oh: u32, ow: u32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, _p: u32 }
@@ -13,25 +15,19 @@ struct Params { n: u32, h: i32, w: i32, oh: u32, ow: u32, kh: i32, kw: i32, sh: 
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let t = grid_index(gid);
   if (t >= p.n) { return; }
   let ox = i32(t % p.ow);
   let r = t / p.ow;
   let oy = i32(r % p.oh);
   let plane = r / p.oh;
-  let hs = oy * p.sh - p.ph;
-  let ws = ox * p.sw - p.pw;
-  let h0 = max(hs, 0);
-  let h1 = min(hs + p.kh, p.h);
-  let w0 = max(ws, 0);
-  let w1 = min(ws + p.kw, p.w);
+  let win = window_clip(oy, ox);
   let base = plane * u32(p.h * p.w);
-  var best = h0 * p.w + w0;
+  var best = win.x * p.w + win.z;
   var m = x[base + u32(best)];
-  for (var h = h0; h < h1; h++) {
-    for (var w = w0; w < w1; w++) {
+  for (var h = win.x; h < win.y; h++) {
+    for (var w = win.z; w < win.w; w++) {
       let i = h * p.w + w;
       let v = x[base + u32(i)];
       if (v > m) { m = v; best = i; }

@@ -8,9 +8,9 @@
 // at a time (four dot products, then one pass adding the four weighted rows) and accumulates its
 // gradient row in place in out (each invocation owns its row). No workgroup memory or barriers.
 // Bindings: 0 zh, 1 g, 2 lse (read), 3 out (read_write, [M, d]), 4 params {m, d, half, inv_tau}.
+#include "grid.wgsl"
+#include "ntxent_rows.wgsl"
 override WG: u32 = 64u;
-
-struct Params { m: u32, d: u32, half: u32, inv_tau: f32 }
 
 @group(0) @binding(0) var<storage, read> zh: array<f32>;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
@@ -28,11 +28,10 @@ fn weight(v: f32, j: u32, a: u32, pos: u32, ga: f32, la: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let a = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let a = grid_index(gid);
   if (a >= p.m) { return; }
-  let pos = select(a + p.half, a - p.half, a >= p.half);
+  let pos = positive(a);
   let ab = a * p.d;
   let ga = g[a];
   let la = lse[a];
@@ -41,11 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var j = 0u;
   for (; j + 4u <= p.m; j += 4u) {
     let jb = j * d;
-    var s4 = vec4<f32>(0.0);
-    for (var k = 0u; k < d; k++) {
-      s4 += zh[ab + k] * vec4<f32>(zh[jb + k], zh[jb + d + k], zh[jb + 2u * d + k], zh[jb + 3u * d + k]);
-    }
-    let v = s4 * p.inv_tau;
+    let v = dot4(ab, jb) * p.inv_tau;
     let w = vec4<f32>(weight(v.x, j, a, pos, ga, la), weight(v.y, j + 1u, a, pos, ga, la),
                       weight(v.z, j + 2u, a, pos, ga, la), weight(v.w, j + 3u, a, pos, ga, la));
     for (var k = 0u; k < d; k++) {
@@ -54,9 +49,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   for (; j < p.m; j++) {
     let jb = j * d;
-    var dt = 0.0;
-    for (var k = 0u; k < d; k++) { dt += zh[ab + k] * zh[jb + k]; }
-    let w = weight(dt * p.inv_tau, j, a, pos, ga, la);
+    let w = weight(dot1(ab, jb) * p.inv_tau, j, a, pos, ga, la);
     for (var k = 0u; k < d; k++) { out[ab + k] += w * zh[jb + k]; }
   }
   for (var k = 0u; k < d; k++) { out[ab + k] *= p.inv_tau; }

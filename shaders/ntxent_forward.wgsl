@@ -9,9 +9,9 @@
 // Every lane of a workgroup reads the same rows j at once (a broadcast, not a gather); no
 // workgroup memory or barriers. 1-D grid split over x/y.
 // Bindings: 0 zh (read), 1 loss, 2 lse, 3 correct (read_write), 4 params {m, d, half, inv_tau}.
+#include "grid.wgsl"
+#include "ntxent_rows.wgsl"
 override WG: u32 = 64u;
-
-struct Params { m: u32, d: u32, half: u32, inv_tau: f32 }
 
 @group(0) @binding(0) var<storage, read> zh: array<f32>;
 @group(0) @binding(1) var<storage, read_write> loss: array<f32>;
@@ -39,11 +39,10 @@ fn take(v: f32, j: u32, i: u32, pos: u32) {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.m) { return; }
-  let pos = select(i + p.half, i - p.half, i >= p.half);
+  let pos = positive(i);
   let ib = i * p.d;
   mx = NEG_BIG;
   se = 0.0;
@@ -52,22 +51,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var j = 0u;
   for (; j + 4u <= p.m; j += 4u) {
     let jb = j * p.d;
-    var dot = vec4<f32>(0.0);
-    for (var k = 0u; k < p.d; k++) {
-      let a = zh[ib + k];
-      dot += a * vec4<f32>(zh[jb + k], zh[jb + p.d + k], zh[jb + 2u * p.d + k], zh[jb + 3u * p.d + k]);
-    }
-    let v = dot * p.inv_tau;
+    let v = dot4(ib, jb) * p.inv_tau;
     take(v.x, j, i, pos);
     take(v.y, j + 1u, i, pos);
     take(v.z, j + 2u, i, pos);
     take(v.w, j + 3u, i, pos);
   }
   for (; j < p.m; j++) {
-    let jb = j * p.d;
-    var dot = 0.0;
-    for (var k = 0u; k < p.d; k++) { dot += zh[ib + k] * zh[jb + k]; }
-    take(dot * p.inv_tau, j, i, pos);
+    take(dot1(ib, j * p.d) * p.inv_tau, j, i, pos);
   }
   let log_s = log(se);
   loss[i] = (mx - pos_logit) + log_s;

@@ -2,6 +2,7 @@
 // Layout: labels i32 contiguous [M], out f32 contiguous [M, C]. One output element per invocation,
 // 1-D grid split over x/y. Labels outside [0, C) give an all-zero row.
 // Bindings: 0 labels (read, i32), 1 out (read_write), 2 params {n = M*C, c}.
+#include "grid.wgsl"
 override WG: u32 = 256u;
 
 struct Params { n: u32, c: u32, _p0: u32, _p1: u32 }
@@ -11,9 +12,8 @@ struct Params { n: u32, c: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let t = grid_index(gid);
   if (t >= p.n) { return; }
   out[t] = select(0.0, 1.0, labels[t / p.c] == i32(t % p.c));
 }

@@ -5,6 +5,8 @@
 // One output per invocation, no workgroup memory or barriers; the r loop strides by inner, so
 // neighbouring invocations (neighbouring i) read neighbouring addresses. 1-D grid split over x/y.
 // Bindings: 0 x (read), 1 out (read_write), 2 params. OP: 0 sum, 1 max (engine/ops/reduce.ts).
+#include "grid.wgsl"
+#include "kahan.wgsl"
 override OP: u32 = 0u;
 override WG: u32 = 256u;
 
@@ -15,9 +17,8 @@ struct Params { n: u32, r: u32, inner: u32, c: u32, chunk: u32, zero: u32, _p1: 
 @group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let t = grid_index(gid);
   if (t >= p.n) { return; }
   let i = t % p.inner;
   let oc = t / p.inner;
@@ -35,17 +36,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     out[t] = m;
     return;
   }
-  // Kahan summation: comp carries the low-order bits lost by each addition. WGSL has no
-  // `precise`, and drivers may treat float math as reassociable and fold (tot - s) - y to 0
-  // (Mesa does), so tot passes through an xor with p.zero (always 0), which they cannot see through.
-  var s = 0.0;
-  var comp = 0.0;
+  // Kahan summation (lib/kahan.wgsl: the xor with p.zero keeps Mesa from folding it away).
+  var s = vec2<f32>(0.0);
   for (var r = r0; r < r1; r++) {
-    let y = x[idx] - comp;
-    let tot = bitcast<f32>(bitcast<u32>(s + y) ^ p.zero);
-    comp = (tot - s) - y;
-    s = tot;
+    s = kahan_add(s, x[idx], p.zero);
     idx += p.inner;
   }
-  out[t] = s;
+  out[t] = s.x;
 }

@@ -3,6 +3,7 @@
 // destination element per invocation loops over all K indices in order: deterministic, no atomics,
 // O(K) per output. Indices outside [0, D) match no destination and are dropped. 1-D grid over x/y.
 // Bindings: 0 g (read), 1 idx (read, i32), 2 out (read_write), 3 params {n, d, k, inner}.
+#include "grid.wgsl"
 override WG: u32 = 256u;
 
 struct Params { n: u32, d: u32, k: u32, inner: u32 }
@@ -13,9 +14,8 @@ struct Params { n: u32, d: u32, k: u32, inner: u32 }
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let t = grid_index(gid);
   if (t >= p.n) { return; }
   let i = t % p.inner;
   let od = t / p.inner;

@@ -5,29 +5,13 @@
 // Used by concat (one dispatch per input) and pad. One element per invocation, 1-D grid split
 // over x/y; no workgroup memory.
 // Bindings: 0 src (read), 1 out (read_write), 2 params.
+#include "grid.wgsl"
+#include "strided_copy_layout.wgsl"
 override WG: u32 = 256u;
 
-struct Params {
-  n: u32, rank: u32, offset: u32, _p0: u32,
-  shape: array<vec4<u32>, 2>,
-  strides: array<vec4<u32>, 2>,
-}
-
-@group(0) @binding(0) var<storage, read> src: array<u32>;
-@group(0) @binding(1) var<storage, read_write> out: array<u32>;
-@group(0) @binding(2) var<uniform> p: Params;
-
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.n) { return; }
-  var rem = i;
-  var j = p.offset;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let dim = p.shape[d / 4][d % 4];
-    j += (rem % dim) * p.strides[d / 4][d % 4];
-    rem = rem / dim;
-  }
-  out[j] = src[i];
+  out[strided_index(i)] = src[i];
 }

@@ -1,8 +1,8 @@
 // unary.wgsl: out[i] = f(x[i]) for the elementwise unary ops, selected by the OP constant.
-// Layout: contiguous f32, one element per invocation, 1-D grid split over x/y (i = wid.x*WG +
-// lid.x + wid.y*nwg.x*WG) so tensors beyond 65535 workgroups work.
+// Layout: contiguous f32, one element per invocation, 1-D grid split over x/y (lib/grid.wgsl)
 // Bindings: 0 x (read), 1 out (read_write), 2 params {n, alpha, beta}.
 // OP codes must match engine/ops/elementwise.ts.
+#include "grid.wgsl"
 override OP: u32 = 0u;
 override WG: u32 = 256u;
 
@@ -47,9 +47,8 @@ fn apply(v: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.n) { return; }
   out[i] = apply(x[i]);
 }

@@ -2,6 +2,7 @@
 // Layout: out contiguous; operand offsets from out's multi-index and per-operand strides (0 on
 // broadcast axes), rank <= 8. One element per invocation, 1-D grid split over x/y.
 // Bindings: 0 cond (read, f32 mask), 1 a, 2 b (read), 3 out (read_write), 4 params.
+#include "grid.wgsl"
 override WG: u32 = 256u;
 
 struct Params {
@@ -19,9 +20,8 @@ struct Params {
 @group(0) @binding(4) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+fn main(gid: Grid1D) {
+  let i = grid_index(gid);
   if (i >= p.n) { return; }
   var rem = i;
   var ic = 0u;
