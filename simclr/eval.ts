@@ -7,8 +7,9 @@
  *   decay per step, no weight decay, softmax cross-entropy. 'features' mode encodes every image
  *   once (the fast option); 'augment' mode encodes random crop + flip views every step.
  * - Fine-tuning on a class-balanced, seeded labelled fraction: encoder + a new linear layer, all
- *   trained (BN in train mode), crop + flip views, Nesterov SGD lr 0.05 x B / 256, cosine, no weight
- *   decay (paper appendix B.5), on a copy of the encoder so the caller's stays untouched.
+ *   trained (BN in train mode), crop + flip views, Nesterov SGD lr 0.05 x B / 256 (B counts both
+ *   views, 2 x batch), cosine, no weight decay (paper appendix B.5), on a copy of the encoder so the
+ *   caller's stays untouched.
  *
  * Inputs to the linear layer are standardized with the train set's per-feature mean and std. That
  * is a fixed affine map (the classifier family is unchanged) and lets one learning rate serve raw
