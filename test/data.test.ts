@@ -1,6 +1,6 @@
 /**
  * Data sets (simclr/data): every reader on tiny files written here (plain and .gz), every error
- * case, the genuine partial CIFAR-10 in ../shared/data (skipped when absent), Debian's
+ * case, the shipped genuine CIFAR-10 demo files, the partial CIFAR-10 in ../shared/data (skipped when absent), Debian's
  * Fashion-MNIST (skipped when absent), and the batch loader's order, prefetch and resumable state.
  */
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
@@ -353,7 +353,32 @@ const hasCifar = existsSync(join(CIFAR_DIR, 'test_batch.first1017.bin.gz'));
 const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 const hasFashion = existsSync(join(FASHION_DIR, 't10k-images-idx3-ubyte.gz'));
 
+const DEMO_DIR = resolve(__dirname, '..', 'data', 'cifar10-demo');
+
 describe('genuine data', () => {
+  // The shipped demo files are cut from the same genuine records, so these checks run on every clone,
+  // with or without ../shared next to it.
+  it('shipped CIFAR-10 demo files (data/cifar10-demo): md5s, class counts and first labels of SOURCES.md', () => {
+    const counts = (labels: Uint8Array | Int32Array) => {
+      const c = new Array(10).fill(0);
+      for (const l of labels) c[l]++;
+      return c;
+    };
+    const train = join(DEMO_DIR, 'data_batch_1.first1500.bin.gz');
+    const test = join(DEMO_DIR, 'test_batch.first500.bin.gz');
+    expect(createHash('md5').update(readBytes(train)).digest('hex')).toBe('cdad73279982a546033150b9632fcec0');
+    expect(createHash('md5').update(readBytes(test)).digest('hex')).toBe('4b2f848b86832522ada8981c23afcf2f');
+    const tr = readCifar10(train);
+    const te = readCifar10(test, { classes: CIFAR10_CLASSES });
+    expect([tr.n, te.n, te.channels, te.height, te.width]).toEqual([1500, 500, 3, 32, 32]);
+    expect(counts(tr.labels!)).toEqual([155, 152, 148, 140, 153, 128, 159, 149, 154, 162]);
+    expect(counts(te.labels!)).toEqual([57, 41, 51, 49, 40, 48, 54, 47, 57, 56]);
+    expect(Array.from(tr.labels!.subarray(0, 6))).toEqual([6, 9, 9, 4, 1, 1]); // frog truck truck deer automobile automobile
+    expect(te.labels!.subarray(0, 4).reduce((s, l) => s + te.classes![l] + ' ', '')).toBe('cat ship ship airplane ');
+    const chanMean = (i: number, c: number) => te.images.subarray(i * 3072 + c * 1024, i * 3072 + (c + 1) * 1024).reduce((s, v) => s + v, 0) / 1024;
+    expect(chanMean(1, 2)).toBeGreaterThan(chanMean(1, 0)); // ship 1: blue > red
+  });
+
   it('partial CIFAR-10 (../shared/data/cifar-10-partial): test batch records 0..1016', (ctx) => {
     if (!hasCifar) {
       console.warn(`SKIPPED: genuine CIFAR-10 subset not found at ${CIFAR_DIR}`);
