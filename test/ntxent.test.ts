@@ -74,6 +74,24 @@ describe('ntXent', () => {
     [odd, flat, ok].forEach((t) => t.dispose());
   });
 
+  it('takes the temperature as a plain number or { temperature }, and refuses anything else', async () => {
+    const b = new CpuBackend();
+    const z = tensorOn(b, randomZ(8, 4, 2), [8, 4]);
+    const value = async (opts: Parameters<typeof ntXent>[1]) => {
+      const r = ntXent(z, opts);
+      const v = (await r.loss.data())[0];
+      r.loss.dispose(); r.accuracy.dispose();
+      return v;
+    };
+    const at01 = await value({ temperature: 0.1 });
+    expect(await value(0.1)).toBe(at01);
+    expect(at01).not.toBe(await value(undefined)); // the default (0.5) differs
+    for (const bad of [{ temprature: 0.1 }, { temperature: '0.1' }, 'x', null, [0.1], 0, -1]) {
+      expect(() => ntXent(z, bad as never)).toThrow(ArgumentError);
+    }
+    z.dispose();
+  });
+
   it.each([0.5, 0.1, 0.05])('matches the matmul/mask/crossEntropy composition on WebGPU, [256, 32], tau %s', async (tau) => {
     const b = await gpu();
     const v = randomZ(256, 32, 3);

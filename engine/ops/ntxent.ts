@@ -146,6 +146,24 @@ export function ntXentBackward(zh: Tensor, g: Tensor, lse: Tensor, temperature: 
 export interface NtXentOptions { temperature?: number }
 
 /**
+ * The temperature of a loss called as `loss(x, 0.1)` or `loss(x, { temperature: 0.1 })`; anything
+ * else (another key, a string, a non-positive number) is an ArgumentError, never a silent default.
+ */
+export function lossTemperature(op: string, opts: { temperature?: number } | number | undefined, fallback: number): number {
+  if (typeof opts === 'number') { checkTemperature(op, opts); return opts; }
+  if (opts === undefined) return fallback;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new ArgumentError(op, `options must be a temperature or { temperature }, got ${JSON.stringify(opts)}`);
+  }
+  const unknown = Object.keys(opts).filter((k) => k !== 'temperature');
+  if (unknown.length) throw new ArgumentError(op, `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (expected { temperature })`);
+  const t = opts.temperature ?? fallback;
+  if (typeof t !== 'number') throw new ArgumentError(op, `temperature must be a number, got ${JSON.stringify(t)}`);
+  checkTemperature(op, t);
+  return t;
+}
+
+/**
  * SimCLR's NT-Xent loss of embeddings z [2N, d], where rows i and i+N are the two augmented views
  * of image i. z is L2-normalized inside (SimCLR's hidden_norm: z / max(||z||, 1e-6), as
  * tf.math.l2_normalize with epsilon 1e-12 on the squared norm); the logits are
@@ -157,10 +175,11 @@ export interface NtXentOptions { temperature?: number }
  * (simclr/tf2/objective.py) reports loss_a + loss_b, each a mean over N anchors, i.e. 2x this value;
  * multiply by 2 to compare with it.
  *
+ * The temperature is `opts` itself (`ntXent(z, 0.1)`) or `opts.temperature` (default 0.5).
  * The 2N x 2N logits are never stored: forward and backward each stream over the rows.
  */
-export const ntXent = defineComposite('ntXent', true, (z: Tensor, opts: NtXentOptions = {}): { loss: Tensor; accuracy: Tensor } => {
-  const temperature = opts.temperature ?? 0.5;
+export const ntXent = defineComposite('ntXent', true, (z: Tensor, opts: NtXentOptions | number = {}): { loss: Tensor; accuracy: Tensor } => {
+  const temperature = lossTemperature('ntXent', opts, 0.5);
   checkTemperature('ntXent', temperature);
   checkZ('ntXent', z);
   const zhat = tidy(() => mul(z, rsqrt(maximum(sum(square(z), 1, true), 1e-12))));
