@@ -16,8 +16,8 @@
 import { ArgumentError } from '../engine/errors.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import { add, div, greater, mul, scalarLike, sqrt, square, sub, sum, where } from '../engine/ops/index.js';
-import { Module, type ParamRole, type ParameterInfo } from './module.js';
-import { loadMomentumState, momentumState } from './optim.js';
+import type { ParamRole } from './module.js';
+import { Optimizer, type ParamsInput } from './optimizer.js';
 
 export interface LARSOptions {
   /** Learning rate (settable per step through `opt.lr`, e.g. from warmupCosineLr). */
@@ -34,21 +34,18 @@ export interface LARSOptions {
   excludeRoles?: readonly ParamRole[];
 }
 
-interface Slot { tensor: Tensor; excluded: boolean }
-
-export class LARS {
-  lr: number;
+/** LARS. State: 'momentum.<i>'. Needs parameter roles unless excludeRoles is []. */
+export class LARS extends Optimizer {
+  protected readonly slotKeys = ['momentum'] as const;
   readonly momentum: number;
   readonly weightDecay: number;
   readonly eta: number;
   readonly nesterov: boolean;
-  private readonly slots: Slot[];
-  private readonly buffers = new Map<Tensor, Tensor>();
+  private readonly excluded: boolean[];
 
-  /** `params`: a Module (its parameterInfos()) or ParameterInfo-like entries with roles. */
-  constructor(params: Module | readonly Pick<ParameterInfo, 'tensor' | 'role'>[], opts: LARSOptions) {
-    const infos = params instanceof Module ? params.parameterInfos() : params;
-    if (!(opts.lr >= 0)) throw new ArgumentError('LARS', `lr must be >= 0, got ${opts.lr}`);
+  constructor(params: ParamsInput, opts: LARSOptions) {
+    const exclude = new Set<ParamRole>(opts.excludeRoles ?? ['bn', 'bias']);
+    super('LARS', params, opts.lr, { needsRoles: exclude.size > 0 });
     this.momentum = opts.momentum ?? 0.9;
     this.weightDecay = opts.weightDecay ?? 0;
     this.eta = opts.eta ?? 0.001;
@@ -56,22 +53,22 @@ export class LARS {
     if (!(this.momentum >= 0)) throw new ArgumentError('LARS', `momentum must be >= 0, got ${this.momentum}`);
     if (!(this.weightDecay >= 0)) throw new ArgumentError('LARS', `weightDecay must be >= 0, got ${this.weightDecay}`);
     if (!(this.eta > 0)) throw new ArgumentError('LARS', `eta must be > 0, got ${this.eta}`);
-    const exclude = new Set<ParamRole>(opts.excludeRoles ?? ['bn', 'bias']);
-    this.slots = infos.map((p) => ({ tensor: p.tensor, excluded: exclude.has(p.role) }));
-    this.lr = opts.lr;
+    this.excluded = this.slots.map((s) => s.role !== null && exclude.has(s.role));
   }
 
-  /** The parameters, in order. */
-  get params(): Tensor[] { return this.slots.map((s) => s.tensor); }
-
   /** Whether a parameter is excluded from weight decay and trust scaling. */
-  isExcluded(t: Tensor): boolean | undefined { return this.slots.find((s) => s.tensor === t)?.excluded; }
+  isExcluded(t: Tensor): boolean | undefined {
+    const s = this.slots.find((x) => x.tensor === t);
+    return s ? this.excluded[s.index] : undefined;
+  }
 
   step(): void {
     const { momentum: m, weightDecay: wd, eta, lr } = this;
     noGrad(() => tidy(() => {
-      for (const { tensor: w, excluded } of this.slots) {
+      for (const slot of this.slots) {
+        const w = slot.tensor;
         if (!w.grad) continue;
+        const excluded = this.excluded[slot.index];
         const g = !excluded && wd ? add(w.grad, mul(w, wd)) : w.grad;
         let scaledG: Tensor;
         if (excluded) {
@@ -83,29 +80,12 @@ export class LARS {
           const trust = where(greater(wn, 0), where(greater(gn, 0), mul(div(wn, gn), eta), one), one);
           scaledG = mul(g, mul(trust, lr));
         }
-        const prev = this.buffers.get(w);
+        const prev = this.state[slot.index].get('momentum');
         const v = prev && m ? add(mul(prev, m), scaledG) : scaledG.detach();
-        if (prev) prev.dispose();
-        this.buffers.set(w, v.keep());
+        this.setState(slot, 'momentum', v);
         const update = this.nesterov ? add(mul(v, m), scaledG) : v;
         w.assign(sub(w, update));
       }
     }));
-  }
-
-  zeroGrad(): void {
-    for (const { tensor } of this.slots) { tensor.grad?.dispose(); tensor.grad = null; }
-  }
-
-  /** Momentum buffers keyed by parameter index ('momentum.<i>'); the optimizer keeps owning them. */
-  stateDict(): Map<string, Tensor> { return momentumState(this.params, this.buffers); }
-
-  /** Replaces the momentum buffers with copies of `state` ('momentum.<i>', as stateDict() writes). */
-  loadStateDict(state: ReadonlyMap<string, Tensor>): void { loadMomentumState('LARS', this.params, this.buffers, state); }
-
-  /** Releases the momentum buffers. */
-  dispose(): void {
-    for (const b of this.buffers.values()) b.dispose();
-    this.buffers.clear();
   }
 }

@@ -13,7 +13,7 @@ import { tidy, type Tensor } from '../engine/tensor.js';
 import { crossEntropy, randint, randn } from '../engine/ops/index.js';
 import type { Backend } from '../engine/backend.js';
 import {
-  Adam, AdamW, BatchNorm1d, LARS, Linear, ReLU, Sequential, entryToTensor, loadSafetensors,
+  Adam, AdamW, BatchNorm1d, LARS, Linear, ReLU, SGD, Sequential, entryToTensor, loadSafetensors, type Optimizer, type ParamsInput,
   scaledLearningRate, totalSteps, warmupCosine, warmupCosineLr, warmupSteps,
 } from '../nn/index.js';
 import { expectTensorClose, gpu, tensorOn } from './helpers.js';
@@ -332,5 +332,45 @@ describe('Adam / AdamW stateDict / loadStateDict', () => {
     opt.dispose();
     [w, b, three, two, step].forEach((t) => { t.grad?.dispose(); t.dispose(); });
     expect(c.memory().liveBuffers).toBe(0);
+  });
+});
+
+describe('the optimizer contract (nn/optimizer.ts)', () => {
+  const model = () => new Sequential(new Linear(3, 4, { rng: new Random(1) }), new BatchNorm1d(4), new ReLU(), new Linear(4, 2, { rng: new Random(2) }));
+  it('SGD, LARS, Adam and AdamW take a Module, parameterInfos() or { tensor, role } items alike, with the same slots', () => {
+    const m = model();
+    const makers = [
+      (p: ParamsInput) => new SGD(p, { lr: 0.1, momentum: 0.9 }), (p: ParamsInput) => new LARS(p, { lr: 0.1 }),
+      (p: ParamsInput) => new Adam(p, { lr: 0.1 }), (p: ParamsInput) => new AdamW(p, { lr: 0.1 }),
+    ];
+    for (const make of makers) {
+      for (const input of [m, m.parameterInfos(), m.parameterInfos().map((p) => ({ tensor: p.tensor, role: p.role }))]) {
+        const opt: Optimizer = make(input);
+        expect(opt.slots.map((s) => s.role)).toEqual(['weight', 'bias', 'bn', 'bn', 'weight', 'bias']);
+        expect(opt.params).toEqual(m.parameters());
+        opt.dispose();
+      }
+    }
+    expect(new SGD(m, { lr: 0 }).slots.map((s) => s.name)).toEqual(['0.weight', '0.bias', '1.weight', '1.bias', '3.weight', '3.bias']);
+    m.dispose();
+  });
+  it('LARS refuses bare tensors (roles unknown) at construction, naming the fix; SGD/Adam take them', () => {
+    const m = model();
+    expect(() => new LARS(m.parameters(), { lr: 0.1 })).toThrow(/LARS: parameter 0 has no role.*pass the Module or module\.parameterInfos\(\)/);
+    expect(new LARS(m.parameters(), { lr: 0.1, excludeRoles: [] }).slots).toHaveLength(6); // no roles needed
+    expect(new SGD(m.parameters(), { lr: 0.1 }).slots[0].role).toBeNull();
+    expect(new Adam(m.parameters()).slots).toHaveLength(6);
+    m.dispose();
+  });
+  it('bad parameter lists are ArgumentErrors naming the item', () => {
+    const m = model();
+    const [w] = m.parameters();
+    expect(() => new SGD([], { lr: 0.1 })).toThrow(/SGD: no parameters/);
+    expect(() => new Adam([w, w])).toThrow(/Adam: parameter 1 is given twice/);
+    expect(() => new SGD([w, 3 as never], { lr: 0.1 })).toThrow(/SGD: parameter 1 is neither a Tensor/);
+    expect(() => new SGD({} as never, { lr: 0.1 })).toThrow(/SGD: params must be a Module or an array/);
+    expect(() => new LARS([{ tensor: w, role: 'gamma' as never }], { lr: 0.1 })).toThrow(/unknown role 'gamma'/);
+    expect(() => new SGD(m, { lr: -1 })).toThrow(/lr must be a number >= 0/);
+    m.dispose();
   });
 });
