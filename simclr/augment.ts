@@ -16,7 +16,10 @@
  *     luma-preserving before clipping), not torchvision's HSV shift;
  *  4. grayscale, p = 0.2 (luma 0.299 R + 0.587 G + 0.114 B in every channel);
  *  5. Gaussian blur, p = 0.5, sigma U(0.1, 2), kernel about 10% of S (odd), separable, reflect
- *     padding.
+ *     padding;
+ *  6. solarization, p = 0 (BYOL: 0.2 on its second view): every value v >= 0.5 becomes 1 - v.
+ * The two views of an image may follow different recipes (BYOL's asymmetric blur and
+ * solarization): augmentBatch takes one config for both or one per view.
  * One-channel images give one-channel views (saturation and hue do nothing to them).
  *
  * The GPU path (shaders/augment_crop.wgsl, augment_color.wgsl, augment_blur.wgsl) does one output
@@ -60,13 +63,15 @@ export interface AugmentOptions {
   blurSigma?: readonly [number, number];
   /** Blur kernel size (odd); default floor(0.1 S), made odd, at least 3. */
   blurKernel?: number;
+  /** Solarization probability (default 0). */
+  solarizeP?: number;
 }
 
 /** Fully resolved options. */
 export interface AugmentConfig {
   size: number; scale: [number, number]; ratio: [number, number]; flipP: number;
   brightness: number; contrast: number; saturation: number; hue: number; jitterP: number;
-  grayP: number; blurP: number; blurSigma: [number, number]; blurKernel: number;
+  grayP: number; blurP: number; blurSigma: [number, number]; blurKernel: number; solarizeP: number;
 }
 
 /** CIFAR preset: s = 0.5, no blur. */
@@ -100,10 +105,14 @@ export function resolveAugment(o: AugmentOptions): AugmentConfig {
     blurP: o.blurP ?? 0.5,
     blurSigma: [...(o.blurSigma ?? [0.1, 2])] as [number, number],
     blurKernel: k,
+    solarizeP: o.solarizeP ?? 0,
   };
   if (!(cfg.scale[0] > 0 && cfg.scale[0] <= cfg.scale[1])) throw new ArgumentError('augment', `bad scale range ${cfg.scale}`);
   if (!(cfg.ratio[0] > 0 && cfg.ratio[0] <= cfg.ratio[1])) throw new ArgumentError('augment', `bad ratio range ${cfg.ratio}`);
   if (!(cfg.hue >= 0 && cfg.hue <= 0.5)) throw new ArgumentError('augment', `hue must be in [0, 0.5], got ${cfg.hue}`);
+  for (const k of ['flipP', 'jitterP', 'grayP', 'blurP', 'solarizeP'] as const) {
+    if (!(cfg[k] >= 0 && cfg[k] <= 1)) throw new ArgumentError('augment', `${k} must be a probability in [0, 1], got ${cfg[k]}`);
+  }
   return cfg;
 }
 
@@ -112,8 +121,18 @@ export const VIEW_PARAMS = 16;
 /** Offsets in one view's parameters. */
 export const P = {
   top: 0, left: 1, height: 2, width: 3, flip: 4, jitter: 5, brightness: 6, contrast: 7,
-  saturation: 8, hue: 9, order: 10, gray: 11, blur: 12, sigma: 13, radius: 14,
+  saturation: 8, hue: 9, order: 10, gray: 11, blur: 12, sigma: 13, radius: 14, solarize: 15,
 } as const;
+
+/** One config for both views, or one per view ([first, second]); both give views of one size. */
+export type ViewConfigs = AugmentConfig | readonly [AugmentConfig, AugmentConfig];
+
+function perViewConfigs(cfg: ViewConfigs): readonly [AugmentConfig, AugmentConfig] {
+  const pair = Array.isArray(cfg) ? cfg as readonly [AugmentConfig, AugmentConfig] : [cfg as AugmentConfig, cfg as AugmentConfig] as const;
+  if (pair.length !== 2) throw new ArgumentError('augment', `expected one config or one per view (2), got ${pair.length}`);
+  if (pair[0].size !== pair[1].size) throw new ArgumentError('augment', `both views need one output size, got ${pair[0].size} and ${pair[1].size}`);
+  return pair;
+}
 
 export interface CropBox { top: number; left: number; height: number; width: number }
 
@@ -140,11 +159,16 @@ export function sampleCrop(rng: Random, height: number, width: number, scale: re
   return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w };
 }
 
-/** Draws the parameters of 2n views ([2n, VIEW_PARAMS]); view v is a view of image v mod n. */
-export function drawAugmentParams(rng: Random, n: number, height: number, width: number, cfg: AugmentConfig): Float32Array {
+/**
+ * Draws the parameters of 2n views ([2n, VIEW_PARAMS]); view v is a view of image v mod n, drawn
+ * with the first config for v < n and the second for v >= n.
+ */
+export function drawAugmentParams(rng: Random, n: number, height: number, width: number, cfgs: ViewConfigs): Float32Array {
+  const pair = perViewConfigs(cfgs);
   const out = new Float32Array(2 * n * VIEW_PARAMS);
   const factor = (x: number) => Math.max(0, 1 - x) + (1 + x - Math.max(0, 1 - x)) * rng.uniform();
   for (let v = 0; v < 2 * n; v++) {
+    const cfg = pair[v < n ? 0 : 1];
     const p = out.subarray(v * VIEW_PARAMS, (v + 1) * VIEW_PARAMS);
     const c = sampleCrop(rng, height, width, cfg.scale, cfg.ratio);
     p[P.top] = c.top; p[P.left] = c.left; p[P.height] = c.height; p[P.width] = c.width;
@@ -162,6 +186,8 @@ export function drawAugmentParams(rng: Random, n: number, height: number, width:
     p[P.blur] = rng.uniform() < cfg.blurP ? 1 : 0;
     p[P.sigma] = cfg.blurSigma[0] + (cfg.blurSigma[1] - cfg.blurSigma[0]) * rng.uniform();
     p[P.radius] = p[P.blur] ? (cfg.blurKernel - 1) / 2 : 0;
+    // drawn only when the recipe can solarize, so recipes without it keep their old stream
+    if (cfg.solarizeP > 0) p[P.solarize] = rng.uniform() < cfg.solarizeP ? 1 : 0;
   }
   return out;
 }
@@ -207,10 +233,10 @@ export function hueRotate(rgb: readonly [number, number, number], hue: number): 
 }
 
 /** The float64 reference: [2n, C, S, S] in [0, 1] from the same parameters as the GPU path. */
-export function augmentCpu(batch: ImageBatch, params: Float32Array, cfg: AugmentConfig): Float64Array {
+export function augmentCpu(batch: ImageBatch, params: Float32Array, cfgs: ViewConfigs): Float64Array {
   checkBatch(batch);
   const { images, n, channels: C, height: H, width: W } = batch;
-  const S = cfg.size, V = 2 * n, SS = S * S;
+  const S = perViewConfigs(cfgs)[0].size, V = 2 * n, SS = S * S;
   const out = new Float64Array(V * C * SS);
   const px = new Array<number>(C).fill(0);
   for (let v = 0; v < V; v++) {
@@ -272,6 +298,7 @@ export function augmentCpu(batch: ImageBatch, params: Float32Array, cfg: Augment
         }
       }
     }
+    if (p[P.solarize] > 0.5) for (let i = o; i < o + C * SS; i++) if (out[i] >= 0.5) out[i] = 1 - out[i];
   }
   return out;
 }
@@ -300,10 +327,11 @@ function packBytes(bytes: Uint8Array): Uint32Array {
 }
 
 /** The GPU path: returns the [2n, C, S, S] views as an f32 storage on the backend. */
-export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Float32Array, cfg: AugmentConfig): GpuStorage {
+export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Float32Array, cfgs: ViewConfigs): GpuStorage {
   checkBatch(batch);
+  const pair = perViewConfigs(cfgs);
   const { n, channels: C, height: H, width: W } = batch;
-  const S = cfg.size, V = 2 * n, SS = S * S;
+  const S = pair[0].size, V = 2 * n, SS = S * S;
   const total = V * C * SS;
   const src = backend.upload(packBytes(batch.images.subarray(0, n * C * H * W)));
   const vp = backend.upload(params);
@@ -324,7 +352,7 @@ export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Fl
     params: [u32(C), u32(S), u32(V * SS)], constants: { WG, MODE: 1 }, workgroups: grid(Math.ceil(V * SS / WG)),
   });
   let result = colored;
-  if (cfg.blurP > 0) {
+  if (pair[0].blurP > 0 || pair[1].blurP > 0) {
     // horizontal pass into crop (free now), vertical pass back into colored
     for (const [from, to, axis] of [[colored, crop, 0], [crop, colored, 1]] as const) {
       backend.run({
@@ -333,6 +361,12 @@ export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Fl
       });
     }
     result = colored;
+  }
+  if (pair[0].solarizeP > 0 || pair[1].solarizeP > 0) {
+    backend.run({
+      shader: 'augment_solarize', inputs: [vp], outputs: [result],
+      params: [u32(C * SS), u32(total)], constants: { WG }, workgroups: grid(Math.ceil(total / WG)),
+    });
   }
   backend.release(src);
   backend.release(vp);
@@ -345,9 +379,10 @@ export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Fl
  * Augments a batch: draws the parameters from rng and returns the [2n, C, S, S] f32 views on the
  * backend (the WGSL kernels on WebGPU, the reference on the CPU backend).
  */
-export function augmentBatch(backend: Backend, batch: ImageBatch, rng: Random, cfg: AugmentConfig): Tensor {
+export function augmentBatch(backend: Backend, batch: ImageBatch, rng: Random, cfg: ViewConfigs): Tensor {
   const params = drawAugmentParams(rng, batch.n, batch.height, batch.width, cfg);
-  const shape = [2 * batch.n, batch.channels, cfg.size, cfg.size];
+  const size = perViewConfigs(cfg)[0].size;
+  const shape = [2 * batch.n, batch.channels, size, size];
   let storage: Storage;
   if (backend instanceof WebGpuBackend) storage = augmentGpu(backend, batch, params, cfg);
   else {

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../engine/random.js';
 import {
   P, VIEW_PARAMS, augmentBatch, augmentCpu, augmentGpu, cifarAugment, drawAugmentParams, hueRotate,
-  imagenetAugment, resolveAugment, sampleCrop, type AugmentConfig, type ImageBatch,
+  imagenetAugment, resolveAugment, sampleCrop, type AugmentConfig, type AugmentOptions, type ImageBatch,
 } from '../simclr/augment.js';
 import { augmentGrid, gridSize, main as gridMain } from '../simclr/augment-grid.js';
 import { CpuBackend } from '../engine/cpu/backend.js';
@@ -64,6 +64,68 @@ describe('augment: GPU against the CPU reference', () => {
       }
     });
   }
+});
+
+describe('augment: a recipe per view, solarization', () => {
+  // BYOL's asymmetric pair: blur always / solarize never on the first view, blur 0.1 / solarize 0.2 on the second.
+  const byol = (size: number, over: Partial<AugmentOptions> = {}) => [
+    resolveAugment({ size, blurP: 1, solarizeP: 0, blurKernel: 5, ...over }),
+    resolveAugment({ size, blurP: 0.1, solarizeP: 0.2, blurKernel: 5, ...over }),
+  ] as const;
+  it('GPU equals the CPU reference with a different recipe per view, solarization included', async () => {
+    const batch = synthetic(8, 3, 24, 24, 21);
+    const pair = byol(20, { solarizeP: 1 }); // every view of the pair solarized, so the kernel is exercised
+    for (const seed of [31, 32]) {
+      const params = drawAugmentParams(new Random(seed), batch.n, batch.height, batch.width, pair);
+      for (let v = 0; v < 2 * batch.n; v++) {
+        if (v < batch.n) expect(params[v * VIEW_PARAMS + P.blur], `view ${v} blur`).toBe(1);
+        expect(params[v * VIEW_PARAMS + P.solarize], `view ${v} solarize`).toBe(1);
+      }
+      const ref = augmentCpu(batch, params, pair);
+      const b = await gpu();
+      const s = augmentGpu(b, batch, params, pair);
+      const got = await b.read(s, 'f32', ref.length) as Float32Array;
+      b.release(s);
+      expect(maxDiff(got, ref)).toBeLessThan(2e-5);
+      // solarized values are all <= 0.5 (v >= 0.5 became 1 - v)
+      expect(Math.max(...got)).toBeLessThanOrEqual(0.5 + 1e-6);
+    }
+  });
+  it('solarization is v -> 1 - v above 0.5 and nothing else: the same views without it differ exactly there', () => {
+    const batch = synthetic(4, 3, 16, 16, 22);
+    const on = resolveAugment({ size: 16, blurP: 0, solarizeP: 1 });
+    const params = drawAugmentParams(new Random(5), batch.n, 16, 16, on);
+    const plain = params.slice();
+    for (let v = 0; v < 2 * batch.n; v++) plain[v * VIEW_PARAMS + P.solarize] = 0;
+    const a = augmentCpu(batch, params, on), b = augmentCpu(batch, plain, on);
+    let flipped = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (b[i] >= 0.5) { expect(a[i]).toBeCloseTo(1 - b[i], 12); flipped++; } else expect(a[i]).toBe(b[i]);
+    }
+    expect(flipped).toBeGreaterThan(a.length / 10);
+  });
+  it('draws per view: view v < n from the first recipe, v >= n from the second; frequencies match', () => {
+    const n = 4000;
+    const params = drawAugmentParams(new Random(9), n, 32, 32, byol(32));
+    const freq = (k: number, from: number) => {
+      let c = 0;
+      for (let v = from; v < from + n; v++) c += params[v * VIEW_PARAMS + k];
+      return c / n;
+    };
+    expect(freq(P.blur, 0)).toBe(1);
+    expect(freq(P.solarize, 0)).toBe(0);
+    expect(Math.abs(freq(P.blur, n) - 0.1)).toBeLessThan(0.02);
+    expect(Math.abs(freq(P.solarize, n) - 0.2)).toBeLessThan(0.02);
+  });
+  it('a recipe without solarization draws exactly the stream it drew before solarization existed', () => {
+    const cfg = cifarAugment(32);
+    const a = drawAugmentParams(new Random(3), 16, 32, 32, cfg);
+    const b = drawAugmentParams(new Random(3), 16, 32, 32, [cfg, cfg]);
+    expect(b).toEqual(a);
+    for (let v = 0; v < 32; v++) expect(a[v * VIEW_PARAMS + P.solarize]).toBe(0);
+    expect(() => drawAugmentParams(new Random(3), 2, 32, 32, [cfg, cifarAugment(16)])).toThrow(/one output size/);
+    expect(() => resolveAugment({ size: 8, solarizeP: 1.5 })).toThrow(/solarizeP must be a probability/);
+  });
 });
 
 describe('augment: parameters', () => {

@@ -24,7 +24,7 @@ export const SHADER_NAMES = [
   'conv_subgroup', 'conv_tiled', 'conv_util',
   'batch_norm_stats', 'batch_norm_merge', 'batch_norm_apply', 'batch_norm_grad_stats', 'batch_norm_grad_merge', 'batch_norm_grad_input', 'max_pool2d', 'max_pool2d_backward', 'avg_pool2d',
   'ntxent_forward', 'ntxent_backward',
-  'augment_crop', 'augment_color', 'augment_blur',
+  'augment_crop', 'augment_color', 'augment_blur', 'augment_solarize',
 ] as const;
 export type ShaderName = (typeof SHADER_NAMES)[number];
 
