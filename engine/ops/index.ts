@@ -14,6 +14,7 @@ export * from './conv.js';
 export * from './norm.js';
 export * from './pool.js';
 export * from './ntxent.js';
+export * from './infonce.js';
 export { listOps, type OpDef } from './registry.js';
 
 wireAutogradOps((a, b) => add(a, b), fullLike);

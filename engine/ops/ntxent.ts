@@ -146,6 +146,13 @@ export function ntXentBackward(zh: Tensor, g: Tensor, lse: Tensor, temperature: 
 export interface NtXentOptions { temperature?: number }
 
 /**
+ * Each row of x [N, d] divided by max(||x_i||, 1e-6): SimCLR's hidden_norm, tf.math.l2_normalize
+ * with epsilon 1e-12 on the squared norm, and F.normalize as MoCo and BYOL use it.
+ */
+export const l2Normalize = defineComposite('l2Normalize', true, (x: Tensor): Tensor =>
+  tidy(() => mul(x, rsqrt(maximum(sum(square(x), -1, true), 1e-12)))));
+
+/**
  * The temperature of a loss called as `loss(x, 0.1)` or `loss(x, { temperature: 0.1 })`; anything
  * else (another key, a string, a non-positive number) is an ArgumentError, never a silent default.
  */
@@ -182,7 +189,7 @@ export const ntXent = defineComposite('ntXent', true, (z: Tensor, opts: NtXentOp
   const temperature = lossTemperature('ntXent', opts, 0.5);
   checkTemperature('ntXent', temperature);
   checkZ('ntXent', z);
-  const zhat = tidy(() => mul(z, rsqrt(maximum(sum(square(z), 1, true), 1e-12))));
+  const zhat = l2Normalize(z);
   const { loss: rows, lse, correct } = ntXentRows(zhat, temperature);
   zhat.dispose();
   lse.dispose();

@@ -23,7 +23,7 @@ export const SHADER_NAMES = [
   'reduce', 'log_softmax', 'one_hot', 'gather', 'scatter_add',
   'conv_subgroup', 'conv_tiled', 'conv_util',
   'batch_norm_stats', 'batch_norm_merge', 'batch_norm_apply', 'batch_norm_grad_stats', 'batch_norm_grad_merge', 'batch_norm_grad_input', 'max_pool2d', 'max_pool2d_backward', 'avg_pool2d',
-  'ntxent_forward', 'ntxent_backward',
+  'ntxent_forward', 'ntxent_backward', 'infonce_forward', 'infonce_backward', 'infonce_queue_grad',
   'augment_crop', 'augment_color', 'augment_blur', 'augment_solarize',
 ] as const;
 export type ShaderName = (typeof SHADER_NAMES)[number];

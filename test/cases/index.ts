@@ -8,7 +8,8 @@ import { normCases } from './norm.js';
 import { poolCases } from './pool.js';
 import { convCases } from './conv.js';
 import { ntxentCases } from './ntxent.js';
+import { infonceCases } from './infonce.js';
 import type { OpCase } from './types.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases, ...convCases, ...ntxentCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases, ...convCases, ...ntxentCases, ...infonceCases];
 export type { OpCase };
