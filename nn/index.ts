@@ -15,6 +15,7 @@ export {
   encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, entryToTensor, SafetensorsDict, SafetensorsError,
   MAX_HEADER_BYTES, type SafetensorsDType, type SafetensorsEntry, type SafetensorsInput,
 } from './safetensors.js';
+export { MovingAverage } from './ema.js';
 export { Optimizer, toSlots, type ParamSpec, type ParamsInput, type Slot } from './optimizer.js';
 export { SGD, type SGDOptions } from './optim.js';
 export { Adam, AdamW, type AdamOptions } from './optim.js';

@@ -9,7 +9,7 @@ import { ArgumentError, ShapeError, fmtShape } from '../engine/errors.js';
 import type { Random } from '../engine/random.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import {
-  add, affine, batchNorm, cast, conv2d, flatten, full, globalAvgPool2d, matmul, maxPool2d, relu, reshape,
+  add, affine, batchNorm, broadcastTo, cast, conv2d, flatten, full, globalAvgPool2d, matmul, maxPool2d, mean, relu, reshape,
 } from '../engine/ops/index.js';
 import { Module } from './module.js';
 import { defaultBound, kaimingNormal, uniform, constant } from './init.js';
@@ -122,6 +122,14 @@ export interface BatchNormOptions {
   affine?: boolean;
   /** Keep running_mean / running_var / num_batches_tracked; default true. */
   trackRunningStats?: boolean;
+  /**
+   * Split batch norm (default 1: plain): in training, the batch is normalized in `splits` groups of
+   * N / splits samples (sample n in group n mod splits), each with its own statistics, and the
+   * running averages take the mean of the groups' updates. This is the single-device stand-in for
+   * MoCo's shuffle-BN (the official MoCo CIFAR-10 demo's SplitBatchNorm); eval mode and the state
+   * dict are those of plain batch norm.
+   */
+  splits?: number;
   backend?: Backend;
 }
 
@@ -138,12 +146,15 @@ abstract class BatchNormBase extends Module {
   readonly numBatchesTracked: Tensor | null;
   readonly momentum: number;
   readonly eps: number;
+  readonly splits: number;
   /** Training batches seen since num_batches_tracked was last written (it is written lazily). */
   private pendingBatches = 0;
 
   constructor(private readonly opName: string, readonly numFeatures: number, opts: BatchNormOptions = {}) {
     super();
     positiveInt(opName, 'numFeatures', numFeatures);
+    this.splits = opts.splits ?? 1;
+    positiveInt(opName, 'splits', this.splits);
     this.momentum = opts.momentum ?? 0.1;
     this.eps = opts.eps ?? 1e-5;
     if (!(this.momentum >= 0 && this.momentum <= 1)) throw new ArgumentError(opName, `momentum must be in [0, 1], got ${this.momentum}`);
@@ -171,6 +182,11 @@ abstract class BatchNormBase extends Module {
     const useBatchStats = this.training || this.runningMean === null;
     // [N, C, L] (BatchNorm1d) runs as [N, C, L, 1].
     const x4 = x.rank === 3 ? reshape(x, [...x.shape, 1]) : x;
+    if (useBatchStats && this.splits > 1) {
+      const y = this.splitForward(x4.rank === 2 ? reshape(x4, [...x4.shape, 1, 1]) : x4);
+      if (this.training && this.numBatchesTracked) this.pendingBatches++;
+      return reshape(y, x.shape);
+    }
     const y = batchNorm(x4, this.weight, this.bias, {
       training: useBatchStats,
       runningMean: this.runningMean ?? undefined,
@@ -180,6 +196,29 @@ abstract class BatchNormBase extends Module {
     });
     if (this.training && this.numBatchesTracked) this.pendingBatches++;
     return x.rank === 3 ? reshape(y, x.shape) : y;
+  }
+
+  /**
+   * Split batch norm in training: x [N, C, H, W] viewed as [N / S, S * C, H, W] puts sample n's
+   * channel c at channel (n mod S) * C + c, so one batch-norm call normalizes every group apart;
+   * gamma, beta and the running statistics are tiled S times going in and averaged coming out.
+   */
+  private splitForward(x: Tensor): Tensor {
+    const [n, c, h, w] = x.shape;
+    const s = this.splits;
+    if (n % s !== 0) throw new ShapeError(this.opName, `batch ${n} does not divide into ${s} batch-norm splits`);
+    const tile = (t: Tensor | null) => (t ? reshape(broadcastTo(reshape(t, [1, c]), [s, c]), [s * c]) : null);
+    const rm = this.runningMean ? noGrad(() => tile(this.runningMean)) : null;
+    const rv = this.runningVar ? noGrad(() => tile(this.runningVar)) : null;
+    const y = tidy(() => batchNorm(reshape(x, [n / s, s * c, h, w]), tile(this.weight), tile(this.bias), {
+      training: true, runningMean: rm ?? undefined, runningVar: rv ?? undefined, momentum: this.momentum, eps: this.eps,
+    }));
+    noGrad(() => tidy(() => {
+      if (rm) this.runningMean!.assign(mean(reshape(rm, [s, c]), 0));
+      if (rv) this.runningVar!.assign(mean(reshape(rv, [s, c]), 0));
+    }));
+    rm?.dispose(); rv?.dispose();
+    return y;
   }
 
   /** Writes the batch count into num_batches_tracked (through f32: exact up to 2^24 batches). */

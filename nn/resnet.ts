@@ -31,11 +31,15 @@ export interface ResNetOptions {
   numClasses?: number;
   /** Input channels (default 3). */
   inChannels?: number;
+  /** Batch-norm splits of every BN layer in training (BatchNormOptions.splits; default 1). */
+  bnSplits?: number;
   rng?: Random;
   backend?: Backend;
 }
 
-interface Ctx { rng?: Random; backend?: Backend }
+interface Ctx { rng?: Random; backend?: Backend; bnSplits?: number }
+
+const bn = (channels: number, ctx: Ctx) => new BatchNorm2d(channels, { backend: ctx.backend, splits: ctx.bnSplits });
 
 function conv3x3(inp: number, out: number, stride: number, ctx: Ctx): Conv2d {
   return new Conv2d(inp, out, 3, { stride, padding: 1, bias: false, ...ctx });
@@ -57,10 +61,10 @@ export class BasicBlock extends Module {
   constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null, ctx: Ctx) {
     super();
     this.conv1 = this.registerModule('conv1', conv3x3(inplanes, planes, stride, ctx));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(planes, { backend: ctx.backend }));
+    this.bn1 = this.registerModule('bn1', bn(planes, ctx));
     this.relu = this.registerModule('relu', new ReLU());
     this.conv2 = this.registerModule('conv2', conv3x3(planes, planes, 1, ctx));
-    this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes, { backend: ctx.backend }));
+    this.bn2 = this.registerModule('bn2', bn(planes, ctx));
     this.downsample = downsample ? this.registerModule('downsample', downsample) : null;
   }
 
@@ -91,11 +95,11 @@ export class Bottleneck extends Module {
     super();
     const width = planes; // groups 1, base width 64
     this.conv1 = this.registerModule('conv1', conv1x1(inplanes, width, 1, ctx));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(width, { backend: ctx.backend }));
+    this.bn1 = this.registerModule('bn1', bn(width, ctx));
     this.conv2 = this.registerModule('conv2', conv3x3(width, width, stride, ctx));
-    this.bn2 = this.registerModule('bn2', new BatchNorm2d(width, { backend: ctx.backend }));
+    this.bn2 = this.registerModule('bn2', bn(width, ctx));
     this.conv3 = this.registerModule('conv3', conv1x1(width, planes * Bottleneck.expansion, 1, ctx));
-    this.bn3 = this.registerModule('bn3', new BatchNorm2d(planes * Bottleneck.expansion, { backend: ctx.backend }));
+    this.bn3 = this.registerModule('bn3', bn(planes * Bottleneck.expansion, ctx));
     this.relu = this.registerModule('relu', new ReLU());
     this.downsample = downsample ? this.registerModule('downsample', downsample) : null;
   }
@@ -144,21 +148,21 @@ export class ResNet extends Module {
     }
     this.stem = stem;
     this.inChannels = inChannels;
-    const ctx: Ctx = { rng: opts.rng, backend: opts.backend };
+    const ctx: Ctx = { rng: opts.rng, backend: opts.backend, bnSplits: opts.bnSplits };
     this.widths = [64, 128, 256, 512].map((b) => Math.max(1, Math.round(b * width)));
     let inplanes = this.widths[0];
 
     this.conv1 = this.registerModule('conv1', stem === 'imagenet'
       ? new Conv2d(inChannels, inplanes, 7, { stride: 2, padding: 3, bias: false, ...ctx })
       : new Conv2d(inChannels, inplanes, 3, { stride: 1, padding: 1, bias: false, ...ctx }));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(inplanes, { backend: ctx.backend }));
+    this.bn1 = this.registerModule('bn1', bn(inplanes, ctx));
     this.relu = this.registerModule('relu', new ReLU());
     this.maxpool = stem === 'imagenet' ? this.registerModule('maxpool', new MaxPool2d(3, { stride: 2, padding: 1 })) : null;
 
     const makeLayer = (planes: number, blocks: number, stride: number): Sequential => {
       let downsample: Sequential | null = null;
       if (stride !== 1 || inplanes !== planes * block.expansion) {
-        downsample = new Sequential(conv1x1(inplanes, planes * block.expansion, stride, ctx), new BatchNorm2d(planes * block.expansion, { backend: ctx.backend }));
+        downsample = new Sequential(conv1x1(inplanes, planes * block.expansion, stride, ctx), bn(planes * block.expansion, ctx));
       }
       const list: Module[] = [new block(inplanes, planes, stride, downsample, ctx)];
       inplanes = planes * block.expansion;

@@ -9,7 +9,10 @@
  *   SimCLR v2: numLayers 3 (default): [Linear - BN - ReLU] x 2 - Linear(d, 128) - BN without beta
  *
  * With `batchNorm: false` the dense layers carry biases instead, except the last one (the
- * official use_bias=False for the final layer). `hiddens(h)` returns every layer's output too, for
+ * official use_bias=False for the final layer). The other methods' MLPs are the same class:
+ *   MoCo v2 head: numLayers 2, batchNorm false, lastBias true: Linear - ReLU - Linear (biases);
+ *   BYOL projector and predictor: numLayers 2, batchNorm 'hidden': Linear - BN - ReLU - Linear
+ *   (the last with a bias, no BN after it). `hiddens(h)` returns every layer's output too, for
  * fine-tuning from a middle layer (the official ft_proj_selector).
  */
 import type { Backend } from '../engine/backend.js';
@@ -78,10 +81,12 @@ export interface ProjectionHeadOptions {
   hiddenDims?: number | readonly number[];
   /** Output width; default 128. */
   outDim?: number;
-  /** Batch norm after every dense layer (default true). */
-  batchNorm?: boolean;
-  /** Standard deviation of the dense kernels' normal init (default 0.01, the official one). */
-  initStd?: number;
+  /** Batch norm after every dense layer (true, default), after the hidden ones only ('hidden'), or none (false). */
+  batchNorm?: boolean | 'hidden';
+  /** A bias on the last dense layer (default: true with batchNorm 'hidden', else false, as the official SimCLR). */
+  lastBias?: boolean;
+  /** Standard deviation of the dense kernels' normal init (default 0.01, the official SimCLR one; null: PyTorch's Linear default). */
+  initStd?: number | null;
   bnMomentum?: number;
   bnEps?: number;
   rng?: Random;
@@ -92,7 +97,7 @@ export interface ProjectionHeadOptions {
 export class ProjectionHead extends Module {
   readonly numLayers: number;
   readonly dims: readonly number[];
-  readonly useBatchNorm: boolean;
+  readonly batchNorm: boolean | 'hidden';
   /** One group per dense layer: [linear, bn?, relu?]. */
   private readonly groups: Module[][] = [];
 
@@ -112,18 +117,24 @@ export class ProjectionHead extends Module {
     if (hs.length !== nHidden) throw new ArgumentError('ProjectionHead', `hiddenDims needs ${nHidden} widths for ${this.numLayers} layers, got ${hs.length}`);
     hs.forEach((h, i) => pos(`hiddenDims[${i}]`, h));
     this.dims = [inDim, ...hs, outDim];
-    this.useBatchNorm = opts.batchNorm ?? true;
-    const std = opts.initStd ?? 0.01;
-    if (!(std >= 0)) throw new ArgumentError('ProjectionHead', `initStd must be >= 0, got ${std}`);
+    this.batchNorm = opts.batchNorm ?? true;
+    if (this.batchNorm !== true && this.batchNorm !== false && this.batchNorm !== 'hidden') {
+      throw new ArgumentError('ProjectionHead', `batchNorm must be true, false or 'hidden', got ${String(this.batchNorm)}`);
+    }
+    const lastBias = opts.lastBias ?? this.batchNorm === 'hidden';
+    // null keeps Linear's PyTorch default (what the MoCo and BYOL reference code use)
+    const std = opts.initStd === undefined ? 0.01 : opts.initStd;
+    if (std !== null && !(std >= 0)) throw new ArgumentError('ProjectionHead', `initStd must be >= 0 or null, got ${std}`);
     const { rng, backend } = opts;
     let idx = 0;
     for (let j = 0; j < this.numLayers; j++) {
       const last = j === this.numLayers - 1;
       const [din, dout] = [this.dims[j], this.dims[j + 1]];
-      const linear = new Linear(din, dout, { rng, backend, bias: !this.useBatchNorm && !last });
-      noGrad(() => tidy(() => { linear.weight.assign(normal([dout, din], 0, std, { rng, backend })); }));
+      const bnAfter = this.batchNorm === true || (this.batchNorm === 'hidden' && !last);
+      const linear = new Linear(din, dout, { rng, backend, bias: last ? lastBias : !bnAfter });
+      if (std !== null) noGrad(() => tidy(() => { linear.weight.assign(normal([dout, din], 0, std, { rng, backend })); }));
       const group: Module[] = [this.registerModule(String(idx++), linear)];
-      if (this.useBatchNorm) {
+      if (bnAfter) {
         const bnOpts = { momentum: opts.bnMomentum, eps: opts.bnEps, backend };
         group.push(this.registerModule(String(idx++), last ? new BatchNorm1dNoBeta(dout, bnOpts) : new BatchNorm1d(dout, bnOpts)));
       }
