@@ -171,9 +171,9 @@ export const COMMON_DEFAULTS: Omit<TrainConfig, 'data' | 'out'> = {
   temperature: 0.5, queueSize: 4096, keyMomentum: 0.999, symmetric: false, bnSplits: 8, tauBase: 0.996, predHidden: 4096,
 };
 
-/** A configuration value that breaks the schema; `where` says where it came from (a flag, a file). */
+/** A configuration value that breaks the schema; the message says where it came from (a flag, a file). */
 export class ConfigError extends EngineError {
-  constructor(detail: string) { super('config', detail); }
+  constructor(readonly detail: string) { super('config', detail); }
 }
 
 /** Where a value came from, for messages: '--lr', 'config.json "lr"'. */
@@ -352,4 +352,60 @@ export function checkedConfig(c: TrainConfig, format: Exclude<DataFormat, 'auto'
     o[f.key] = v;
   }
   return o;
+}
+
+/** What the command line said: typed, checked values by key, and the flags that are not config keys. */
+export interface ParsedArgs {
+  values: Partial<TrainConfig>;
+  preset: string | null;
+  configFile: string | null;
+  help: boolean;
+}
+
+/**
+ * Parses `--name value`, `--name=value` and boolean `--name` / `--name=false` against the schema
+ * (plus --preset, --config, --help). Unknown flags, missing values and values that break the
+ * schema are ConfigErrors naming the flag. Keys of other methods are checked by the caller once
+ * the method is known (checkMethodKeys).
+ */
+export function parseConfigArgs(argv: readonly string[]): ParsedArgs {
+  const out: ParsedArgs = { values: {}, preset: null, configFile: null, help: false };
+  const values = out.values as Record<string, unknown>;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') { out.help = true; continue; }
+    if (!a.startsWith('--')) throw new ConfigError(`unexpected argument '${a}'`);
+    let name = a.slice(2);
+    let text: string | undefined;
+    const eq = name.indexOf('=');
+    if (eq >= 0) { text = name.slice(eq + 1); name = name.slice(0, eq); }
+    const f = SCHEMA_BY_FLAG.get(name);
+    const extra = name === 'preset' || name === 'config';
+    if (!f && !extra) throw new ConfigError(`unknown flag --${name} (see --help)`);
+    if (f?.kind === 'bool') { values[f.key] = checkValue(f, text === undefined ? true : parseFlagValue(f, text), { flag: true }); continue; }
+    if (text === undefined) {
+      text = argv[++i];
+      if (text === undefined) throw new ConfigError(`--${name} needs a value`);
+    }
+    if (name === 'preset') out.preset = text;
+    else if (name === 'config') out.configFile = text;
+    else values[f!.key] = checkValue(f!, parseFlagValue(f!, text), { flag: true });
+  }
+  return out;
+}
+
+/** A default as --help shows it: small numbers as 1e-6, pairs as a,b, null as none. */
+export function shownValue(v: unknown): string {
+  if (v === null) return 'none';
+  if (Array.isArray(v)) return v.map(shownValue).join(',');
+  if (typeof v === 'number' && v !== 0 && Math.abs(v) < 1e-3) return v.toExponential();
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/** One --help row per field: '  --name <arg>   help (default: x)'. */
+export function fieldHelp(f: FieldSpec, defaults: Record<string, unknown>, pad = 30): string {
+  const arg = f.kind === 'bool' ? '' : ` ${f.arg ?? (f.choices ? `<${f.choices.join('|')}>` : '<value>')}`;
+  const d = defaults[f.key];
+  const def = d === undefined ? ' (required unless the preset gives it)' : ` (default: ${shownValue(d)})`;
+  return `  --${f.flag}${arg}`.padEnd(pad) + f.help + def;
 }

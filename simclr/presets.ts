@@ -1,12 +1,12 @@
 /**
  * Named training recipes for `npm run pretrain -- --preset <name>`. A preset is a partial
- * TrainConfig applied over DEFAULT_TRAIN_CONFIG; a `--config` JSON file and then the flags override
- * it (defaults < preset < --config < flags).
+ * TrainConfig applied over its method's defaults; a `--config` JSON file and then the flags override
+ * it (defaults < method defaults < preset < --config < flags).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TrainConfig } from './train.js';
+import type { TrainConfig } from './config.js';
 
 export interface Preset {
   /** One line for --help. */
@@ -47,6 +47,7 @@ export const PRESETS: Record<string, Preset> = {
       '(README command; v2 code default 1e-6), T 0.5, jitter 0.5, no blur, 10 warm-up, 1000 epochs; needs --data',
     requiresData: true,
     values: {
+      method: 'simclr',
       format: 'cifar10', depth: 18, stem: 'cifar', width: 1, batchSize: 512, lr: 1.0, weightDecay: 1e-4, temperature: 0.5,
       jitterStrength: 0.5, blurProb: 0, warmupEpochs: 10, epochs: 1000, out: 'runs/cifar10',
     },
@@ -62,6 +63,7 @@ export const PRESETS: Record<string, Preset> = {
       '10 warm-up, 200 epochs; --data <stl10_binary dir>',
     requiresData: true,
     values: {
+      method: 'simclr',
       format: 'stl10', depth: 18, stem: 'imagenet', width: 1, batchSize: 256, lr: 1.0, weightDecay: 1e-4, temperature: 0.5,
       jitterStrength: 1.0, blurProb: 0.5, warmupEpochs: 10, epochs: 200, out: 'runs/stl10',
     },
@@ -75,9 +77,39 @@ export const PRESETS: Record<string, Preset> = {
       `10 warm-up, 200 epochs; data ${FASHION_MNIST_DIR} when installed`,
     requiresData: !existsSync(FASHION_MNIST_DIR),
     values: {
+      method: 'simclr',
       ...(existsSync(FASHION_MNIST_DIR) ? { data: [FASHION_MNIST_DIR] } : {}),
       format: 'idx', depth: 18, stem: 'cifar', width: 1, batchSize: 512, lr: 1.0, weightDecay: 1e-4, temperature: 0.5,
       jitterStrength: 0.5, blurProb: 0, warmupEpochs: 10, epochs: 200, out: 'runs/fashion-mnist',
+    },
+  },
+  /**
+   * MoCo v2 on CIFAR-10 as the official MoCo CIFAR-10 demo trains it (facebookresearch/moco's
+   * colab: ResNet-18 CIFAR variant, batch 512, SGD lr 0.06 = 0.03 x 512/256, weight decay 5e-4,
+   * cosine, 200 epochs, K 4096, m 0.99, T 0.1, 8 BN splits with the key shuffle, no blur at 32 px).
+   */
+  'moco-cifar10': {
+    summary: 'MoCo v2 CIFAR-10 (official demo): ResNet-18 CIFAR stem, batch 512, SGD lr 0.03 x B/256, wd 5e-4, cosine, ' +
+      'K 4096, m 0.99, T 0.1, 8 BN splits, no blur, 200 epochs; needs --data',
+    requiresData: true,
+    values: {
+      method: 'moco', format: 'cifar10', depth: 18, stem: 'cifar', width: 1, batchSize: 512, lr: 0.03, weightDecay: 5e-4, warmupEpochs: 0,
+      temperature: 0.1, queueSize: 4096, keyMomentum: 0.99, bnSplits: 8, blurProb: 0, epochs: 200, out: 'runs/moco-cifar10',
+    },
+  },
+  /**
+   * BYOL on CIFAR-10 as solo-learn's CIFAR recipe (scripts/pretrain/cifar/byol.yaml): batch 256, LARS
+   * lr 1.0 x B/256, weight decay 1e-5, 10 warm-up epochs, tau 0.99 -> 1, projector 4096 -> 256,
+   * predictor 4096, jitter (0.4, 0.4, 0.2, 0.1), no blur, solarization 0 / 0.2, 1000 epochs. One
+   * difference: solo-learn's LARS trust coefficient is 0.02, ours is the papers' 1e-3.
+   */
+  'byol-cifar10': {
+    summary: 'BYOL CIFAR-10 (solo-learn recipe): ResNet-18 CIFAR stem, batch 256, LARS lr 1.0 x B/256, wd 1e-5, 10 warm-up, ' +
+      'tau 0.99, projector 4096-256, no blur, solarize 0/0.2, 1000 epochs; needs --data',
+    requiresData: true,
+    values: {
+      method: 'byol', format: 'cifar10', depth: 18, stem: 'cifar', width: 1, batchSize: 256, lr: 1.0, weightDecay: 1e-5, warmupEpochs: 10,
+      tauBase: 0.99, headHidden: 4096, headOut: 256, predHidden: 4096, blurProb: 0, solarizeProb: [0, 0.2], epochs: 1000, out: 'runs/byol-cifar10',
     },
   },
   /**
@@ -90,6 +122,7 @@ export const PRESETS: Record<string, Preset> = {
       'lr 1.0, wd 1e-4, T 0.5, 2 warm-up, 15 epochs, then kNN + linear evaluation with baselines; out runs/demo',
     requiresData: false,
     values: {
+      method: 'simclr',
       data: [join(DEMO_DIR, 'data_batch_1.first1500.bin.gz')], testData: join(DEMO_DIR, 'test_batch.first500.bin.gz'),
       format: 'cifar10', depth: 18, stem: 'cifar', width: 0.125, batchSize: 128, lr: 1.0, weightDecay: 1e-4, temperature: 0.5,
       jitterStrength: 0.5, blurProb: 0, warmupEpochs: 2, epochs: 15, checkpointEvery: 5, out: 'runs/demo', evaluate: true,

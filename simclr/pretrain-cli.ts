@@ -1,8 +1,9 @@
 /**
- * `npm run pretrain [-- flags]`: SimCLR pre-training (simclr/train.ts). With no arguments it runs the
- * `demo` preset on the shipped data/cifar10-demo files. Values come from the defaults, then a
- * `--preset <name>` (simclr/presets.ts), then a `--config <json file>` (keys as in TrainConfig), then
- * the flags. Progress: on a TTY one bar redrawn in place; otherwise plain lines, at most one per
+ * `npm run pretrain [-- flags]`: contrastive pre-training (simclr/train.ts) with any method of
+ * simclr/methods/ (`--method simclr|moco|byol`). With no arguments it runs the `demo` preset on the
+ * shipped data/cifar10-demo files. Values come from the common defaults, then the method's
+ * defaults, then a `--preset <name>` (simclr/presets.ts), then a `--config <json file>` (keys as in
+ * config.json), then the flags; one schema (simclr/config.ts) checks them all. Progress: on a TTY one bar redrawn in place; otherwise plain lines, at most one per
  * 10 s plus one per epoch. `<out>/plot.png` is redrawn after every epoch. SIGINT writes a
  * checkpoint after the current step and exits with status 130 (a second SIGINT exits at once);
  * `--resume` continues from it. Errors of the engine (EngineError: bad data, config mismatch, ...)
@@ -14,90 +15,96 @@ import { fileURLToPath } from 'node:url';
 import { EngineError } from '../engine/errors.js';
 import { getBackend } from '../engine/runtime.js';
 import { DEFAULT_EVAL_CONFIG, runEval } from './eval-cli.js';
-import { DATA_FORMATS } from './data/splits.js';
+import {
+  CONFIG_SCHEMA, ConfigError, METHOD_NAMES, checkConfigObject, checkMethodKeys, fieldHelp, parseConfigArgs, validateConfig,
+  type FieldSpec, type MethodName, type TrainConfig,
+} from './config.js';
+import { METHODS, methodDefaults } from './methods/index.js';
 import { PRESETS } from './presets.js';
-import { flagHelp, parseFlags, UsageError, type FlagSpec } from './cli-flags.js';
-import { DEFAULT_TRAIN_CONFIG, train, type EpochMetrics, type StepMetrics, type TrainConfig } from './train.js';
-
-type FlagKey = keyof TrainConfig | 'preset' | 'config';
-
-const FLAGS: Record<string, FlagSpec<FlagKey>> = {
-  data: { key: 'data', kind: 'list', arg: '<path[,path]>', help: 'training data: CIFAR binary file(s), comma-separated, or one directory (STL-10, idx, PNG folders)' },
-  'test-data': { key: 'testData', kind: 'string', arg: '<path>', help: 'held-out split for the kNN monitor (a CIFAR file, or a directory)' },
-  format: { key: 'format', kind: 'string', arg: '<name>', choices: DATA_FORMATS, help: `data format: ${DATA_FORMATS.join(' | ')}` },
-  out: { key: 'out', kind: 'string', arg: '<dir>', help: 'output directory: log.jsonl, plot.png, checkpoints, latest.json' },
-  epochs: { key: 'epochs', kind: 'int', help: 'training epochs' },
-  'batch-size': { key: 'batchSize', kind: 'int', help: 'images per step (2x views)' },
-  depth: { key: 'depth', kind: 'int', choices: [18, 34, 50], help: 'ResNet depth: 18 | 34 | 50' },
-  stem: { key: 'stem', kind: 'string', choices: ['cifar', 'imagenet'], help: 'ResNet stem: cifar (3x3/1, no max-pool) | imagenet (7x7/2 + max-pool)' },
-  width: { key: 'width', kind: 'number', help: 'ResNet width multiplier' },
-  temperature: { key: 'temperature', kind: 'number', help: 'NT-Xent temperature' },
-  lr: { key: 'lr', kind: 'number', help: 'base learning rate (scaled by batch-size / 256)' },
-  'weight-decay': { key: 'weightDecay', kind: 'number', help: 'LARS weight decay' },
-  'warmup-epochs': { key: 'warmupEpochs', kind: 'number', help: 'linear warm-up epochs before the cosine decay' },
-  'jitter-strength': { key: 'jitterStrength', kind: 'number', help: 'color-jitter strength s (0.8 s brightness/contrast/saturation, 0.2 s hue)' },
-  'blur-prob': { key: 'blurProb', kind: 'number', help: 'Gaussian-blur probability per view' },
-  'checkpoint-every': { key: 'checkpointEvery', kind: 'int', help: 'checkpoint every N epochs (and at the end)' },
-  seed: { key: 'seed', kind: 'int', help: 'seed of init, loader and augmentations' },
-  resume: { key: 'resume', kind: 'bool', help: 'continue from <out>/latest.json' },
-  evaluate: { key: 'evaluate', kind: 'bool', help: 'after training: kNN and linear evaluation with baselines (npm run eval; --evaluate=false to skip)' },
-  backend: { key: 'backend', kind: 'string', choices: ['auto', 'webgpu', 'cpu'], help: 'auto | webgpu | cpu' },
-  preset: { key: 'preset', kind: 'string', arg: '<name>', help: `a recipe below (${Object.keys(PRESETS).join(' | ')})` },
-  config: { key: 'config', kind: 'string', arg: '<json file>', help: 'JSON object of TrainConfig keys (e.g. "batchSize"); flags override it' },
-};
+import { UsageError } from './cli-flags.js';
+import { train, type EpochMetrics, type StepMetrics } from './train.js';
 
 export function helpText(): string {
-  const d = { ...DEFAULT_TRAIN_CONFIG, preset: null, config: null } as unknown as Record<string, unknown>;
+  const common = CONFIG_SCHEMA.filter((f) => !f.methods);
+  const simclrDefaults = methodDefaults('simclr') as unknown as Record<string, unknown>;
   const presets = Object.entries(PRESETS).map(([name, p]) => `  ${name}`.padEnd(17) + p.summary);
+  const methodSection = (m: MethodName) => {
+    const d = methodDefaults(m) as unknown as Record<string, unknown>;
+    const own = CONFIG_SCHEMA.filter((f) => f.methods?.includes(m));
+    // the method's recipe: the common keys whose default it changes
+    const changed = common.filter((f) => JSON.stringify(d[f.key]) !== JSON.stringify(simclrDefaults[f.key]))
+      .map((f) => `--${f.flag} ${shown(f, d[f.key])}`);
+    return [
+      `--method ${m}: ${METHODS[m].summary}`,
+      ...own.map((f: FieldSpec) => fieldHelp(f, d)),
+      ...(changed.length ? [`  defaults differing from simclr's: ${changed.join(' ')}`] : []),
+      '',
+    ];
+  };
   return [
     'Usage: npm run pretrain                         the demo preset on the shipped CIFAR-10 sample',
     '       npm run pretrain -- --preset <name> [flags]',
-    '       npm run pretrain -- --data <path[,path]> --out <dir> [flags]',
+    '       npm run pretrain -- [--method simclr|moco|byol] --data <path[,path]> --out <dir> [flags]',
     '',
-    'SimCLR pre-training (ResNet encoder, projection head, LARS, NT-Xent) with a kNN monitor each epoch.',
-    'Values: defaults < --preset < --config < flags.',
+    'Contrastive pre-training of a ResNet encoder with a kNN monitor each epoch. Every method is a choice',
+    'of augmentations, encoder, representation, similarity and loss (simclr/methods/<method>.ts).',
+    'Values: defaults < the method\'s defaults < --preset < --config < flags; --config takes the same keys',
+    'as config.json (e.g. "batchSize"), with JSON types. Per-view flags take one value or two (view 1,view 2).',
     '',
-    ...flagHelp(FLAGS, d, ' (default: none; required unless the preset gives it)', 30),
+    'Common flags (defaults shown for --method simclr):',
+    ...common.map((f) => fieldHelp(f, simclrDefaults)),
+    '  --preset <name>'.padEnd(30) + `a recipe below (${Object.keys(PRESETS).join(' | ')})`,
+    '  --config <json file>'.padEnd(30) + 'JSON object of configuration keys; flags override it',
     '  --help'.padEnd(30) + 'print this help',
     '',
+    ...METHOD_NAMES.flatMap(methodSection),
     'Presets (no arguments = demo):',
     ...presets,
     '',
-    'Outputs in --out: log.jsonl (a JSON line per step and per epoch), plot.png (loss, contrastive accuracy,',
+    'Outputs in --out: log.jsonl (a JSON line per step and per epoch), plot.png (loss, accuracy,',
     'kNN top-1, lr per epoch), checkpoint-<step>.safetensors, latest.json (the newest checkpoint), config.json;',
     'the demo also evaluates the encoder (eval.json, eval.md; npm run eval -- --run <out> for any run).',
     'SIGINT (Ctrl-C) writes a checkpoint after the current step and exits; --resume continues from it.',
   ].join('\n');
 }
 
+function shown(f: FieldSpec, v: unknown): string {
+  return fieldHelp(f, { [f.key]: v }).replace(/^.*\(default: (.*)\)$/, '$1');
+}
+
 export { UsageError };
 
-/** Parses argv (without node and script); returns null for --help. No arguments at all: the demo preset. */
+/**
+ * Parses argv (without node and script); returns null for --help. No arguments at all: the demo
+ * preset. Every value is checked by the one schema (simclr/config.ts), whether it came from a flag,
+ * the --config file or a preset; keys of another method than the chosen one are refused.
+ */
 export function parseArgs(argv: readonly string[]): TrainConfig | null {
-  const parsed = parseFlags(argv, FLAGS);
-  if (parsed === null) return null;
-  const { preset: presetFlag, config: configFile, ...flags } = parsed;
-  const preset = (presetFlag as string | undefined) ?? (argv.length === 0 ? 'demo' : null);
-  if (preset !== null && !Object.hasOwn(PRESETS, preset)) throw new UsageError(`unknown preset '${preset}' (one of ${Object.keys(PRESETS).join(', ')})`);
-  let fromFile: Record<string, unknown> = {};
-  if (typeof configFile === 'string') {
+  const a = parseConfigArgs(argv);
+  if (a.help) return null;
+  const presetName = a.preset ?? (argv.length === 0 ? 'demo' : null);
+  if (presetName !== null && !Object.hasOwn(PRESETS, presetName)) throw new UsageError(`unknown preset '${presetName}' (one of ${Object.keys(PRESETS).join(', ')})`);
+  const preset = presetName === null ? null : PRESETS[presetName];
+  let fromFile: Partial<TrainConfig> = {};
+  if (a.configFile !== null) {
     let json: unknown;
-    try { json = JSON.parse(readFileSync(configFile, 'utf8')); } catch (e) {
-      throw new UsageError(`--config ${configFile}: ${(e as Error).message}`);
+    try { json = JSON.parse(readFileSync(a.configFile, 'utf8')); } catch (e) {
+      throw new UsageError(`--config ${a.configFile}: ${(e as Error).message}`);
     }
-    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`--config ${configFile}: expected a JSON object`);
-    const known = new Set<string>(Object.values(FLAGS).map((f) => f.key as string));
-    for (const k of Object.keys(json)) if (!known.has(k) || k === 'preset' || k === 'config') throw new UsageError(`--config ${configFile}: unknown key '${k}'`);
-    fromFile = json as Record<string, unknown>;
-    if (typeof fromFile.data === 'string') fromFile.data = [fromFile.data];
+    fromFile = checkConfigObject(json, `--config ${a.configFile}`, null);
   }
-  const p = preset === null ? null : PRESETS[preset];
-  const cfg = { ...DEFAULT_TRAIN_CONFIG, ...p?.values, ...fromFile, ...flags } as TrainConfig;
-  if (p && p.requiresData && !('data' in fromFile) && !('data' in flags)) {
-    throw new UsageError(`--preset ${preset} needs --data (${p.summary})`);
+  const presetMethod = preset?.values.method;
+  const method: MethodName = a.values.method ?? fromFile.method ?? presetMethod ?? 'simclr';
+  if (presetMethod && method !== presetMethod) throw new UsageError(`--preset ${presetName} is a --method ${presetMethod} recipe, not --method ${method}`);
+  checkMethodKeys(a.values, method, (f) => `--${f.flag}`);
+  checkMethodKeys(fromFile, method, (f) => `--config ${a.configFile}: "${f.key}"`);
+  const cfg = { ...methodDefaults(method), ...preset?.values, ...fromFile, ...a.values, method } as TrainConfig;
+  if (preset && preset.requiresData && !('data' in fromFile) && !('data' in a.values)) {
+    throw new UsageError(`--preset ${presetName} needs --data (${preset.summary})`);
   }
   if (!cfg.data || cfg.data.length === 0) throw new UsageError('--data <path[,path]> is required (see --help), or run with no arguments for the demo');
   if (!cfg.out) throw new UsageError('--out <dir> is required (see --help)');
+  validateConfig(cfg, presetName ? `--preset ${presetName}` : 'config');
   return cfg;
 }
 
@@ -168,6 +175,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let cfg: TrainConfig | null;
   try { cfg = parseArgs(argv); } catch (e) {
     if (e instanceof UsageError) { console.error(`pretrain: ${e.message}`); return 2; }
+    if (e instanceof ConfigError) { console.error(`pretrain: ${e.detail}`); return 2; }
     throw e;
   }
   if (cfg === null) { console.log(helpText()); return 0; }
