@@ -183,9 +183,8 @@ abstract class BatchNormBase extends Module {
     // [N, C, L] (BatchNorm1d) runs as [N, C, L, 1].
     const x4 = x.rank === 3 ? reshape(x, [...x.shape, 1]) : x;
     if (useBatchStats && this.splits > 1) {
-      const y = this.splitForward(x4.rank === 2 ? reshape(x4, [...x4.shape, 1, 1]) : x4);
-      if (this.training && this.numBatchesTracked) this.pendingBatches++;
-      return reshape(y, x.shape);
+      // num_batches_tracked is not counted here, as in the reference SplitBatchNorm (F.batch_norm directly)
+      return reshape(this.splitForward(x4.rank === 2 ? reshape(x4, [...x4.shape, 1, 1]) : x4), x.shape);
     }
     const y = batchNorm(x4, this.weight, this.bias, {
       training: useBatchStats,

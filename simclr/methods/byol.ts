@@ -26,7 +26,7 @@
  */
 import type { Backend } from '../../engine/backend.js';
 import type { Random } from '../../engine/random.js';
-import { noGrad, tidy } from '../../engine/tensor.js';
+import { noGrad, tidy, type Tensor } from '../../engine/tensor.js';
 import { affine, byolLoss, concat, greaterEqual, l2Normalize, matmul, max, mean, mul, slice, sum, transpose } from '../../engine/ops/index.js';
 import { Sequential } from '../../nn/layers.js';
 import { MovingAverage } from '../../nn/ema.js';
@@ -70,12 +70,14 @@ export const byol: Method = {
       model, encoder, trainable: trainableOf(model, ['target']),
       loss(views) {
         const b = views.shape[0] / 2;
-        const p = predictor.call(projector.call(encoder.call(views)));
+        const rest = views.shape.slice(1);
+        const v1 = slice(views, [0, 0, 0, 0], [b, ...rest]), v2 = slice(views, [b, 0, 0, 0], [b, ...rest]);
+        // Each view has its own forward pass (its own BN statistics), as the reference code does.
+        const online = (v: Tensor) => predictor.call(projector.call(encoder.call(v)));
+        const targetOf = (v: Tensor) => noGrad(() => targetProjector.call(targetEncoder.call(v)));
+        const p = concat([online(v1), online(v2)], 0);
         // Row i of the targets is the other view of row i's image.
-        const zSwapped = noGrad(() => {
-          const z = targetProjector.call(targetEncoder.call(views));
-          return concat([slice(z, [b, 0], [b, c.headOut]), slice(z, [0, 0], [b, c.headOut])], 0);
-        });
+        const zSwapped = concat([targetOf(v2), targetOf(v1)], 0);
         // mean over 2B rows times 2 = L(p1, z2') + L(p2, z1'), each a mean over B
         const loss = mul(byolLoss(p, zSwapped), 2);
         const accuracy = noGrad(() => tidy(() => {

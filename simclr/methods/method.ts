@@ -50,6 +50,8 @@ export interface StepInfo {
   totalSteps: number;
   /** The run's augmentation stream (checkpointed): for any per-step randomness of a method. */
   rng: Random;
+  /** @internal Test hook: the permutations a method would draw from rng (MoCo's key shuffle), in call order. */
+  permutation?(n: number): Int32Array;
 }
 
 export interface MethodLoss {

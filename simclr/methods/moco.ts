@@ -36,7 +36,7 @@ import { Sequential } from '../../nn/layers.js';
 import { MovingAverage } from '../../nn/ema.js';
 import type { TrainConfig } from '../config.js';
 import { ProjectionHead } from '../head.js';
-import { MethodState, buildEncoder, trainableOf, type Method } from './method.js';
+import { MethodState, buildEncoder, trainableOf, type Method, type StepInfo } from './method.js';
 
 /** The v2 head: Linear - ReLU - Linear (with biases, PyTorch's init), no batch norm. */
 function mocoHead(c: TrainConfig, features: number, rng: Random, backend: Backend): ProjectionHead {
@@ -45,10 +45,10 @@ function mocoHead(c: TrainConfig, features: number, rng: Random, backend: Backen
   });
 }
 
-/** A random permutation of 0..n-1 (Fisher-Yates) and its inverse, as i32 index tensors. */
-function shuffle(n: number, rng: Random, backend: Backend): [Tensor, Tensor] {
-  const perm = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) { const j = rng.int(i + 1); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+/** A random permutation of 0..n-1 (Fisher-Yates on the run's stream) and its inverse, as i32 index tensors. */
+function shuffle(n: number, at: StepInfo, backend: Backend): [Tensor, Tensor] {
+  const perm = at.permutation?.(n) ?? Int32Array.from({ length: n }, (_, i) => i);
+  if (!at.permutation) for (let i = n - 1; i > 0; i--) { const j = at.rng.int(i + 1); [perm[i], perm[j]] = [perm[j], perm[i]]; }
   const inv = new Int32Array(n);
   perm.forEach((p, i) => { inv[p] = i; });
   return [tensor(perm, [n], { dtype: 'i32', backend }), tensor(inv, [n], { dtype: 'i32', backend })];
@@ -103,15 +103,16 @@ export const moco: Method = {
         if (keysPerStep(b) > c.queueSize) throw new ArgumentError('MoCo', `a step enqueues ${keysPerStep(b)} keys but --queue-size is ${c.queueSize}`);
         const rest = views.shape.slice(1);
         const first = slice(views, [0, 0, 0, 0], [b, ...rest]), second = slice(views, [b, 0, 0, 0], [b, ...rest]);
-        // Query i's key is the other view of image i. (Intermediates are freed by the caller's tidy.)
-        const queries = c.symmetric ? views : first;
-        const keyViews = c.symmetric ? concat([second, first], 0) : second;
-        const q = head.call(encoder.call(queries));
-        const k = noGrad(() => {
-          if (c.bnSplits === 1) return l2Normalize(keyHead.call(keyEncoder.call(keyViews)));
-          const [perm, inv] = shuffle(keyViews.shape[0], at.rng, backend);
-          return l2Normalize(gather(keyHead.call(keyEncoder.call(gather(keyViews, perm, 0))), inv, 0));
+        // Each view has its own forward pass (its own BN statistics), as the reference code does.
+        // Query i's key is the other view of image i. Intermediates are freed by the caller's tidy.
+        const query = (v: Tensor) => head.call(encoder.call(v));
+        const key = (v: Tensor) => noGrad(() => {
+          if (c.bnSplits === 1) return l2Normalize(keyHead.call(keyEncoder.call(v)));
+          const [perm, inv] = shuffle(b, at, backend);
+          return l2Normalize(gather(keyHead.call(keyEncoder.call(gather(v, perm, 0))), inv, 0));
         });
+        const q = c.symmetric ? concat([query(first), query(second)], 0) : query(first);
+        const k = c.symmetric ? concat([key(second), key(first)], 0) : key(second);
         const out = infoNce(q, k, model.buffer('queue'), c.temperature);
         pending?.dispose();
         pending = k.keep();
