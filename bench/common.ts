@@ -34,7 +34,7 @@ export interface BenchArgs {
   /** Conv samples per kernel (default 3: batch-32 convs are slow on a CPU adapter). */
   convSamples: number;
   /** Run one section only. */
-  only: 'matmul' | 'conv' | 'resnet' | 'ntxent' | 'lars' | 'augment' | null;
+  only: 'matmul' | 'conv' | 'resnet' | 'ntxent' | 'lars' | 'augment' | 'methods' | null;
   /** Conv shapes by index into the shape list (default all). */
   convShapes: number[] | null;
 }
@@ -43,7 +43,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const quick = argv.includes('--quick');
   const val = (k: string) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
   const only = val('only') ?? null;
-  const sections = ['matmul', 'conv', 'resnet', 'ntxent', 'lars', 'augment'] as const;
+  const sections = ['matmul', 'conv', 'resnet', 'ntxent', 'lars', 'augment', 'methods'] as const;
   if (only !== null && !(sections as readonly string[]).includes(only)) throw new Error(`bench: --only must be one of ${sections.join(', ')}, got ${only}`);
   return {
     quick, variants: argv.includes('--variants'), convVariants: argv.includes('--conv-variants'),

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=matmul|conv|resnet|ntxent|lars] [-- --variants] [-- --conv-variants]
+ * `npm run bench [-- --quick] [-- --only=matmul|conv|resnet|ntxent|lars|augment|methods] [-- --variants] [-- --conv-variants]
  * [-- --samples=N] [-- --conv-samples=N] [-- --conv-shapes=0,4]`: this engine against @tensorflow/tfjs-backend-webgpu on the
  * same Dawn adapter in one process, interleaved per sample (other load on the machine hits both
  * alike). Matmul section: f32 matmul GFLOP/s, the engine's wait strategies, optionally every kernel
@@ -10,7 +10,9 @@
  * the fused loss against the materialized-logits composition, time and peak live GPU bytes; writes
  * ntxent-<timestamp>.json and ntxent-latest.json. LARS section (bench/lars.ts, ours only): optimizer
  * step time on ResNet-18's parameters, LARS against momentum SGD; writes lars-<timestamp>.json and
- * lars-latest.json. tfjs is loaded only when a section that compares with it runs.
+ * lars-latest.json. Methods section (bench/methods.ts): one training step of SimCLR, MoCo v2 and BYOL
+ * with the same encoder and batch, and the after-step hooks' share; writes methods-<timestamp>.json.
+ * tfjs is loaded only when a section that compares with it runs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -28,6 +30,7 @@ import { benchResnetStep } from './resnet.js';
 import { benchAugment } from './augment.js';
 import { benchNtXent, ntXentTable } from './ntxent.js';
 import { benchLars, larsTable } from './lars.js';
+import { benchMethods } from './methods.js';
 
 const FULL: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [4096, 512, 512]];
 const QUICK: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024]];
@@ -243,6 +246,26 @@ if (section('lars')) {
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   writeFileSync(`${dir}lars-latest.json`, JSON.stringify(out, null, 2) + '\n');
   log(`wrote ${file} and bench/results/lars-latest.json`);
+}
+
+if (section('methods')) {
+  log('');
+  const loadBefore = loadavg()[0];
+  const r = await benchMethods(backend, { quick: args.quick, samples: args.quick ? 3 : 5 });
+  const date = new Date().toISOString();
+  log(`methods, ${backend.label}, ${date} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
+  const out = {
+    benchmark: 'one training step per method (simclr/methods/), same encoder and batch',
+    date,
+    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    method: 'a sample = one takeStep (the trainer\'s step: loss, backward, one read, optimizer step, after-step hooks) on fixed random views, then backend.sync(); 2 warm-up steps per method, then samples alternating between methods; ms = median. afterStepMs: the after-step hooks alone (EMA, queue write) after a gradient-free forward, then a sync.',
+    result: r,
+  };
+  const file = `${dir}methods-${date.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(`${dir}methods-latest.json`, JSON.stringify(out, null, 2) + '\n');
+  log(`wrote ${file} and bench/results/methods-latest.json`);
 }
 
 if (section('augment')) {

@@ -45,6 +45,8 @@ export interface TrainConfig {
   weightDecay: number;
   /** Momentum of SGD and LARS. */
   momentum: number;
+  /** LARS trust coefficient eta (official SimCLR and the BYOL paper: 1e-3; solo-learn's CIFAR recipes: 0.02). */
+  larsEta: number;
   warmupEpochs: number;
   /** Checkpoint every N epochs (and always at the end). */
   checkpointEvery: number;
@@ -132,6 +134,7 @@ export const CONFIG_SCHEMA: readonly FieldSpec[] = [
   { key: 'lr', flag: 'lr', kind: 'number', min: 0, max: 1e4, help: 'base learning rate (scaled by batch-size / 256)' },
   { key: 'weightDecay', flag: 'weight-decay', kind: 'number', min: 0, max: 1, help: 'weight decay' },
   { key: 'momentum', flag: 'momentum', kind: 'number', min: 0, max: 0.999999, help: 'momentum of SGD and LARS' },
+  { key: 'larsEta', flag: 'lars-eta', kind: 'number', above: 0, max: 1, help: 'LARS trust coefficient eta' },
   { key: 'warmupEpochs', flag: 'warmup-epochs', kind: 'number', min: 0, max: 2 ** 31 - 1, help: 'linear warm-up epochs before the cosine decay' },
   { key: 'checkpointEvery', flag: 'checkpoint-every', kind: 'int', min: 1, max: 2 ** 31 - 1, help: 'checkpoint every N epochs (and at the end)' },
   { key: 'seed', flag: 'seed', kind: 'int', min: 0, max: U32_MAX, help: 'seed of init, loader and augmentations (0..2^32-1)' },
@@ -164,7 +167,7 @@ export const SCHEMA_BY_FLAG: ReadonlyMap<string, FieldSpec> = new Map(CONFIG_SCH
 /** The defaults every method shares; each method's `defaults` override the rest. */
 export const COMMON_DEFAULTS: Omit<TrainConfig, 'data' | 'out'> = {
   method: 'simclr', testData: null, format: 'auto', epochs: 100, batchSize: 256, depth: 18, stem: 'cifar', width: 1,
-  optimizer: 'lars', lr: 0.3, weightDecay: 1e-6, momentum: 0.9, warmupEpochs: 10, checkpointEvery: 10, seed: 0,
+  optimizer: 'lars', lr: 0.3, weightDecay: 1e-6, momentum: 0.9, larsEta: 1e-3, warmupEpochs: 10, checkpointEvery: 10, seed: 0,
   resume: false, backend: 'auto', evaluate: false,
   cropScale: [0.08, 1], flipProb: 0.5, jitterStrength: 0.5, jitter: null, jitterProb: 0.8, grayProb: 0.2, blurProb: 0, solarizeProb: 0,
   headLayers: 3, headHidden: null, headOut: 128,
@@ -332,7 +335,7 @@ export function configJson(c: TrainConfig, format: Exclude<DataFormat, 'auto'>):
  */
 const LEGACY: Partial<Record<keyof TrainConfig, unknown>> = {
   format: 'cifar10', depth: 18, stem: 'cifar', jitterStrength: 0.5, blurProb: 0,
-  method: 'simclr', optimizer: 'lars', momentum: 0.9, cropScale: [0.08, 1], flipProb: 0.5, jitter: null, jitterProb: 0.8,
+  method: 'simclr', optimizer: 'lars', momentum: 0.9, larsEta: 1e-3, cropScale: [0.08, 1], flipProb: 0.5, jitter: null, jitterProb: 0.8,
   grayProb: 0.2, solarizeProb: 0, headLayers: 3, headHidden: null, headOut: 128,
 };
 /** Keys a resumed run may change: where files go, how it runs, and what happens after training. */

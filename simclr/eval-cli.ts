@@ -14,6 +14,12 @@ import { DATA_FORMATS, openSplits, type DataFormat } from './data/index.js';
 import { flagHelp, parseFlags, UsageError, type FlagSpec } from './cli-flags.js';
 import { evaluate, formatReport, loadEncoder, writeReport, type EvalReport } from './evaluate.js';
 import { exportEncoder } from './export.js';
+import { METHODS } from './methods/index.js';
+
+/** The method's title for the report ('SimCLR' for runs written before methods existed). */
+function methodTitle(name: unknown): string {
+  return typeof name === 'string' && Object.hasOwn(METHODS, name) ? METHODS[name as keyof typeof METHODS].title : 'SimCLR';
+}
 
 export interface EvalCliConfig {
   run: string;
@@ -122,7 +128,7 @@ export async function runEval(cfg: EvalCliConfig, log: (line: string) => void = 
     log(`encoder: ResNet-${loaded.spec.depth} width ${loaded.spec.width} (${loaded.spec.stem} stem) from ${loaded.checkpoint} (step ${loaded.step})`);
     log(`data: ${splits.description}`);
     const report = await evaluate({
-      train, test, encoder: loaded.encoder, spec: loaded.spec, name: `SimCLR (step ${loaded.step})`, backend,
+      train, test, encoder: loaded.encoder, spec: loaded.spec, name: `${methodTitle(runCfg.method)} (step ${loaded.step})`, backend,
       k: cfg.k, knnTemperature: cfg.knnTemperature, linearMode: cfg.linearMode, linearEpochs: cfg.linearEpochs,
       linearBatchSize: cfg.linearBatchSize, finetuneFractions: cfg.finetune.map((p) => p / 100),
       finetuneEpochs: cfg.finetuneEpochs ?? undefined, finetuneBatchSize: cfg.finetuneBatchSize, baselines: cfg.baselines, seed: cfg.seed, log,

@@ -126,7 +126,7 @@ export class TrainingError extends EngineError {
 export function buildOptimizer(c: TrainConfig, params: readonly ParameterInfo[]): Optimizer {
   const o = { lr: 0, weightDecay: c.weightDecay };
   switch (c.optimizer) {
-    case 'lars': return new LARS(params, { ...o, momentum: c.momentum });
+    case 'lars': return new LARS(params, { ...o, momentum: c.momentum, eta: c.larsEta });
     case 'sgd': return new SGD(params, { ...o, momentum: c.momentum });
     case 'adam': return new Adam(params, o);
     case 'adamw': return new AdamW(params, o);
