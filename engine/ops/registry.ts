@@ -62,6 +62,18 @@ export interface CompositeDef {
 const primitives = new Map<string, OpDef<any>>();
 const composites = new Map<string, CompositeDef>();
 
+/**
+ * How many times each op ran (primitives in runOp, composites per call) since the last reset, so
+ * the op tests can fail when a case does not exercise an op it claims to cover. One map increment
+ * per op call: nothing next to a kernel launch or a CPU loop.
+ */
+const runCounts = new Map<string, number>();
+const countRun = (name: string) => { runCounts.set(name, (runCounts.get(name) ?? 0) + 1); };
+
+/** Runs of each op since the last `resetOpRunCounts()` (a copy). */
+export function opRunCounts(): Map<string, number> { return new Map(runCounts); }
+export function resetOpRunCounts(): void { runCounts.clear(); }
+
 export function defineOp<A = void>(def: OpDef<A>): OpDef<A> {
   if (primitives.has(def.name) || composites.has(def.name)) throw new Error(`op ${def.name} defined twice`);
   primitives.set(def.name, def);
@@ -72,7 +84,7 @@ export function defineOp<A = void>(def: OpDef<A>): OpDef<A> {
 export function defineComposite<F extends (...args: any[]) => any>(name: string, differentiable: boolean, fn: F): F {
   if (primitives.has(name) || composites.has(name)) throw new Error(`op ${name} defined twice`);
   composites.set(name, { name, differentiable });
-  return fn;
+  return ((...args: Parameters<F>) => { countRun(name); return fn(...args); }) as F;
 }
 
 export function listOps(): { name: string; kind: 'primitive' | 'composite'; differentiable: boolean }[] {
@@ -98,6 +110,7 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
 /** runOp for ops with auxiliary outputs: returns them too (the caller owns them). */
 export function runOpAux<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): { out: Tensor; aux: Tensor[] } {
   const refs = inputs.map((t) => t.ref(def.name));
+  countRun(def.name);
   const backend = refs[0].backend;
   for (let i = 1; i < refs.length; i++) {
     if (refs[i].backend !== backend) {

@@ -1,4 +1,7 @@
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, type Conv2dOptions } from '../../engine/ops/conv.js';
+import { batchNorm } from '../../engine/ops/norm.js';
+import { relu } from '../../engine/ops/elementwise.js';
+import { maxPool2d } from '../../engine/ops/pool.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { OpCase } from './types.js';
 
@@ -70,6 +73,16 @@ cases.push({
   ops: ['conv2dBackwardWeight'],
   fn: (x: Tensor, g: Tensor) => conv2dBackwardWeight(x, g, [2, 2], { dilation: 2 }),
   inputs: [{ shape: [1, 3, 6, 5] }, { shape: [1, 2, 4, 3] }],
+});
+
+// The ImageNet stem as nn/resnet.ts builds it (conv 7x7/2 without bias, batch norm, ReLU, max-pool
+// 3x3/2): C = 3 takes the col2im input gradient, whose scratch the WebGPU run must give back.
+cases.push({
+  name: 'ImageNet stem: conv 7x7/2 p3, batch norm, ReLU, max-pool 3x3/2 p1 (x [2,3,12,12], w [4,3,7,7])',
+  ops: ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'batchNorm', 'batchNormTrain', 'batchNormBackward', 'relu', 'maxPool2d', 'maxPool2dBackward'],
+  fn: (x: Tensor, w: Tensor, g: Tensor, b: Tensor) => maxPool2d(relu(batchNorm(conv2d(x, w, null, { stride: 2, padding: 3 }), g, b, { training: true })), { kernel: 3, stride: 2, padding: 1 }),
+  inputs: [{ shape: [2, 3, 12, 12] }, { shape: [4, 3, 7, 7] }, { shape: [4], low: 0.5, high: 1.5 }, { shape: [4] }],
+  tol: tolFor(147),
 });
 
 export const convCases: OpCase[] = cases;

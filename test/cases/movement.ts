@@ -6,7 +6,7 @@ import type { OpCase } from './types.js';
 // kernel that reads the shared storage.
 const viewCases: OpCase[] = [
   { name: 'reshape [2,3,5] -> [5,-1]', ops: ['reshape'], fn: (x) => M.reshape(x, [5, -1]), inputs: [{ shape: [2, 3, 5] }] },
-  { name: 'reshape rank 1 -> rank 5 then mul', ops: ['reshape', 'mul'], fn: (x) => E.mul(M.reshape(x, [3, 1, 7, 1, 13]), 1.5), inputs: [{ shape: [273] }] },
+  { name: 'reshape rank 1 -> rank 5 then scale', ops: ['reshape', 'affine'], fn: (x) => E.mul(M.reshape(x, [3, 1, 7, 1, 13]), 1.5), inputs: [{ shape: [273] }] },
   { name: 'reshape to rank 0', ops: ['reshape'], fn: (x) => M.reshape(x, []), inputs: [{ shape: [1, 1] }] },
   { name: 'reshape i32 (no grad)', ops: ['reshape'], fn: (x) => M.reshape(x, [-1]), inputs: [{ shape: [3, 7], dtype: 'i32', low: -50, high: 50 }], grad: false },
   { name: 'flatten default and full', ops: ['flatten'], fn: (x) => E.add(M.flatten(x), M.reshape(M.flatten(x, 0), [2, 35])), inputs: [{ shape: [2, 5, 7] }] },
@@ -22,7 +22,7 @@ const permuteCases: OpCase[] = [
   { name: 'permute rank 5 with negative dims', ops: ['permute'], fn: (x) => M.permute(x, [-1, 2, 0, -2, 1]), inputs: [{ shape: [2, 3, 1, 5, 3] }] },
   { name: 'permute rank 4 keeping the last axis (merged)', ops: ['permute'], fn: (x) => M.permute(x, [1, 0, 2, 3]), inputs: [{ shape: [3, 5, 2, 7] }] },
   { name: 'permute large [129,37,17] (>70000 elements)', ops: ['permute'], fn: (x) => M.permute(x, [2, 0, 1]), inputs: [{ shape: [129, 37, 17] }], grad: false },
-  { name: 'permute large [301,257] then mul (>70000 elements)', ops: ['permute', 'mul'], fn: (x) => E.mul(M.permute(x, [1, 0]), 2), inputs: [{ shape: [301, 257] }], grad: false },
+  { name: 'permute large [301,257] then scale (>70000 elements)', ops: ['permute', 'affine'], fn: (x) => E.mul(M.permute(x, [1, 0]), 2), inputs: [{ shape: [301, 257] }], grad: false },
   { name: 'permute i32', ops: ['permute'], fn: (x) => M.permute(x, [1, 2, 0]), inputs: [{ shape: [3, 5, 7], dtype: 'i32', low: -1000, high: 1000 }], grad: false },
   { name: 'transpose default and explicit axes', ops: ['transpose'], fn: (x) => M.transpose(M.transpose(x), 0, 2), inputs: [{ shape: [3, 4, 5] }] },
   { name: 'clone', ops: ['clone'], fn: (x) => M.clone(x), inputs: [{ shape: [3, 7] }] },

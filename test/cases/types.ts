@@ -4,16 +4,17 @@ import type { InputSpec } from '../helpers.js';
 /**
  * One op test case. test/ops.test.ts runs every case twice: forward and backward on WebGPU
  * against the CPU reference, and a float64 finite-difference gradient check on the CPU. The
- * registry test demands a case for every op, and a gradient-checked one for every differentiable op.
+ * registry test demands a case for every op, and for every differentiable op a gradient-checked
+ * case in whose forward pass it runs (so its own backward rule is what the check compares).
  */
 export interface OpCase {
   /** Shown in the test name. */
   name: string;
-  /** Registry names of the ops this case exercises. */
+  /** Registry names of the ops this case exercises: each must run (forward or backward) on both backends. */
   ops: string[];
   fn: (...xs: Tensor[]) => Tensor;
   inputs: InputSpec[];
-  /** Check gradients (default: true when some input is f32 and the output requires grad). */
+  /** Check gradients (default: true when some input is f32); then the output must require grad. */
   grad?: boolean;
   /** Run the float64 finite-difference check (default true); false for cases too big to check. */
   gradcheck?: boolean;
