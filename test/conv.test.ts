@@ -1,24 +1,34 @@
 /**
  * conv2d beyond the shared op cases: every kernel variant (not only the one this device selects, so
  * the real-GPU tiled kernel runs here too) for the forward, input-gradient and weight-gradient ops
- * against the CPU reference, on odd sizes, strides, padding, dilation, 1x1 and 7x7 kernels and a
- * split weight-gradient reduction; the per-device choice; the argument and shape errors.
+ * against the CPU reference: the stem's 7x7 stride 2, 1x1 stride 2, an asymmetric kernel with
+ * asymmetric stride, padding and dilation, C = O = 130 (several ragged tiles of every variant in
+ * every GEMM dimension), and a split weight-gradient reduction. The CPU reference itself (forward
+ * and both gradients share one loop) against PyTorch (test/fixtures/conv.safetensors). The
+ * per-device choice; the argument and shape errors.
+ *
+ * Lavapipe compiles one pipeline per distinct set of override constants (cold: about a second
+ * each), so the table is chosen to share them: the fixtures use the table's first three shapes,
+ * the split case shares all but its weight-gradient pipeline with the ragged one.
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../engine/cpu/backend.js';
 import { Random } from '../engine/random.js';
+import { backward } from '../engine/autograd.js';
 import { ArgumentError, ShapeError } from '../engine/errors.js';
 import { hasSubgroups8 } from '../engine/ops/matmul.js';
+import { maxPool2d } from '../engine/ops/pool.js';
 import {
   CPU_CONV_KERNEL, conv2d, conv2dBackwardInput, conv2dBackwardWeight, convKernelFor, setConvDgradPath, setConvKernel, type Conv2dOptions, type ConvKernel, type DgradPath,
 } from '../engine/ops/conv.js';
+import { decodeSafetensors } from '../nn/safetensors.js';
 import type { Backend } from '../engine/backend.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectClose, gpu, makeValues, tensorOn } from './helpers.js';
+import { expectClose, expectTensorClose, gpu, makeValues, tensorOn } from './helpers.js';
 
 // The kernel lavapipe uses, a multi-subgroup tiling (other index paths), and the real-GPU kernel.
-// Every variant costs a cold pipeline compile per shape on lavapipe (~30 s each), so the slower
-// tilings that bench --conv-variants measures are not repeated here.
+// The slower tilings that bench --conv-variants measures are not repeated here.
 const VARIANTS: ConvKernel[] = [
   CPU_CONV_KERNEL,
   { kind: 'subgroup', tm: 8, tn: 8, wg: 128, sgn: 2 },
@@ -26,70 +36,141 @@ const VARIANTS: ConvKernel[] = [
 ];
 const name = (k: ConvKernel) => JSON.stringify(k);
 
-// x [N,C,H,W], w [O,C,KH,KW], options
-const SHAPES: [number[], number[], Conv2dOptions][] = [
-  [[1, 3, 7, 7], [5, 3, 3, 3], { stride: 2, padding: 1 }],
-  [[2, 4, 9, 9], [6, 4, 1, 1], { stride: 2 }],
-  [[1, 2, 11, 11], [3, 2, 7, 7], { stride: 2, padding: 3 }],
-  [[2, 3, 8, 9], [4, 3, 3, 2], { stride: [1, 2], padding: [2, 1], dilation: [2, 1] }],
-  [[3, 8, 10, 10], [12, 8, 3, 3], { padding: 1 }],
-  [[1, 5, 6, 6], [7, 5, 2, 2], { stride: 3 }],
-  [[8, 3, 23, 23], [4, 3, 3, 3], { padding: 1 }], // weight gradient: split reduction, odd P
+interface Shape { readonly name: string; readonly x: number[]; readonly w: number[]; readonly o: Conv2dOptions }
+const SHAPES: Shape[] = [
+  { name: 'stem', x: [2, 3, 11, 11], w: [4, 3, 7, 7], o: { stride: 2, padding: 3 } },
+  { name: 'down', x: [2, 4, 9, 9], w: [6, 4, 1, 1], o: { stride: 2 } }, // phases without taps; odd Ho*Wo (scalar loads)
+  { name: 'asym', x: [2, 3, 11, 12], w: [4, 3, 3, 2], o: { stride: [3, 2], padding: [2, 0], dilation: [2, 3] } },
+  { name: 'ragged tiles', x: [2, 130, 10, 10], w: [130, 130, 3, 3], o: { padding: 1 } },
+  { name: 'split reduction', x: [8, 3, 24, 24], w: [4, 3, 3, 3], o: { padding: 1 } }, // weight gradient over 4 workgroup splits
 ];
+const RAGGED = SHAPES[3], SPLIT = SHAPES[4];
 
 afterEach(() => { setConvKernel(null); setConvDgradPath('auto'); });
 
 const outHW = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 const two = (v: number | [number, number] | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v);
 
-async function runAll(b: Backend, xs: number[], ws: number[], o: Conv2dOptions, vals: number[][]) {
-  const [N, , H, W] = xs;
-  const [O, , KH, KW] = ws;
+function outShape({ x, w, o }: Shape): number[] {
   const [sy, sx] = two(o.stride, 1), [py, px] = two(o.padding, 0), [dy, dx] = two(o.dilation, 1);
-  const gs = [N, O, outHW(H, KH, sy, py, dy), outHW(W, KW, sx, px, dx)];
-  const x = tensorOn(b, vals[0], xs), w = tensorOn(b, vals[1], ws), bias = tensorOn(b, vals[2], [O]);
-  const g = tensorOn(b, vals[3].slice(0, gs.reduce((p, d) => p * d, 1)), gs);
-  const outs: Tensor[] = [conv2d(x, w, bias, o), conv2dBackwardInput(g, w, [H, W], o), conv2dBackwardWeight(x, g, [KH, KW], o)];
+  return [x[0], w[0], outHW(x[2], w[2], sy, py, dy), outHW(x[3], w[3], sx, px, dx)];
+}
+
+async function runAll(b: Backend, s: Shape, vals: number[][]) {
+  const [H, W] = s.x.slice(2), [KH, KW] = s.w.slice(2);
+  const x = tensorOn(b, vals[0], s.x), w = tensorOn(b, vals[1], s.w), bias = tensorOn(b, vals[2], [s.w[0]]), g = tensorOn(b, vals[3], outShape(s));
+  const outs: Tensor[] = [conv2d(x, w, bias, s.o), conv2dBackwardInput(g, w, [H, W], s.o), conv2dBackwardWeight(x, g, [KH, KW], s.o)];
   const data = await Promise.all(outs.map(async (t) => Float64Array.from(await t.data())));
   const shapes = outs.map((t) => t.shape);
   [x, w, bias, g, ...outs].forEach((t) => t.dispose());
   return { data, shapes };
 }
 
+// Inputs and CPU results per shape, computed once for all variants.
+const rng = new Random(3);
+const inputs = SHAPES.map((s) => [s.x, s.w, [s.w[0]], outShape(s)].map((shape) => makeValues({ shape }, rng)));
+const refs = new Map<Shape, ReturnType<typeof runAll>>();
+const reference = (s: Shape, i: number) => {
+  if (!refs.has(s)) refs.set(s, runAll(new CpuBackend(), s, inputs[i]));
+  return refs.get(s)!;
+};
+
 async function checkShapes(k: ConvKernel | null, path: DgradPath) {
-  const cpu = new CpuBackend();
   const g = await gpu();
-  const rng = new Random(3);
-  for (const [xs, ws, o] of SHAPES) {
-    const vals = [makeValues({ shape: xs }, rng), makeValues({ shape: ws }, rng), makeValues({ shape: [ws[0]] }, rng),
-      makeValues({ shape: [xs[0], ws[0], xs[2], xs[3]] }, rng)];
-    const ref = await runAll(cpu, xs, ws, o, vals);
+  for (const [i, s] of SHAPES.entries()) {
+    const ref = await reference(s, i);
     setConvKernel(k);
     setConvDgradPath(path);
-    const got = await runAll(g, xs, ws, o, vals);
+    const got = await runAll(g, s, inputs[i]);
     setConvKernel(null);
     setConvDgradPath('auto');
-    const K = Math.max(xs[1] * ws[2] * ws[3], xs[0] * xs[2] * xs[3], ws[0] * ws[2] * ws[3]);
-    ['forward', 'input gradient', 'weight gradient'].forEach((what, i) => {
-      const label = `${what} x${JSON.stringify(xs)} w${JSON.stringify(ws)} ${JSON.stringify(o)}`;
-      expect(got.shapes[i], label).toEqual(ref.shapes[i]);
-      try { expectClose(got.data[i], ref.data[i], { atol: 1e-5 * Math.sqrt(K), rtol: 1e-4 }); }
+    const K = Math.max(s.x[1] * s.w[2] * s.w[3], s.x[0] * s.x[2] * s.x[3], s.w[0] * s.w[2] * s.w[3]);
+    ['forward', 'input gradient', 'weight gradient'].forEach((what, j) => {
+      const label = `${s.name}: ${what} x${JSON.stringify(s.x)} w${JSON.stringify(s.w)} ${JSON.stringify(s.o)}`;
+      expect(got.shapes[j], label).toEqual(ref.shapes[j]);
+      try { expectClose(got.data[j], ref.data[j], { atol: 1e-5 * Math.sqrt(K), rtol: 1e-4 }); }
       catch (e) { throw new Error(`${label}: ${(e as Error).message}`); }
     });
   }
 }
 
+/** Rows and columns of C one workgroup computes (engine/ops/conv.ts tileOf). */
+const tileOf = (k: ConvKernel): [number, number] => (k.kind === 'tiled' ? [64, 64] : [k.tm * (k.wg / 8 / k.sgn), k.tn * 8 * k.sgn]);
+
 describe('conv kernel variants match the CPU reference (forward, input gradient, weight gradient)', () => {
   // The input gradient through the per-phase implicit GEMM (the col2im path is a forward GEMM).
   for (const k of VARIANTS) {
-    it(`${name(k)}`, async () => {
+    it(`${name(k)}`, async (ctx) => {
       const g = await gpu();
-      if (k.kind === 'subgroup' && !hasSubgroups8(g)) return; // this device cannot run it
+      ctx.skip(k.kind === 'subgroup' && !hasSubgroups8(g), `${g.label} has no 8-wide subgroups, so it cannot run the subgroup kernel`);
       await checkShapes(k, 'phase');
     });
   }
   it('input gradient through col2im (the per-device kernel)', async () => { await checkShapes(null, 'col2im'); });
   it('input gradient through col2im (workgroup-tiled kernel)', async () => { await checkShapes({ kind: 'tiled' }, 'col2im'); });
+
+  it('the table reaches what it claims: several partial tiles of every variant in every GEMM; a split weight gradient', async () => {
+    const [N, C, H, W] = RAGGED.x, [O, , KH, KW] = RAGGED.w;
+    const [, , Ho, Wo] = outShape(RAGGED);
+    // [rows, columns] of the forward, input-gradient (stride 1: one phase) and weight-gradient GEMMs
+    const gemms: [number, number][] = [[N * Ho * Wo, O], [N * H * W, C], [C * KH * KW, O]];
+    for (const k of VARIANTS) {
+      const [tm, tn] = tileOf(k);
+      for (const [M, NC] of gemms) {
+        const at = `${name(k)} ${M}x${NC}`;
+        expect(M / tm, at).toBeGreaterThan(1);
+        expect(NC / tn, at).toBeGreaterThan(1);
+        expect([M % tm, NC % tn].every((r) => r > 0), at).toBe(true);
+      }
+    }
+    // The split weight gradient is one GEMM dispatch plus the pass that sums the splits (for the
+    // variants this device runs; the others' own tests above report their skip).
+    const g = await gpu();
+    const i = SHAPES.indexOf(SPLIT);
+    const [x, gy] = [tensorOn(g, inputs[i][0], SPLIT.x), tensorOn(g, inputs[i][3], outShape(SPLIT))];
+    for (const k of VARIANTS.filter((v) => v.kind === 'tiled' || hasSubgroups8(g))) {
+      setConvKernel(k);
+      const before = g.dispatchCount;
+      conv2dBackwardWeight(x, gy, [3, 3], SPLIT.o).dispose();
+      expect(g.dispatchCount - before, name(k)).toBe(2);
+    }
+    [x, gy].forEach((t) => t.dispose());
+  });
+});
+
+describe('conv2d matches PyTorch (test/fixtures/conv.safetensors: forward, input and weight gradients)', () => {
+  const bytes = readFileSync(new URL('./fixtures/conv.safetensors', import.meta.url));
+  // a plain Uint8Array view: decodeSafetensors copies tensors with slice(), which on a Buffer does not copy
+  const fixture = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+
+  async function compare(b: Backend, s: Shape, rtol: number, atol: number) {
+    const get = (k: string) => fixture.get(`${s.name}.${k}`)!;
+    const [x, w, bias] = ['x', 'w', 'b'].map((k) => {
+      const t = tensorOn(b, get(k).data, get(k).shape);
+      t.requiresGrad = true;
+      return t;
+    });
+    const y = conv2d(x, w, bias, s.o);
+    const out = s.name === 'stem' ? maxPool2d(y, { kernel: 3, stride: 2, padding: 1 }) : y;
+    const g = tensorOn(b, get('g').data, get('g').shape);
+    backward(out, { grad: g });
+    const pairs: [string, Tensor][] = [['y', y], ['out', out], ['dx', x.grad!], ['dw', w.grad!], ['db', bias.grad!]];
+    for (const [k, t] of pairs) {
+      expect(t.shape, `${s.name}.${k}`).toEqual(get(k).shape);
+      expectTensorClose(`${s.name}.${k} on ${b.label}`, await t.data(), get(k).data, rtol, atol);
+    }
+    new Set([x, w, bias, y, out, g]).forEach((t) => t.dispose());
+  }
+
+  for (const s of SHAPES.filter((t) => ['stem', 'down', 'asym'].includes(t.name))) {
+    it(`${s.name}: x${JSON.stringify(s.x)} w${JSON.stringify(s.w)} ${JSON.stringify(s.o)}${s.name === 'stem' ? ', then max-pool 3x3/2 p1' : ''}`, async () => {
+      await compare(new CpuBackend(), s, 1e-6, 1e-7);
+      for (const path of ['phase', 'col2im'] as const) {
+        setConvDgradPath(path);
+        await compare(await gpu(), s, 1e-4, 1e-5);
+      }
+    });
+  }
 });
 
 describe('conv kernel choice', () => {
