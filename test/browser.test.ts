@@ -4,8 +4,8 @@
  * fetched over HTTP), computes sum(relu(x @ w)) forward and backward with each matmul kernel the
  * device can run, and POSTs the numbers back; they must match the CPU reference backend in Node.
  *
- * Needs `npm run build` (dist/; built here if absent, never refreshed: rebuild after changing the
- * engine) and /usr/bin/chromium (`apt-get install chromium`; scripts/setup-webgpu.sh installs it).
+ * Builds dist/ first, every time (`tsc -p tsconfig.build.json`, as `npm run build`), so the page
+ * never runs stale code. Needs /usr/bin/chromium (`apt-get install chromium`; scripts/setup-webgpu.sh installs it).
  * A missing Chromium or adapter fails the test, never skips it. Chromium gets its WebGPU adapter
  * from its bundled SwiftShader (Vulkan on the CPU), so no GPU is needed.
  */
@@ -87,13 +87,12 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`browser test needs headless Chromium at ${CHROMIUM}: apt-get install chromium (or run: sudo bash scripts/setup-webgpu.sh)`);
   }
-  if (!existsSync(join(ROOT, 'dist/engine/index.js'))) {
-    try {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
-    } catch (e) {
-      const out = (e as { stdout?: Buffer }).stdout?.toString() ?? String(e);
-      throw new Error(`browser test needs the built engine in dist/ (run \`npm run build\` first); building it failed:\n${out.slice(0, 4000)}`);
-    }
+  // Always build: a dist/ left from older sources would pass or fail for the wrong code.
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+  } catch (e) {
+    const out = (e as { stdout?: Buffer }).stdout?.toString() ?? String(e);
+    throw new Error(`browser test builds the engine into dist/ (as \`npm run build\`); building it failed:\n${out.slice(0, 4000)}`);
   }
   server = createServer((req, res) => { handle(req, res).catch((e) => res.writeHead(500).end(String(e))); });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
