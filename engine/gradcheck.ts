@@ -20,6 +20,17 @@ export interface GradcheckInput {
   requiresGrad?: boolean;
 }
 
+/**
+ * Defaults eps 1e-6, atol 1e-5, rtol 1e-4, chosen for float64 evaluation of smooth composites: the
+ * central difference (f(x+eps) - f(x-eps)) / 2eps errs by truncation, eps^2 |f'''| / 6 (about 1e-13
+ * here), plus rounding, about u |f| / eps with u = 1.1e-16 (1e-10 |f|), so eps near (u |f|)^(1/3)
+ * balances the two and 1e-6 sits there. The largest error over the op tables is 8e-7 (logSoftmax over
+ * 1200-long rows, where |f| is largest); atol 1e-5 leaves a margin above that, rtol 1e-4 serves
+ * gradients of large magnitude. Where the objective is a polynomial of degree <= 2 in each input
+ * element (matmul, convolution, copies, sums) truncation vanishes and a much tighter tolerance holds
+ * (test/cases/types.ts POLYNOMIAL_GRAD_TOL). No tolerance helps within eps of a kink (relu, max,
+ * max-pool ties): choose inputs away from them.
+ */
 export interface GradcheckOptions {
   eps?: number;
   atol?: number;

@@ -3,7 +3,7 @@ import { batchNorm } from '../../engine/ops/norm.js';
 import { relu } from '../../engine/ops/elementwise.js';
 import { maxPool2d } from '../../engine/ops/pool.js';
 import type { Tensor } from '../../engine/tensor.js';
-import type { OpCase } from './types.js';
+import { polynomial, type OpCase } from './types.js';
 
 // f32 accumulation over K terms: loosen the tolerance with K.
 const tolFor = (k: number) => ({ atol: 1e-5 * Math.max(1, Math.sqrt(k)), rtol: 1e-4 });
@@ -75,6 +75,9 @@ cases.push({
   inputs: [{ shape: [1, 3, 6, 5] }, { shape: [1, 2, 4, 3] }],
 });
 
+// Everything above is linear in each input.
+const linear = polynomial(cases.splice(0));
+
 // The ImageNet stem as nn/resnet.ts builds it (conv 7x7/2 without bias, batch norm, ReLU, max-pool
 // 3x3/2): C = 3 takes the col2im input gradient, whose scratch the WebGPU run must give back.
 cases.push({
@@ -85,4 +88,4 @@ cases.push({
   tol: tolFor(147),
 });
 
-export const convCases: OpCase[] = cases;
+export const convCases: OpCase[] = [...linear, ...cases];

@@ -1,10 +1,10 @@
 import * as E from '../../engine/ops/elementwise.js';
 import * as G from '../../engine/ops/gather.js';
-import type { OpCase } from './types.js';
+import { polynomial, type OpCase } from './types.js';
 
 const idx = (k: number, high: number) => ({ shape: [k], dtype: 'i32' as const, low: 0, high });
 
-export const gatherCases: OpCase[] = [
+export const gatherCases: OpCase[] = polynomial([
   { name: 'gather rows with repeats [10,7] x 13', ops: ['gather', 'scatterAdd'], fn: (x, i) => G.gather(x, i), inputs: [{ shape: [10, 7] }, idx(13, 10)] },
   { name: 'gather axis 1 of [3,9,4] x 5', ops: ['gather', 'scatterAdd'], fn: (x, i) => G.gather(x, i, 1), inputs: [{ shape: [3, 9, 4] }, idx(5, 9)] },
   { name: 'gather axis -1 of [5,33] x 40', ops: ['gather', 'scatterAdd'], fn: (x, i) => G.gather(x, i, -1), inputs: [{ shape: [5, 33] }, idx(40, 33)] },
@@ -13,4 +13,4 @@ export const gatherCases: OpCase[] = [
     inputs: [{ shape: [6, 2], dtype: 'i32', low: -100, high: 100 }, idx(4, 6)] },
   { name: 'scatterAdd axis 0 [6,4] -> [9,4]', ops: ['scatterAdd', 'gather'], fn: (g, i) => G.scatterAdd(g, i, 9), inputs: [{ shape: [6, 4] }, idx(6, 9)] },
   { name: 'scatterAdd axis 1 then mul', ops: ['scatterAdd', 'gather'], fn: (g, i) => E.mul(G.scatterAdd(g, i, 5, 1), 2), inputs: [{ shape: [2, 7, 3] }, idx(7, 5)] },
-];
+]);

@@ -1,6 +1,6 @@
 import * as M from '../../engine/ops/movement.js';
 import * as E from '../../engine/ops/elementwise.js';
-import type { OpCase } from './types.js';
+import { polynomial, type OpCase } from './types.js';
 
 // Views are followed by an elementwise op in some cases so the gradient also flows through a
 // kernel that reads the shared storage.
@@ -78,4 +78,4 @@ const castCases: OpCase[] = [
   { name: 'cast large f32 -> i32 (>70000 elements)', ops: ['cast'], fn: (x) => M.cast(x, 'i32'), inputs: [{ shape: [271, 263], low: -1000, high: 1000 }], grad: false },
 ];
 
-export const movementCases: OpCase[] = [...viewCases, ...permuteCases, ...sliceCases, ...padCases, ...broadcastCases, ...concatCases, ...castCases];
+export const movementCases: OpCase[] = polynomial([...viewCases, ...permuteCases, ...sliceCases, ...padCases, ...broadcastCases, ...concatCases, ...castCases]);

@@ -1,7 +1,7 @@
 import * as P from '../../engine/ops/pool.js';
 import { runOp } from '../../engine/ops/registry.js';
 import type { Tensor } from '../../engine/tensor.js';
-import type { OpCase } from './types.js';
+import { polynomial, type OpCase } from './types.js';
 
 const resnet = { kernel: 3, stride: 2, padding: 1 };
 
@@ -39,4 +39,4 @@ const avgCases: OpCase[] = [
   { name: 'globalAvgPool2d [8,512,4,4] (ResNet-18 head)', ops: ['globalAvgPool2d'], fn: (x) => P.globalAvgPool2d(x), gradcheck: false, inputs: [{ shape: [8, 512, 4, 4] }] },
 ];
 
-export const poolCases: OpCase[] = [...maxCases, ...avgCases];
+export const poolCases: OpCase[] = polynomial([...maxCases, ...avgCases]);

@@ -1,6 +1,6 @@
 import * as E from '../../engine/ops/elementwise.js';
 import * as R from '../../engine/ops/reduce.js';
-import type { OpCase } from './types.js';
+import { polynomial, type OpCase } from './types.js';
 
 /** 1000 + k/256 for small random integers k: exact in f32, so the GPU sees the CPU's values. */
 function offsetValues(n: number, seed: number): number[] {
@@ -47,4 +47,4 @@ const compositeCases: OpCase[] = [
   { name: 'sumTo through broadcast add', ops: ['add', 'sum'], fn: (a, b) => E.mul(E.add(a, b), b), inputs: [{ shape: [2, 3, 4] }, { shape: [3, 1] }] },
 ];
 
-export const reduceCases: OpCase[] = [...sumCases, ...maxCases, ...compositeCases];
+export const reduceCases: OpCase[] = [...polynomial([...sumCases, ...maxCases]), ...compositeCases];
