@@ -140,7 +140,8 @@ function collect(x: unknown, out: Set<Tensor>): void {
 
 /**
  * Runs fn and disposes every tensor it created, except those it returns (in a tensor, array or
- * plain object) and those kept with `keep()`. Returned tensors move to the enclosing scope.
+ * plain object) and those kept with `keep()`. Returned tensors move to the enclosing scope. When fn
+ * throws, everything it created (and did not keep) is disposed before the error propagates.
  */
 export function tidy<T extends TensorContainer>(fn: () => T): T {
   const scope = new Set<Tensor>();
@@ -148,6 +149,9 @@ export function tidy<T extends TensorContainer>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (e) {
+    for (const t of scope) t.dispose(); // a failed scope returns nothing, so it keeps nothing
+    throw e;
   } finally {
     scopes.pop();
   }
@@ -165,6 +169,9 @@ export async function tidyAsync<T extends TensorContainer>(fn: () => Promise<T>)
   let result: T;
   try {
     result = await fn();
+  } catch (e) {
+    for (const t of scope) t.dispose();
+    throw e;
   } finally {
     const i = scopes.lastIndexOf(scope);
     if (i >= 0) scopes.splice(i, 1);

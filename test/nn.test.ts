@@ -244,6 +244,32 @@ describe('initialization', () => {
     expect(await values(c.head.weight)).not.toEqual(await values(a.head.weight));
   });
 
+  it('kaimingUniform is U(-b, b) with b = gain * sqrt(3 / fan) (torch.nn.init.kaiming_uniform_)', async () => {
+    const backend = cpu();
+    const check = async (shape: number[], opts: init.KaimingOptions, bound: number) => {
+      const t = init.kaimingUniform(shape, { ...opts, rng: new Random(4), backend });
+      const w = await t.data();
+      t.dispose();
+      const at = `${JSON.stringify(shape)} ${JSON.stringify(opts)}`;
+      let lo = Infinity, hi = -Infinity;
+      for (const v of w) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      expect(hi, at).toBeLessThanOrEqual(bound);
+      expect(lo, at).toBeGreaterThanOrEqual(-bound);
+      expect(hi, at).toBeGreaterThan(0.99 * bound); // fills the range
+      expect(lo, at).toBeLessThan(-0.99 * bound);
+      const s = stats(w);
+      expect(Math.abs(s.mean), at).toBeLessThan(0.02 * bound);
+      expect(Math.abs(s.std / (bound / Math.sqrt(3)) - 1), at).toBeLessThan(0.01); // 147k samples
+    };
+    const shape = [256, 64, 3, 3]; // fan_in 576, fan_out 2304
+    await check(shape, {}, Math.SQRT2 * Math.sqrt(3 / 576));
+    await check(shape, { mode: 'fan_out' }, Math.SQRT2 * Math.sqrt(3 / 2304));
+    await check(shape, { nonlinearity: 'leaky_relu', a: Math.sqrt(5) }, Math.sqrt(2 / 6) * Math.sqrt(3 / 576)); // PyTorch's Linear/Conv default: 1/sqrt(fan_in)
+    await check(shape, { nonlinearity: 'tanh' }, (5 / 3) * Math.sqrt(3 / 576));
+    expect(() => init.kaimingUniform([3, 0], { backend })).toThrow(/zero fan for weight \[3,0\]/);
+    expect(() => init.kaimingUniform([4, 3], { mode: 'fan_sideways' as init.FanMode, backend })).toThrow(/mode must be 'fan_in' or 'fan_out'/);
+  });
+
   it('init helpers follow torch.nn.init', () => {
     expect(init.fans([8, 3, 5, 5])).toEqual({ fanIn: 75, fanOut: 200 });
     expect(() => init.fans([8])).toThrow(/rank >= 2/);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../engine/cpu/backend.js';
 import { backward } from '../engine/autograd.js';
 import { Random } from '../engine/random.js';
-import { noGrad, tidy } from '../engine/tensor.js';
+import { noGrad, tidy, tidyAsync } from '../engine/tensor.js';
 import { ArgumentError, DeviceError, DisposedError, DTypeError, ShapeError } from '../engine/errors.js';
 import { add, arange, exp, full, mul, rand, randint, randn, tensor, zeros, toBackend } from '../engine/ops/index.js';
 import { gpu } from './helpers.js';
@@ -104,6 +104,46 @@ describe('ownership', () => {
     expect(b.memory().liveBuffers).toBe(3 + 1);
     kept.y.dispose(); y.dispose(); x.dispose();
     expect(b.memory().liveBuffers).toBe(1); // the kept one
+  });
+
+  it('tidyAsync frees what fn created across awaits, keeps what it returns and hands that to the enclosing scope', async () => {
+    const b = cpu();
+    const x = tensor([1, 2, 3], undefined, { backend: b });
+    const { y, first } = await tidyAsync(async () => {
+      const e = exp(x);
+      const first = (await e.data())[0]; // an await inside the scope
+      const y = mul(e, 2);
+      exp(y); // dropped
+      return { y, first };
+    });
+    expect(first).toBeCloseTo(Math.E, 6);
+    (await y.data()).forEach((v, i) => expect(v).toBeCloseTo(2 * Math.exp(i + 1), 4));
+    expect(b.memory().liveBuffers).toBe(2); // x, y
+    let inner: ReturnType<typeof exp> | null = null;
+    const outer = await tidyAsync(async () => {
+      inner = await tidyAsync(async () => { await Promise.resolve(); return exp(x); });
+      await Promise.resolve();
+      expect(inner.isDisposed).toBe(false); // returned by the inner scope, now the outer one's
+      return add(inner, 1);
+    });
+    expect(inner!.isDisposed).toBe(true); // not returned by the outer scope
+    expect(outer.isDisposed).toBe(false);
+    expect(b.memory().liveBuffers).toBe(3); // x, y, outer
+    [x, y, outer].forEach((t) => t.dispose());
+    expect(b.memory().liveBuffers).toBe(0);
+  });
+
+  it('tidy and tidyAsync free what fn created when fn throws, and the scope ends', async () => {
+    const b = cpu();
+    const x = tensor([1, 2, 3], undefined, { backend: b });
+    expect(() => tidy(() => { exp(x); throw new Error('boom'); })).toThrow('boom');
+    expect(b.memory().liveBuffers).toBe(1);
+    await expect(tidyAsync(async () => { exp(x); await Promise.resolve(); throw new Error('late'); })).rejects.toThrow('late');
+    expect(b.memory().liveBuffers).toBe(1);
+    const y = exp(x); // outside any scope again: survives a later tidy
+    tidy(() => exp(x));
+    expect(y.isDisposed).toBe(false);
+    [x, y].forEach((t) => t.dispose());
   });
 
   it('shape and dtype errors name the op', () => {
