@@ -11,8 +11,10 @@ export {
 export * as initializers from './init.js';
 export { kaimingNormal, kaimingUniform, calculateGain, fans, type KaimingOptions, type Nonlinearity, type FanMode } from './init.js';
 export { ResNet, BasicBlock, Bottleneck, resnet18, resnet34, resnet50, type ResNetOptions, type ResNetStem } from './resnet.js';
+// File I/O (saveSafetensors, loadSafetensors, writeFileAtomic) is in nn/node.ts, so this module
+// loads in browsers; Node resolves `simclr-webgpu/nn` to nn/node.ts, which adds them.
 export {
-  encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, entryToTensor, SafetensorsDict, SafetensorsError,
+  encodeSafetensors, decodeSafetensors, moduleToSafetensors, entryToTensor, SafetensorsDict, SafetensorsError,
   MAX_HEADER_BYTES, type SafetensorsDType, type SafetensorsEntry, type SafetensorsInput,
 } from './safetensors.js';
 export { MovingAverage } from './ema.js';

@@ -13,9 +13,10 @@
  * Reading validates everything before touching the data and converts on the way: F16 and BF16 to
  * f32, I64 to i32 (with a range check; torchvision stores num_batches_tracked as int64, this
  * engine as i32). Writing a module stores f32 tensors as F32 and i32/u32 ones as I64.
+ *
+ * Bytes only (Uint8Array in, Uint8Array out), so this loads in browsers too; reading and writing
+ * files is nn/files.ts (Node), and a page hands the bytes to a download or to browser storage.
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { EngineError } from '../engine/errors.js';
 import { StorageRef, Tensor } from '../engine/tensor.js';
 import { toTypedArray, type DType } from '../engine/dtype.js';
@@ -314,7 +315,7 @@ function convert(r: Raw, b: Uint8Array, fail: (d: string) => never): Float32Arra
   }
 }
 
-// ---- files and modules -------------------------------------------------------------------------
+// ---- modules -----------------------------------------------------------------------------------
 
 const ENGINE_TO_FILE: Record<DType, SafetensorsDType> = { f32: 'F32', i32: 'I64', u32: 'I64' };
 
@@ -326,51 +327,15 @@ async function toInput(name: string, v: StateDictValue): Promise<SafetensorsInpu
 }
 
 /**
- * Writes a module's state dict (or a state dict) to `path` atomically: the bytes go to a temporary
- * file in the same directory, which is then renamed over `path`. f32 tensors are stored as F32,
- * i32/u32 tensors (num_batches_tracked) as I64, as torchvision does.
+ * A module's state dict (or a state dict) as safetensors bytes: f32 tensors stored as F32, i32/u32
+ * tensors (num_batches_tracked) as I64, as torchvision does. Device tensors are read back.
  */
-export async function saveSafetensors(path: string, source: Module | StateDictLike, metadata?: Readonly<Record<string, string>>): Promise<void> {
+export async function moduleToSafetensors(source: Module | StateDictLike, metadata?: Readonly<Record<string, string>>): Promise<Uint8Array> {
   const dict = source instanceof Module ? source.stateDict() : source;
   const entries = dict instanceof Map ? [...dict.entries()] : Object.entries(dict as Record<string, StateDictValue>);
   const inputs = new Map<string, SafetensorsInput>();
   for (const [name, v] of entries) inputs.set(name, await toInput(name, v));
-  let bytes: Uint8Array;
-  try { bytes = encodeSafetensors(inputs, metadata); } catch (e) {
-    if (e instanceof SafetensorsError && e.source === undefined) throw new SafetensorsError(path, e.message.replace(/^safetensors: /, ''));
-    throw e;
-  }
-  await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomic(path, bytes);
-}
-
-/**
- * Writes bytes to a temporary file in `path`'s directory, syncs it, then renames it over `path`, so
- * a crash leaves either the old file or the new one, never half of one. `afterTempWrite` lets tests
- * simulate a crash between the two steps.
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array, afterTempWrite?: (tmp: string, path: string) => unknown): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await afterTempWrite?.(tmp, path);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-}
-
-/** Reads and validates a safetensors file; pass the result to module.loadStateDict(). */
-export async function loadSafetensors(path: string): Promise<SafetensorsDict> {
-  const bytes = await readFile(path);
-  return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+  return encodeSafetensors(inputs, metadata);
 }
 
 /**

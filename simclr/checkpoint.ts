@@ -17,9 +17,10 @@ import type { Random } from '../engine/random.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Module } from '../nn/module.js';
 import {
-  SafetensorsError, decodeSafetensors, encodeSafetensors, entryToTensor, writeFileAtomic,
+  SafetensorsError, decodeSafetensors, encodeSafetensors, entryToTensor,
   type SafetensorsEntry, type SafetensorsInput,
 } from '../nn/safetensors.js';
+import { writeFileAtomic } from '../nn/files.js';
 import type { BatchLoader, LoaderState } from './data/loader.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-simclr-checkpoint/1';

@@ -10,7 +10,7 @@ import type { Backend } from '../engine/backend.js';
 import { EngineError } from '../engine/errors.js';
 import { Random } from '../engine/random.js';
 import { RESNET_BY_DEPTH, type ResNet, type ResNetStem } from '../nn/resnet.js';
-import { writeFileAtomic } from '../nn/safetensors.js';
+import { writeFileAtomic } from '../nn/files.js';
 import { loadCheckpoint } from './checkpoint.js';
 import type { ImageDataset } from './data/index.js';
 import {

@@ -18,8 +18,9 @@ import { CpuBackend } from '../engine/cpu/backend.js';
 import type { Tensor } from '../engine/tensor.js';
 import { BasicBlock, Bottleneck, ResNet } from '../nn/resnet.js';
 import {
-  SafetensorsError, decodeSafetensors, encodeSafetensors, writeFileAtomic, type SafetensorsInput,
+  SafetensorsError, decodeSafetensors, encodeSafetensors, type SafetensorsInput,
 } from '../nn/safetensors.js';
+import { writeFileAtomic } from '../nn/files.js';
 import { CHECKPOINT_FORMAT, CheckpointError, loadCheckpoint } from './checkpoint.js';
 
 export const ENCODER_FORMAT = 'webgpu-simclr-encoder/1';

@@ -5,7 +5,7 @@
  */
 import { PNG } from 'pngjs';
 import { ArgumentError } from '../engine/errors.js';
-import { writeFileAtomic } from '../nn/safetensors.js';
+import { writeFileAtomic } from '../nn/files.js';
 
 export interface PlotEpoch {
   /** 1-based number of epochs completed. */

@@ -14,7 +14,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { init } from '../engine/runtime.js';
-import { writeFileAtomic } from '../nn/safetensors.js';
+import { writeFileAtomic } from '../nn/files.js';
 import { resumeFrom, saveCheckpoint } from './checkpoint.js';
 import { openSplits } from './data/splits.js';
 import { methodDefaults, resolveTrainConfig, type TrainOptions } from './methods/index.js';

@@ -15,7 +15,7 @@ import { Random } from '../engine/random.js';
 import { Tensor, tidy } from '../engine/tensor.js';
 import { add, crossEntropy, mul, randn } from '../engine/ops/index.js';
 import type { Backend } from '../engine/backend.js';
-import { Adam, BatchNorm1d, LARS, Linear, SGD, Sequential, loadSafetensors } from '../nn/index.js';
+import { Adam, BatchNorm1d, LARS, Linear, SGD, Sequential, loadSafetensors } from '../nn/node.js';
 import { BatchLoader, type ImageDataset } from '../simclr/data/index.js';
 import { CheckpointError, loadCheckpoint, resumeFrom, saveCheckpoint } from '../simclr/index.js';
 import { gpu, tensorOn } from './helpers.js';

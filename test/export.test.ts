@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../engine/cpu/backend.js';
 import { Random } from '../engine/random.js';
-import { LARS, Sequential, loadSafetensors, resnet18, resnet50 } from '../nn/index.js';
+import { LARS, Sequential, loadSafetensors, resnet18, resnet50 } from '../nn/node.js';
 import {
   CheckpointError, ENCODER_FORMAT, ProjectionHead, exportEncoder, exportEncoderFromCheckpoint, saveCheckpoint,
 } from '../simclr/index.js';

@@ -5,7 +5,8 @@
 import { afterAll, expect } from 'vitest';
 import { CpuBackend } from '../engine/cpu/backend.js';
 import { WebGpuBackend } from '../engine/webgpu/backend.js';
-import { StorageRef, Tensor, tidy } from '../engine/tensor.js';
+import { Tensor, tidy } from '../engine/tensor.js';
+import { makeValues, tensorOn, type InputSpec } from './cases/run.js';
 import { Random } from '../engine/random.js';
 import { sizeOf } from '../engine/shape.js';
 import { toTypedArray, type DType } from '../engine/dtype.js';
@@ -32,26 +33,7 @@ afterAll(async () => {
   }
 });
 
-export interface InputSpec {
-  shape: readonly number[];
-  dtype?: DType;
-  /** Explicit values; otherwise uniform in [low, high) (integers for i32/u32). */
-  values?: ArrayLike<number>;
-  low?: number;
-  high?: number;
-}
-
-export function makeValues(spec: InputSpec, rng: Random): number[] {
-  if (spec.values) return Array.from(spec.values);
-  const n = sizeOf(spec.shape);
-  const lo = spec.low ?? -1, hi = spec.high ?? 1;
-  if ((spec.dtype ?? 'f32') === 'f32') return Array.from({ length: n }, () => lo + (hi - lo) * rng.uniform());
-  return Array.from({ length: n }, () => Math.floor(lo + (hi - lo) * rng.uniform()));
-}
-
-export function tensorOn(backend: Backend, values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32'): Tensor {
-  return new Tensor(new StorageRef(backend, backend.upload(toTypedArray(dtype, values))), shape, dtype);
-}
+export { makeValues, tensorOn, type InputSpec } from './cases/run.js';
 
 export interface CompareOptions { atol?: number; rtol?: number; seed?: number }
 

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSafetensors } from '../nn/index.js';
+import { loadSafetensors } from '../nn/node.js';
 import { loadEncoder } from '../simclr/evaluate.js';
 import { train, type TrainOptions } from '../simclr/train.js';
 import type { MethodName } from '../simclr/config.js';

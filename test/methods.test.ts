@@ -14,7 +14,7 @@ import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import { batchNorm, byolLoss, concat, gather, infoNce, slice, tensor } from '../engine/ops/index.js';
 import '../engine/methods.js';
 import type { Backend } from '../engine/backend.js';
-import { BatchNorm2d, Linear, MovingAverage, Sequential, entryToTensor, loadSafetensors } from '../nn/index.js';
+import { BatchNorm2d, Linear, MovingAverage, Sequential, entryToTensor, loadSafetensors } from '../nn/node.js';
 import { ConfigError } from '../simclr/config.js';
 import { METHODS, methodDefaults, resolveTrainConfig, type TrainOptions } from '../simclr/methods/index.js';
 import { ringWrite } from '../simclr/methods/moco.js';

@@ -9,54 +9,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../engine/cpu/backend.js';
-import { backward } from '../engine/autograd.js';
 import { Random } from '../engine/random.js';
-import { tidy, type Tensor } from '../engine/tensor.js';
+import { tidy } from '../engine/tensor.js';
 import { listOps } from '../engine/ops/index.js';
 import { opRunCounts, resetOpRunCounts } from '../engine/ops/registry.js';
-import type { Backend } from '../engine/backend.js';
-import { allCases, type OpCase } from './cases/index.js';
-import { expectClose, expectGradcheck, gpu, makeValues, tensorOn } from './helpers.js';
-
-function wantsGrad(c: OpCase): boolean {
-  return c.grad ?? c.inputs.some((s) => (s.dtype ?? 'f32') === 'f32');
-}
-
-/** Output and input gradients of one case on one backend, and the ops that ran. */
-async function runCase(c: OpCase, b: Backend, values: number[][]) {
-  const grad = wantsGrad(c);
-  resetOpRunCounts();
-  const xs = c.inputs.map((s, i) => {
-    const t = tensorOn(b, values[i], s.shape, s.dtype);
-    if (grad && (s.dtype ?? 'f32') === 'f32') t.requiresGrad = true;
-    return t;
-  });
-  const out = tidy(() => c.fn(...xs));
-  const result = { out: Float64Array.from(await out.data()), shape: out.shape, grads: [] as (Float64Array | null)[], ran: new Set<string>() };
-  if (grad && !out.requiresGrad) expect.fail(`${c.name}: expects gradients (set grad: false if it has none) but its output does not require grad`);
-  if (grad) {
-    const rng = new Random(7);
-    const w = tensorOn(b, Array.from({ length: out.size }, () => rng.uniform() * 2 - 1), out.shape);
-    backward(out, { grad: w });
-    w.dispose();
-    for (const x of xs) result.grads.push(x.grad ? Float64Array.from(await x.grad.data()) : null);
-  }
-  out.dispose();
-  xs.forEach((x) => x.dispose());
-  result.ran = new Set(opRunCounts().keys());
-  return result;
-}
-
-/** Declared ops that did not run on a backend. */
-function notRun(c: OpCase, ran: Set<string>): string[] {
-  return c.ops.filter((o) => !ran.has(o));
-}
+import { allCases } from './cases/index.js';
+import { caseValues, makeValues, notRun, runCase, tensorOn, wantsGrad } from './cases/run.js';
+import { expectClose, expectGradcheck, gpu } from './helpers.js';
 
 describe('ops: WebGPU forward and backward match the CPU reference', () => {
   for (const c of allCases) {
     it(c.name, async () => {
-      const rng = new Random(42);
-      const values = c.inputs.map((s) => makeValues(s, rng));
+      const values = caseValues(c);
       const cpu = new CpuBackend();
       const g = await gpu();
       const ref = await runCase(c, cpu, values);

@@ -15,7 +15,7 @@ import type { Backend } from '../engine/backend.js';
 import {
   Adam, AdamW, BatchNorm1d, LARS, Linear, ReLU, SGD, Sequential, entryToTensor, loadSafetensors, type Optimizer, type ParamsInput,
   scaledLearningRate, totalSteps, warmupCosine, warmupCosineLr, warmupSteps,
-} from '../nn/index.js';
+} from '../nn/node.js';
 import { expectTensorClose, gpu, tensorOn } from './helpers.js';
 
 const FIXTURE = new URL('./fixtures/lars_trajectory.safetensors', import.meta.url).pathname;

@@ -14,7 +14,7 @@ import { CpuBackend } from '../engine/cpu/backend.js';
 import { tidy } from '../engine/tensor.js';
 import { crossEntropy } from '../engine/ops/index.js';
 import type { Backend } from '../engine/backend.js';
-import { entryToTensor, loadSafetensors, resnet18, SGD } from '../nn/index.js';
+import { entryToTensor, loadSafetensors, resnet18, SGD } from '../nn/node.js';
 import { expectTensorClose, gpu } from './helpers.js';
 
 const FIXTURE = new URL('./fixtures/resnet18_cifar_w0125.safetensors', import.meta.url).pathname;

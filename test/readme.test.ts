@@ -15,7 +15,7 @@ async function runExample(name: string): Promise<string[]> {
   expect(block, `README has the ${name} example`).toBeTruthy();
   const code = block!
     .replace("'simclr-webgpu/engine'", `'${root}engine/index.ts'`)
-    .replace("'simclr-webgpu/nn'", `'${root}nn/index.ts'`);
+    .replace("'simclr-webgpu/nn'", `'${root}nn/node.ts'`); // Node resolves the package's nn to nn/node.ts
   const file = join(root, 'test', `.readme-example-${name}.tmp.ts`);
   writeFileSync(file, code);
   const scratch = mkdtempSync(join(tmpdir(), 'readme-'));

@@ -12,7 +12,7 @@ import { Random } from '../engine/random.js';
 import {
   decodeSafetensors, encodeSafetensors, entryToTensor, loadSafetensors, MAX_HEADER_BYTES, resnet18, saveSafetensors,
   SafetensorsError, StateDictError,
-} from '../nn/index.js';
+} from '../nn/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'safetensors-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -107,7 +107,7 @@ export class WebGpuBackend implements Backend {
   static async create(opts: WebGpuOptions = {}): Promise<WebGpuBackend | null> {
     const acq = await acquireDevice(opts);
     if (!acq) return null;
-    return new WebGpuBackend(acq, await loadShaders(), opts);
+    return new WebGpuBackend(acq, loadShaders(), opts);
   }
 
   // ---- memory ------------------------------------------------------------------------------

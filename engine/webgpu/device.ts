@@ -3,6 +3,9 @@
  * navigator.gpu in browsers. Dawn's GPU object is kept referenced for the life of the process:
  * once it is garbage-collected, the next awaited GPU promise crashes Node.
  */
+// The WebGPU types this engine is written against (tfjs, a devDependency, brings an older copy
+// without `subgroups`; whichever loads first wins, so load ours here, in the first file that needs it).
+/// <reference types="@webgpu/types" />
 import { DeviceError } from '../errors.js';
 
 let dawnGpu: GPU | null = null;
@@ -17,7 +20,10 @@ async function getGpu(): Promise<GPU | null> {
   if (dawnGpu) return dawnGpu;
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
-    mod = (await import('webgpu')) as unknown as typeof mod;
+    // The specifier is a variable so that bundlers building for browsers leave Dawn (a native Node
+    // addon) out instead of failing on it; browsers never reach this line (navigator.gpu above).
+    const dawnPackage = 'webgpu';
+    mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ dawnPackage)) as unknown as typeof mod;
   } catch (e) {
     throw new DeviceError('webgpu', `cannot load the 'webgpu' package (Dawn): ${(e as Error).message}`);
   }

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../engine/tensor.js';
-import type { InputSpec } from '../helpers.js';
+import type { InputSpec } from './run.js';
 
 /**
  * One op test case. test/ops.test.ts runs every case twice: forward and backward on WebGPU
