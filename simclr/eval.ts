@@ -26,7 +26,7 @@ import { Linear } from '../nn/layers.js';
 import { SGD } from '../nn/optim.js';
 import type { ResNet } from '../nn/resnet.js';
 import { augmentBatch, resolveAugment, type AugmentConfig } from './augment.js';
-import { imageSize, type ImageDataset } from './data/index.js';
+import { imageSize, type ImageDataset } from './data/image-set.js';
 import { knnEvaluate } from './knn.js';
 
 const OP = 'eval';

@@ -15,15 +15,13 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CpuBackend } from '../engine/cpu/backend.js';
-import type { Tensor } from '../engine/tensor.js';
 import { BasicBlock, Bottleneck, ResNet } from '../nn/resnet.js';
-import {
-  SafetensorsError, decodeSafetensors, encodeSafetensors, type SafetensorsInput,
-} from '../nn/safetensors.js';
+import { SafetensorsError, decodeSafetensors, type SafetensorsInput } from '../nn/safetensors.js';
 import { writeFileAtomic } from '../nn/files.js';
 import { CHECKPOINT_FORMAT, CheckpointError, loadCheckpoint } from './checkpoint.js';
+import { encodeEncoder, encoderInputs, inferLayout } from './encoder-file.js';
 
-export const ENCODER_FORMAT = 'webgpu-simclr-encoder/1';
+export { ENCODER_FORMAT } from './encoder-file.js';
 
 export interface ExportReport {
   file: string;
@@ -36,34 +34,6 @@ export interface ExportReport {
 }
 
 const ENCODER_PREFIX = '0.';
-const KNOWN: Record<string, { bottleneck: boolean; layers: readonly [number, number, number, number] }> = {
-  resnet18: { bottleneck: false, layers: [2, 2, 2, 2] },
-  resnet34: { bottleneck: false, layers: [3, 4, 6, 3] },
-  resnet50: { bottleneck: true, layers: [3, 4, 6, 3] },
-};
-
-function tensorInput(name: string, t: Tensor): Promise<SafetensorsInput> {
-  if (t.isDisposed) throw new CheckpointError(`encoder tensor '${name}' was disposed`);
-  return t.data().then((data) => ({ dtype: t.dtype === 'f32' ? 'F32' : 'I64', shape: [...t.shape], data }));
-}
-
-/** The layout the keys describe: block type, blocks per stage, stem, base width, input channels. */
-function inferLayout(inputs: ReadonlyMap<string, SafetensorsInput>) {
-  const layers: [number, number, number, number] = [0, 0, 0, 0];
-  let bottleneck = false;
-  for (const key of inputs.keys()) {
-    const m = /^layer([1-4])\.(\d+)\.(\w+)/.exec(key);
-    if (!m) continue;
-    const s = Number(m[1]) - 1;
-    layers[s] = Math.max(layers[s], Number(m[2]) + 1);
-    if (m[3] === 'conv3') bottleneck = true;
-  }
-  const conv1 = inputs.get('conv1.weight');
-  const k = conv1?.shape.length === 4 ? conv1.shape[2] : undefined;
-  const stem = k === 3 ? 'cifar' : k === 7 ? 'imagenet' : 'unknown';
-  const arch = Object.entries(KNOWN).find(([, a]) => a.bottleneck === bottleneck && a.layers.every((n, i) => n === layers[i]))?.[0];
-  return { layers, bottleneck, stem, arch, baseWidth: conv1?.shape[0], inChannels: conv1?.shape[1] };
-}
 
 /** torchvision's state-dict names for a ResNet of this layout with fc (our ResNet has torchvision's names). */
 function torchvisionKeys(bottleneck: boolean, layers: readonly [number, number, number, number]): string[] {
@@ -80,10 +50,8 @@ function torchvisionKeys(bottleneck: boolean, layers: readonly [number, number, 
 async function writeEncoder(inputs: Map<string, SafetensorsInput>, file: string, source: string): Promise<ExportReport> {
   if (!inputs.has('conv1.weight')) throw new CheckpointError(`${source}: no encoder tensors (expected a ResNet with conv1.weight)`);
   const { layers, bottleneck, stem, arch, baseWidth, inChannels } = inferLayout(inputs);
-  const metadata: Record<string, string> = { format: ENCODER_FORMAT, arch: arch ?? 'unknown', stem };
-  if (baseWidth !== undefined) metadata.base_width = String(baseWidth);
   let bytes: Uint8Array;
-  try { bytes = encodeSafetensors(inputs, metadata); } catch (e) {
+  try { bytes = encodeEncoder(inputs); } catch (e) {
     throw new CheckpointError(`${file}: ${(e as Error).message}`);
   }
   await mkdir(dirname(file), { recursive: true });
@@ -115,9 +83,8 @@ async function writeEncoder(inputs: Map<string, SafetensorsInput>, file: string,
 
 /** Writes the encoder's state dict (torchvision names, no projection head) as safetensors atomically. */
 export async function exportEncoder(encoder: ResNet, file: string): Promise<ExportReport> {
-  const inputs = new Map<string, SafetensorsInput>();
-  for (const [name, t] of encoder.stateDict()) inputs.set(name, await tensorInput(name, t));
-  return writeEncoder(inputs, file, 'encoder');
+  for (const [name, t] of encoder.stateDict()) if (t.isDisposed) throw new CheckpointError(`encoder tensor '${name}' was disposed`);
+  return writeEncoder(await encoderInputs(encoder), file, 'encoder');
 }
 
 /**

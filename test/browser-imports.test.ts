@@ -13,7 +13,7 @@ import type { Metafile } from 'esbuild';
 import { ROOT, bundleForBrowser } from './browser/harness.js';
 
 /** What a page imports: the package's browser subpaths. */
-export const BROWSER_ENTRIES = ['engine/index.ts', 'nn/index.ts'];
+export const BROWSER_ENTRIES = ['engine/index.ts', 'nn/index.ts', 'simclr/browser.ts'];
 
 const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 const isNodeOnly = (path: string) => NODE_BUILTINS.has(path) || path.startsWith('node:') || /(^|\/)node_modules\/webgpu\//.test(path);

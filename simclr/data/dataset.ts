@@ -5,26 +5,9 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
+import type { ImageDataset } from './image-set.js';
 
-/**
- * N images of C x H x W uint8 pixels, channel-planar (all of channel 0, then channel 1, ...) and
- * row-major within a channel, like CIFAR's records. `labels[i]` is the class of image i (0-based),
- * or `labels` is null for an unlabeled set.
- */
-export interface ImageDataset {
-  images: Uint8Array;
-  labels: Int32Array | null;
-  n: number;
-  channels: number;
-  height: number;
-  width: number;
-  classes?: string[];
-}
-
-/** Bytes of one image of the data set. */
-export function imageSize(ds: Pick<ImageDataset, 'channels' | 'height' | 'width'>): number {
-  return ds.channels * ds.height * ds.width;
-}
+export { type ImageDataset, imageSize } from './image-set.js';
 
 /**
  * Read a whole file. A file named `.gz` must be gzip data and is decompressed; another file that

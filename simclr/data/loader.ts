@@ -7,7 +7,7 @@
  */
 import { Random } from '../../engine/random.js';
 import { ArgumentError } from '../../engine/errors.js';
-import { imageSize, type ImageDataset } from './dataset.js';
+import { imageSize, type ImageDataset } from './image-set.js';
 
 export interface BatchLoaderOptions {
   batchSize: number;
