@@ -2,7 +2,7 @@
  * `simclr-webgpu/simclr` in browsers (the package's default condition): the contrastive framework
  * without file I/O: GPU augmentations, heads, in-memory image sets and the batch loader, the method
  * contract and its methods (SimCLR, MoCo v2, BYOL), the shared trainer (outputs through a RunSink),
- * encoding and the kNN monitor, the encoder file's bytes. Node's entry (simclr/index.ts) adds the
+ * encoding and the kNN monitor, checkpoint and encoder-file bytes. Node's entry (simclr/index.ts) adds the
  * file readers, checkpoints, the directory sink and the export to disk.
  */
 export { ProjectionHead, BatchNorm1dNoBeta, type ProjectionHeadOptions, type BatchNormNoBetaOptions } from './head.js';
@@ -25,4 +25,10 @@ export {
 } from './methods/index.js';
 export { ringWrite } from './methods/moco.js';
 export { byolTau } from './methods/byol.js';
-export { ENCODER_FORMAT, encodeEncoder, encoderInputs } from './encoder-file.js';
+export { ENCODER_FORMAT, encodeEncoder, encoderEntries, encoderInputs } from './encoder-file.js';
+export {
+  CHECKPOINT_FORMAT, CheckpointError, encodeCheckpoint, decodeCheckpoint, restoreCheckpoint,
+  type CheckpointableOptimizer, type SaveCheckpointOptions, type LoadedCheckpoint, type ResumeOptions,
+} from './checkpoint-bytes.js';
+export type { DataSplits } from './data/splits.js';
+export { DATA_FORMATS, type DataFormat } from './data/formats.js';

@@ -10,7 +10,7 @@
  * `--config` < flags.
  */
 import { EngineError } from '../engine/errors.js';
-import { DATA_FORMATS, type DataFormat } from './data/splits.js';
+import { DATA_FORMATS, type DataFormat } from './data/formats.js';
 
 export type MethodName = 'simclr' | 'moco' | 'byol';
 export const METHOD_NAMES: readonly MethodName[] = ['simclr', 'moco', 'byol'];

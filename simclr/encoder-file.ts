@@ -46,3 +46,13 @@ export async function encoderInputs(encoder: ResNet): Promise<Map<string, Safete
   for (const [name, t] of encoder.stateDict()) inputs.set(name, { dtype: t.dtype === 'f32' ? 'F32' : 'I64', shape: [...t.shape], data: await t.data() });
   return inputs;
 }
+
+/** The method state's encoder ('0.*' names in a checkpoint, the prefix stripped; heads and targets dropped). */
+export function encoderEntries(model: ReadonlyMap<string, { dtype: string; shape: readonly number[]; data: ArrayLike<number> }>): Map<string, SafetensorsInput> {
+  const inputs = new Map<string, SafetensorsInput>();
+  for (const [name, e] of model) {
+    if (!name.startsWith('0.')) continue;
+    inputs.set(name.slice(2), { dtype: e.dtype as SafetensorsInput['dtype'], shape: [...e.shape], data: e.data });
+  }
+  return inputs;
+}

@@ -19,7 +19,7 @@ import { BasicBlock, Bottleneck, ResNet } from '../nn/resnet.js';
 import { SafetensorsError, decodeSafetensors, type SafetensorsInput } from '../nn/safetensors.js';
 import { writeFileAtomic } from '../nn/files.js';
 import { CHECKPOINT_FORMAT, CheckpointError, loadCheckpoint } from './checkpoint.js';
-import { encodeEncoder, encoderInputs, inferLayout } from './encoder-file.js';
+import { encodeEncoder, encoderEntries, encoderInputs, inferLayout } from './encoder-file.js';
 
 export { ENCODER_FORMAT } from './encoder-file.js';
 
@@ -32,8 +32,6 @@ export interface ExportReport {
   unexpected: string[];
   notes: string[];
 }
-
-const ENCODER_PREFIX = '0.';
 
 /** torchvision's state-dict names for a ResNet of this layout with fc (our ResNet has torchvision's names). */
 function torchvisionKeys(bottleneck: boolean, layers: readonly [number, number, number, number]): string[] {
@@ -116,11 +114,7 @@ export async function exportEncoderFromCheckpoint(checkpointFile: string, outFil
     }
     model = new Map([...dict].filter(([k]) => !k.startsWith('optimizer.')));
   }
-  const inputs = new Map<string, SafetensorsInput>();
-  for (const [name, e] of model) {
-    if (!name.startsWith(ENCODER_PREFIX)) continue; // '1.*': the projection head
-    inputs.set(name.slice(ENCODER_PREFIX.length), { dtype: e.dtype as SafetensorsInput['dtype'], shape: [...e.shape], data: e.data });
-  }
+  const inputs = encoderEntries(model);
   if (!inputs.size) {
     throw new CheckpointError(`${source}: no encoder tensors: expected the trainer's Sequential(encoder, head) names '0.conv1.weight', ... (found ${[...model.keys()].slice(0, 3).join(', ') || 'no model tensors'})`);
   }

@@ -27,7 +27,8 @@ import { warmupCosineLr, type WarmupCosineOptions } from '../nn/schedule.js';
 import { augmentBatch, type ViewConfigs } from './augment.js';
 import type { LoadedCheckpoint, ResumeOptions, SaveCheckpointOptions } from './checkpoint.js';
 import { checkedConfig, configJson, type TrainConfig } from './config.js';
-import { BatchLoader, type ImageDataset } from './data/index.js';
+import { BatchLoader } from './data/loader.js';
+import type { ImageDataset } from './data/image-set.js';
 import type { DataSplits } from './data/splits.js';
 import { encodeImages, knnTop1, numClassesOf } from './eval.js';
 import { methodOf } from './methods/index.js';
@@ -101,6 +102,11 @@ export interface TrainHooks {
   onNote?(message: string): void;
   /** Called once the data are open, with openSplits' description. */
   onData?(description: string): void;
+  /**
+   * Each step's views [2B, C, S, S] (rows i and B + i are image i's two views) before the loss, e.g.
+   * for a page to show them; reading them costs a device sync, so read only now and then.
+   */
+  onViews?(views: Tensor, batchSize: number): void | Promise<void>;
   /** Polled after every step; true writes a checkpoint and returns (the CLI's SIGINT handler). */
   shouldStop?(): boolean;
   /** Backend to use instead of init({ backend: config.backend }). */
@@ -228,6 +234,7 @@ export async function runTraining(config: TrainConfig, splits: DataSplits, sink:
       const batch = loader.next();
       const at: StepInfo = { step, totalSteps, rng };
       const v = augmentBatch(backend, { images: batch.images, n: batch.size, channels: trainSet.channels, height: trainSet.height, width: trainSet.width }, rng, views);
+      await hooks.onViews?.(v, batch.size);
       const scheduled = warmupCosineLr(step, sched);
       const lr = hooks.lrAt ? hooks.lrAt(step, scheduled) : scheduled;
       let r: { loss: number; accuracy: number };

@@ -12,8 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Metafile } from 'esbuild';
 import { ROOT, bundleForBrowser } from './browser/harness.js';
 
-/** What a page imports: the package's browser subpaths. */
-export const BROWSER_ENTRIES = ['engine/index.ts', 'nn/index.ts', 'simclr/browser.ts'];
+/** What a page imports: the package's browser subpaths, and the SimCLR page itself. */
+export const BROWSER_ENTRIES = ['engine/index.ts', 'nn/index.ts', 'simclr/browser.ts', 'web/app.ts'];
 
 const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 const isNodeOnly = (path: string) => NODE_BUILTINS.has(path) || path.startsWith('node:') || /(^|\/)node_modules\/webgpu\//.test(path);

@@ -138,7 +138,8 @@ describe('the SimCLR page', () => {
     const s = await waitForState(['stopped']);
     const err = s.messages.filter((m) => m.level === 'error').map((m) => m.text);
     expect(err.some((t) => /GPU device was lost/.test(t) && /checkpoint of step 3 is kept/.test(t)), err.join('\n')).toBe(true);
-    await page.goto(url(''));
+    // SwiftShader may still be running the lost device's queued work: give the reload time.
+    await page.goto(url(''), { waitUntil: 'domcontentloaded', timeout: 180_000 });
     const r = await waitForState(['paused']);
     expect(r.messages.some((m) => m.text.includes('resumed the stored run at step 3'))).toBe(true);
     expect(r.steps.length).toBe(3);

@@ -6,12 +6,13 @@
  *   test/ops.test.ts does with Dawn; then the matmul cases under each matmul kernel variant;
  * - the package as users get it: `npm pack` (its prepack builds dist/ afresh), the tarball
  *   unpacked into a fresh app's node_modules, the app bundled by esbuild for browsers and run:
- *   the engine and nn load with the kernels inside the bundle (nothing else is fetched).
+ *   the engine and nn load with the kernels inside the bundle (nothing else is fetched); then the
+ *   README's embed example, as written, bundled from the same tarball.
  * A missing /usr/bin/chromium (CHROMIUM=...) or adapter fails, never skips.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend } from '../engine/index.js';
@@ -117,5 +118,18 @@ describe('the packed package in a fresh esbuild app', () => {
     expect(r.tensors).toBe(r.params);
     expect(server.requests.filter((p) => p !== '/' && p !== '/bundle.js' && p !== '/bundle.js.map')).toEqual([]);
     expect(problems, 'console errors in the app').toEqual([]);
-  }, 180_000);
+
+    // The README's embed example, as written, bundled from the same tarball.
+    const block = readFileSync(join(ROOT, 'README.md'), 'utf8').split('<!-- example:browser')[1]?.split('```ts\n')[1]?.split('```')[0];
+    expect(block, 'README has the browser example').toBeTruthy();
+    writeFileSync(join(app, 'readme.ts'), block!);
+    await bundleForBrowser(join(app, 'readme.ts'), join(app, 'readme-bundle.js'), { absWorkingDir: app });
+    writeFileSync(join(app, 'readme.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./readme-bundle.js"></script>');
+    const logs: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'log') logs.push(m.text()); });
+    await page.goto(server.url + 'readme.html');
+    await expect.poll(() => logs.join('\n'), { timeout: 120_000, interval: 500 }).toMatch(/weights \d+ bytes/);
+    expect(logs[0]).toMatch(/^h 4x128 /);
+    expect(problems, 'console errors in the README example').toEqual([]);
+  }, 300_000);
 });

@@ -1,20 +1,21 @@
 /**
- * The SimCLR page: picks data (the CIFAR-10 demo or dropped images), runs SimclrSession step by
- * step between event-loop turns (so the page stays responsive), draws the chart and the current
- * views, keeps the run in IndexedDB (a reload resumes it), downloads the encoder, and shows nearest
+ * The SimCLR page: picks data (the CIFAR-10 demo or dropped images), runs the shared trainer
+ * (simclr/trainer.ts, as `npm run pretrain` does) with a sink into IndexedDB (a reload resumes the
+ * run), draws the chart and the current views, downloads the encoder, and shows nearest
  * neighbours. Stops with a message, keeping the last stored checkpoint, when WebGPU is missing, no
- * adapter is found, or the device is lost.
+ * adapter is found, or the device is lost. The page checkpoints every epoch, on pause, and every
+ * 30 s (by interrupting the trainer, which checkpoints, and resuming it at once).
  *
  * URL parameters (used by test/browser-page.test.ts; all optional): batch, width, epochs, seed
  * override the defaults; stopAfter=N pauses after step N; autostart=demo|resume starts without a
  * click; fresh=1 forgets a stored run first.
  */
 import { init, type WebGpuBackend } from '../engine/index.js';
+import { BatchLoader, runTraining, type ImageDataset, type StepMetrics, type EpochMetrics, type TrainConfig } from '../simclr/browser.js';
 import { drawChart, drawTiles } from './chart.js';
 import { IMAGE_SIZE, ImageInputError, loadDemo, loadUserImages, type InputFile } from './data.js';
-import { SESSION_DEFAULTS, SimclrSession, type EpochRecord, type PageData, type SessionConfig, type StepRecord } from './session.js';
-import { clearRun, loadRun, saveRun } from './store.js';
-import type { ImageDataset } from '../simclr/browser.js';
+import { BrowserSink, pageConfig, pageSplits, type PageData } from './run.js';
+import { clearRun, loadRun } from './store.js';
 
 type State = 'starting' | 'unsupported' | 'idle' | 'loading' | 'training' | 'pausing' | 'paused' | 'done' | 'stopped';
 
@@ -25,8 +26,8 @@ const num = (k: string) => (params.has(k) ? Number(params.get(k)) : undefined);
 /** What the page exposes for tests and the curious (window.simclrPage). */
 const page = {
   state: 'starting' as State,
-  steps: [] as StepRecord[],
-  epochs: [] as EpochRecord[],
+  steps: [] as StepMetrics[],
+  epochs: [] as EpochMetrics[],
   messages: [] as { level: string; text: string }[],
   checkpointStep: null as number | null,
   adapter: '',
@@ -35,8 +36,9 @@ const page = {
 };
 (globalThis as { simclrPage?: typeof page }).simclrPage = page;
 
-let session: SimclrSession | null = null;
+let sink: BrowserSink | null = null;
 let data: PageData | null = null;
+let totalSteps = 0;
 let deviceLost = false;
 const DEMO_BASE = new URL('../../data/cifar10-demo/', location.href);
 /** Checkpoint at least this often (and at every epoch end, pause and the end). */
@@ -56,75 +58,82 @@ function setState(s: State): void {
   $<HTMLButtonElement>('start').disabled = !(s === 'idle' && data !== null);
   $<HTMLButtonElement>('pause').disabled = s !== 'training';
   $<HTMLButtonElement>('resume').disabled = s !== 'paused';
-  $<HTMLButtonElement>('download').disabled = session === null || running || deviceLost;
-  $<HTMLButtonElement>('nn').disabled = session === null || running || deviceLost;
+  const noCheckpoint = sink?.checkpoint == null;
+  $<HTMLButtonElement>('download').disabled = noCheckpoint || running;
+  $<HTMLButtonElement>('nn').disabled = noCheckpoint || running || deviceLost;
   for (const id of ['batch', 'width', 'epochs', 'seed', 'use-demo', 'files']) $<HTMLInputElement>(id).disabled = s !== 'idle';
 }
 
-function config(): SessionConfig {
+function settings() {
   const v = (id: string) => Number($<HTMLInputElement>(id).value);
-  return { ...SESSION_DEFAULTS, batchSize: v('batch'), width: v('width'), epochs: v('epochs'), seed: v('seed') };
+  return { batchSize: v('batch'), width: v('width'), epochs: v('epochs'), seed: v('seed') };
 }
 
-function validate(c: SessionConfig, d: PageData): string | null {
-  if (!(Number.isInteger(c.batchSize) && c.batchSize >= 2)) return `batch size must be an integer >= 2, got ${c.batchSize}`;
-  if (!(c.width > 0 && Number.isInteger(64 * c.width))) return `width must be a positive multiple of 1/64, got ${c.width}`;
-  if (!(Number.isInteger(c.epochs) && c.epochs >= 1)) return `epochs must be a positive integer, got ${c.epochs}`;
-  if (!Number.isInteger(c.seed)) return `seed must be an integer, got ${c.seed}`;
-  if (d.train.n < c.batchSize) return `${d.train.n} images are fewer than one batch of ${c.batchSize}: lower the batch size or add images`;
-  return null;
+/** The run's config from the form, or null after a message naming what is wrong. */
+function config(d: PageData): TrainConfig | null {
+  const c = settings();
+  if (d.train.n < c.batchSize) { message(`${d.train.n} images are fewer than one batch of ${c.batchSize}: lower the batch size or add images`, 'error'); return null; }
+  try { return pageConfig(c, d); } catch (e) { message(e instanceof Error ? e.message : String(e), 'error'); return null; }
 }
 
 const fmtTime = (s: number) => (s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
 
 function showProgress(): void {
-  if (!session) return;
-  const last = page.steps.slice(-10);
-  const perStep = last.reduce((a, s) => a + s.seconds, 0) / Math.max(1, last.length);
-  $('st-step').textContent = `${session.step} / ${session.totalSteps} (epoch ${Math.min(session.config.epochs, Math.floor(session.step / session.bpe) + 1)} of ${session.config.epochs})`;
-  $('st-speed').textContent = last.length ? (session.config.batchSize / perStep).toFixed(1) : '-';
-  $('st-eta').textContent = last.length ? fmtTime(perStep * (session.totalSteps - session.step)) : '-';
-  drawChart($('chart'), page.steps, page.epochs, session.totalSteps);
+  if (!sink) return;
+  const c = sink.config, last = page.steps.at(-1);
+  const done = last ? last.step + 1 : (sink.checkpointStep ?? 0);
+  const bpe = totalSteps / c.epochs;
+  $('st-step').textContent = `${done} / ${totalSteps} (epoch ${Math.min(c.epochs, Math.floor(done / bpe) + 1)} of ${c.epochs})`;
+  const recent = page.steps.slice(-10);
+  $('st-speed').textContent = recent.length ? (recent.reduce((a, m) => a + m.imagesPerSec, 0) / recent.length).toFixed(1) : '-';
+  $('st-eta').textContent = last ? fmtTime(last.etaSec) : '-';
+  $('st-ckpt').textContent = sink.checkpointStep === null ? 'none' : `step ${sink.checkpointStep}, in this browser`;
+  page.checkpointStep = sink.checkpointStep;
+  drawChart($('chart'), page.steps, page.epochs, totalSteps);
 }
 
-async function store(): Promise<void> {
-  if (!session || !data || deviceLost) return;
-  const checkpoint = await session.checkpoint();
-  if (deviceLost) return; // a read-back that raced the loss may hold garbage: keep the last good one
-  await saveRun({ config: session.config, data, steps: page.steps, epochs: page.epochs, checkpoint, savedAt: Date.now() });
-  page.checkpointStep = session.step;
-  $('st-ckpt').textContent = `step ${session.step}, in this browser (${new Date().toLocaleTimeString()})`;
+/** Steps and epochs from the run log (the chart's data; a reload rebuilds them the same way). */
+function fromLog(): void {
+  page.steps = sink!.logged.filter((r) => r.type === 'step') as unknown as StepMetrics[];
+  page.epochs = sink!.logged.filter((r) => r.type === 'epoch') as unknown as EpochMetrics[];
 }
 
-async function trainLoop(): Promise<void> {
-  const s = session!;
+function drawViews(v: Float32Array, n: number): void {
+  const k = Math.min(8, n), px = 3 * IMAGE_SIZE * IMAGE_SIZE;
+  const tiles = new Float32Array(2 * k * px);
+  tiles.set(v.subarray(0, k * px), 0);
+  tiles.set(v.subarray(n * px, (n + k) * px), k * px);
+  drawTiles($('views'), tiles, 2 * k, IMAGE_SIZE, k, 3);
+}
+
+async function trainLoop(resume: boolean): Promise<void> {
+  const s = sink!, backend = page.backend!;
   const stopAfter = num('stopAfter');
-  let lastSave = performance.now(), lastViews = 0;
+  let lastViews = 0;
   setState('training');
   try {
-    while (!s.done && page.state === 'training') {
-      const wantViews = performance.now() - lastViews > 1500;
-      const rec = await s.trainStep(wantViews ? (v, n) => {
-        const k = Math.min(8, n), px = 3 * IMAGE_SIZE * IMAGE_SIZE;
-        const tiles = new Float32Array(2 * k * px);
-        tiles.set(v.subarray(0, k * px), 0);
-        tiles.set(v.subarray(n * px, (n + k) * px), k * px);
-        drawTiles($('views'), tiles, 2 * k, IMAGE_SIZE, k, 3);
-        lastViews = performance.now();
-      } : undefined);
-      page.steps.push(rec);
-      if (s.atEpochEnd) {
-        page.epochs.push(await s.finishEpoch());
-        await store(); lastSave = performance.now();
-      } else if (performance.now() - lastSave > CHECKPOINT_EVERY_S * 1000) {
-        await store(); lastSave = performance.now();
-      }
-      showProgress();
-      if (stopAfter !== undefined && s.step >= stopAfter && page.state === 'training') setState('pausing');
-      await new Promise((r) => setTimeout(r, 0));
+    for (;;) {
+      const started = performance.now();
+      const r = await runTraining({ ...s.config, resume }, pageSplits(s.data), s, backend, {
+        onStep: () => { fromLog(); showProgress(); },
+        onEpoch: () => { fromLog(); showProgress(); },
+        onNote: (text) => message(text),
+        onViews: async (v, n) => {
+          if (performance.now() - lastViews < 1500) return;
+          lastViews = performance.now();
+          drawViews((await v.data()) as Float32Array, n);
+        },
+        shouldStop: () => {
+          if (stopAfter !== undefined && page.steps.length >= stopAfter && page.state === 'training') setState('pausing');
+          return page.state === 'pausing' || performance.now() - started > CHECKPOINT_EVERY_S * 1000;
+        },
+      });
+      resume = true;
+      fromLog(); showProgress();
+      if (!r.interrupted) { setState('done'); message(`training finished: ${r.steps} steps; download the encoder or look at nearest neighbours`); return; }
+      if (page.state === 'pausing') { setState('paused'); return; }
+      await new Promise((res) => setTimeout(res, 0)); // a timed checkpoint: go on
     }
-    if (page.checkpointStep !== s.step) await store();
-    if (s.done) { setState('done'); message(`training finished: ${s.step} steps; download the encoder or look at nearest neighbours`); } else setState('paused');
   } catch (e) {
     await stop(e);
   }
@@ -133,24 +142,22 @@ async function trainLoop(): Promise<void> {
 async function stop(e: unknown): Promise<void> {
   // A lost device first fails the pending read-back; its lost promise settles just after.
   if (!deviceLost) await Promise.race([page.backend!.device.lost, new Promise((r) => setTimeout(r, 1000))]);
-  const kept = page.checkpointStep === null ? 'no checkpoint was stored yet' : `the checkpoint of step ${page.checkpointStep} is kept in this browser`;
+  const step = sink?.checkpointStep ?? null;
+  page.checkpointStep = step;
+  const kept = step === null ? 'no checkpoint was stored yet' : `the checkpoint of step ${step} is kept in this browser`;
   if (deviceLost) message(`training stopped: the GPU device was lost; ${kept}. Reload the page to resume.`, 'error');
   else message(`training stopped: ${e instanceof Error ? e.message : String(e)}; ${kept}`, 'error');
   setState('stopped');
 }
 
-async function startOrResume(stored: boolean): Promise<void> {
+async function start(): Promise<void> {
   if (!data) return;
-  const c = config();
-  const bad = validate(c, data);
-  if (bad) { message(bad, 'error'); return; }
-  if (!stored) {
-    session?.dispose();
-    session = new SimclrSession(page.backend!, data, c);
-    page.steps = []; page.epochs = []; page.checkpointStep = null;
-    await store();
-  }
-  void trainLoop();
+  const c = config(data);
+  if (!c) return;
+  sink = new BrowserSink(c, data);
+  totalSteps = c.epochs * new BatchLoader(data.train, { batchSize: c.batchSize, seed: c.seed }).batchesPerEpoch;
+  page.steps = []; page.epochs = [];
+  void trainLoop(false);
 }
 
 async function useData(d: PageData): Promise<void> {
@@ -193,6 +200,7 @@ async function loadFiles(files: InputFile[]): Promise<void> {
 
 const PICK = 32;
 let nnFeatures: Float32Array | null = null;
+let nnDim = 0;
 
 /** Up to 128 images of the test split, else of the training images. */
 function nnSet(): ImageDataset {
@@ -209,25 +217,28 @@ function showPickGrid(): void {
 }
 
 async function computeNeighbours(): Promise<void> {
-  const s = session!;
   $<HTMLButtonElement>('nn').disabled = true;
   const ds = nnSet();
-  const f = await s.features(ds);
-  const d = s.encoder.features;
-  for (let i = 0; i < ds.n; i++) {
-    let norm = 0;
-    for (let j = 0; j < d; j++) norm += f[i * d + j]! ** 2;
-    norm = Math.sqrt(norm) || 1;
-    for (let j = 0; j < d; j++) f[i * d + j]! /= norm;
+  try {
+    const { h: f, dim: d } = await sink!.features(ds, page.backend!);
+    for (let i = 0; i < ds.n; i++) {
+      let norm = 0;
+      for (let j = 0; j < d; j++) norm += f[i * d + j]! ** 2;
+      norm = Math.sqrt(norm) || 1;
+      for (let j = 0; j < d; j++) f[i * d + j]! /= norm;
+    }
+    nnFeatures = f; nnDim = d;
+    message(`features of ${ds.n} images from the step-${sink!.checkpointStep} checkpoint: click an image to see its nearest neighbours`);
+    showNeighbours(0);
+  } catch (e) {
+    message(`cannot compute the features: ${e instanceof Error ? e.message : String(e)}`, 'error');
+  } finally {
+    setState(page.state);
   }
-  nnFeatures = f;
-  $<HTMLButtonElement>('nn').disabled = false;
-  message(`features of ${ds.n} images computed: click an image to see its nearest neighbours`);
-  showNeighbours(0);
 }
 
 function showNeighbours(q: number): void {
-  const ds = nnSet(), f = nnFeatures!, d = session!.encoder.features;
+  const ds = nnSet(), f = nnFeatures!, d = nnDim;
   const sims: [number, number][] = [];
   for (let i = 0; i < ds.n; i++) {
     if (i === q) continue;
@@ -290,16 +301,16 @@ async function main(): Promise<void> {
   set('batch', num('batch') ?? defaults.batch); set('width', num('width') ?? defaults.width);
   set('epochs', num('epochs') ?? defaults.epochs); set('seed', num('seed') ?? 0);
 
-  $('start').onclick = () => void startOrResume(false);
+  $('start').onclick = () => void start();
   $('pause').onclick = () => setState('pausing');
-  $('resume').onclick = () => void startOrResume(true);
+  $('resume').onclick = () => void trainLoop(true);
   $('reset').onclick = async () => { await clearRun(); location.search = ''; };
   $('use-demo').onclick = async () => { setState('loading'); await useData(await loadDemo(DEMO_BASE)); };
-  $('download').onclick = async () => {
-    const bytes = await session!.encoderFile();
+  $('download').onclick = () => {
+    const bytes = sink!.encoderFile();
     const a = document.createElement('a');
     a.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
-    a.download = `simclr-resnet18-w${session!.config.width}-step${session!.step}.safetensors`;
+    a.download = `simclr-resnet18-w${sink!.config.width}-step${sink!.checkpointStep}.safetensors`;
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   };
@@ -328,23 +339,23 @@ async function main(): Promise<void> {
   const stored = await loadRun().catch((e) => { message(String(e), 'warn'); return null; });
   if (stored?.checkpoint) {
     data = stored.data;
+    const c = stored.config;
     $('data-source').textContent = `${stored.data.source} (stored run)`;
-    set('batch', stored.config.batchSize); set('width', stored.config.width); set('epochs', stored.config.epochs); set('seed', stored.config.seed);
-    session = new SimclrSession(backend, stored.data, stored.config);
-    session.restore(stored.checkpoint);
-    page.steps = stored.steps; page.epochs = stored.epochs; page.checkpointStep = session.step;
-    $('st-ckpt').textContent = `step ${session.step}, restored from this browser`;
+    set('batch', c.batchSize); set('width', c.width); set('epochs', c.epochs); set('seed', c.seed);
+    sink = new BrowserSink(c, stored.data, stored);
+    totalSteps = c.epochs * new BatchLoader(data.train, { batchSize: c.batchSize, seed: c.seed }).batchesPerEpoch;
+    fromLog();
     showPickGrid();
     showProgress();
-    message(`resumed the stored run at step ${session.step} of ${session.totalSteps}: press Resume to continue (or Forget stored run)`);
-    if (session.done) setState('done');
-    else if (params.get('autostart') === 'resume') void startOrResume(true);
+    message(`resumed the stored run at step ${sink.checkpointStep} of ${totalSteps}: press Resume to continue (or Forget stored run)`);
+    if (sink.checkpointStep === totalSteps) setState('done');
+    else if (params.get('autostart') === 'resume') void trainLoop(true);
     else setState('paused');
     return;
   }
   setState('loading');
   await useData(await loadDemo(DEMO_BASE));
-  if (params.get('autostart') === 'demo') void startOrResume(false);
+  if (params.get('autostart') === 'demo') void start();
 }
 
 main().catch((e) => { message(`the page failed to start: ${e instanceof Error ? e.message : String(e)}`, 'error'); setState('stopped'); });

@@ -2,7 +2,9 @@
  * The live chart: four panels (loss, contrastive accuracy, kNN top-1, learning rate) on one
  * canvas, steps on the x axis; loss and accuracy per step with a running mean, kNN per epoch.
  */
-import type { EpochRecord, StepRecord } from './session.js';
+/** The parts of the trainer's step and epoch records the chart draws. */
+export interface StepPoint { step: number; loss: number; accuracy: number; lr: number }
+export interface EpochPoint { step: number; knnTop1: number | null }
 
 interface Series { label: string; color: string; points: [number, number][]; dots?: boolean; percent?: boolean }
 
@@ -40,7 +42,7 @@ function panel(ctx: CanvasRenderingContext2D, x0: number, y0: number, w: number,
   }
 }
 
-export function drawChart(canvas: HTMLCanvasElement, steps: readonly StepRecord[], epochs: readonly EpochRecord[], totalSteps: number): void {
+export function drawChart(canvas: HTMLCanvasElement, steps: readonly StepPoint[], epochs: readonly EpochPoint[], totalSteps: number): void {
   const ctx = canvas.getContext('2d')!;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   const w = canvas.width / 2, h = canvas.height / 2;

@@ -4,7 +4,7 @@
  * resized to 32 x 32 (one subfolder per class gives labels, and with them the kNN monitor).
  */
 import type { ImageDataset } from '../simclr/browser.js';
-import type { PageData } from './session.js';
+import type { PageData } from './run.js';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 const RECORD = 1 + 3 * 32 * 32;
@@ -42,7 +42,7 @@ export async function loadDemo(base: URL): Promise<PageData> {
     const url = new URL(f, base).href;
     return parseCifar10(await gunzip(await fetch(url), url), f);
   }));
-  return { train: train!, test: test!, classes: CIFAR10_CLASSES, source: 'CIFAR-10 demo (1,500 train + 500 test images)' };
+  return { train: train!, test: test!, classes: CIFAR10_CLASSES, format: 'cifar10', source: 'CIFAR-10 demo (1,500 train + 500 test images)' };
 }
 
 /** A file with the folder it came from (the class, when images sit in one folder per class). */
@@ -99,7 +99,7 @@ export async function loadUserImages(inputs: readonly InputFile[], onSkip: (mess
   };
   const all = pixels.map((_, i) => i);
   const source = `${pixels.length} dropped image${pixels.length === 1 ? '' : 's'}${labelled ? ` in ${classes.length} folders` : ''}`;
-  if (!labelled) return { train: make(all), test: null, classes: null, source };
+  if (!labelled) return { train: make(all), test: null, classes: null, format: 'folder', source };
   const test = all.filter((i) => i % 5 === 4);
-  return { train: make(all.filter((i) => i % 5 !== 4)), test: make(test), classes, source };
+  return { train: make(all.filter((i) => i % 5 !== 4)), test: make(test), classes, format: 'folder', source };
 }

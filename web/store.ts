@@ -1,18 +1,19 @@
 /**
  * The run kept in the browser's IndexedDB, so a reload resumes it: the images it trains on, its
- * config, the metrics so far and the latest checkpoint's bytes. One run at a time; each save
+ * config, its log records and the latest checkpoint's bytes. One run at a time; each save
  * replaces the last in one transaction, so a crash mid-save keeps the previous checkpoint.
  */
-import type { EpochRecord, PageData, SessionConfig, StepRecord } from './session.js';
+import type { TrainConfig } from '../simclr/browser.js';
+import type { PageData } from './run.js';
 
 const DB = 'simclr-webgpu';
 const STORE = 'run';
 
 export interface StoredRun {
-  config: SessionConfig;
+  config: TrainConfig;
   data: PageData;
-  steps: StepRecord[];
-  epochs: EpochRecord[];
+  /** The run log's records (steps, epochs, notes), as a directory's log.jsonl holds them. */
+  records: Record<string, unknown>[];
   checkpoint: Uint8Array | null;
   savedAt: number;
 }

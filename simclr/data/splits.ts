@@ -38,8 +38,9 @@ import type { ImageDataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { readImageFolder } from './png.js';
 
-export type DataFormat = 'auto' | 'cifar10' | 'cifar100' | 'stl10' | 'idx' | 'folder';
-export const DATA_FORMATS: readonly DataFormat[] = ['auto', 'cifar10', 'cifar100', 'stl10', 'idx', 'folder'];
+import { DATA_FORMATS, type DataFormat } from './formats.js';
+
+export { DATA_FORMATS, type DataFormat };
 
 export interface DataSplits {
   format: Exclude<DataFormat, 'auto'>;
