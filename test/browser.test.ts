@@ -3,7 +3,8 @@
  * this file, one page reused):
  * - every op case of test/cases/ forward and backward on navigator.gpu, bundled from the sources
  *   (test/browser/ops-page.ts), against the CPU reference in Node with each case's tolerance, as
- *   test/ops.test.ts does with Dawn; then the matmul cases under each matmul kernel variant;
+ *   test/ops.test.ts does with Dawn (every declared op must have run, every buffer given back);
+ *   then the matmul cases under each matmul kernel variant;
  * - the package as users get it: `npm pack` (its prepack builds dist/ afresh), the tarball
  *   unpacked into a fresh app's node_modules, the app bundled by esbuild for browsers and run:
  *   the engine and nn load with the kernels inside the bundle (nothing else is fetched); then the
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { CpuBackend } from '../engine/index.js';
 import { allCases } from './cases/index.js';
 import { matmulCases } from './cases/matmul.js';
-import { caseValues, runCase } from './cases/run.js';
+import { caseValues, notRun, runCase } from './cases/run.js';
 import type { OpCase } from './cases/types.js';
 import { expectClose } from './helpers.js';
 import { ROOT, bundleForBrowser, launchChromium, serveDir, type BrowserSession, type Server } from './browser/harness.js';
@@ -43,6 +44,8 @@ async function compareCase(c: OpCase, got: BrowserCaseResult | undefined, where:
   expect(got, `${where}: no result from the page`).toBeDefined();
   expect(got!.error, `${where}: failed in the browser`).toBeUndefined();
   const ref = await runCase(c, new CpuBackend(), caseValues(c));
+  expect(notRun(c, new Set(got!.ran)), `${where}: declared ops that never ran in the browser`).toEqual([]);
+  expect(got!.leakedBuffers, `${where}: GPU buffers the case did not give back`).toBe(0);
   expect(got!.shape, `${where}: shape`).toEqual([...ref.shape]);
   expectClose(got!.out, ref.out, c.tol);
   expect(got!.grads.length, `${where}: gradients`).toBe(ref.grads.length);

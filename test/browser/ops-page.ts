@@ -14,7 +14,13 @@ import { matmulCases } from '../cases/matmul.js';
 import { caseValues, runCase } from '../cases/run.js';
 import type { OpCase } from '../cases/types.js';
 
-export interface BrowserCaseResult { name: string; out: number[]; shape: number[]; grads: (number[] | null)[]; error?: string }
+export interface BrowserCaseResult {
+  name: string; out: number[]; shape: number[]; grads: (number[] | null)[]; error?: string;
+  /** Ops that ran (the registry's counter). */
+  ran: string[];
+  /** Live buffers after the case minus before it. */
+  leakedBuffers: number;
+}
 export interface OpsPageResult {
   adapter: string; isCpuAdapter: boolean; liveBuffers: number; seconds: number;
   cases: BrowserCaseResult[];
@@ -25,11 +31,17 @@ export interface OpsPageResult {
 async function runAll(b: WebGpuBackend, cases: OpCase[]): Promise<BrowserCaseResult[]> {
   const out: BrowserCaseResult[] = [];
   for (const c of cases) {
+    await b.sync();
+    const before = b.memory().liveBuffers;
     try {
       const r = await runCase(c, b, caseValues(c));
-      out.push({ name: c.name, out: Array.from(r.out), shape: [...r.shape], grads: r.grads.map((g) => (g ? Array.from(g) : null)) });
+      await b.sync();
+      out.push({
+        name: c.name, out: Array.from(r.out), shape: [...r.shape], grads: r.grads.map((g) => (g ? Array.from(g) : null)),
+        ran: [...r.ran], leakedBuffers: b.memory().liveBuffers - before,
+      });
     } catch (e) {
-      out.push({ name: c.name, out: [], shape: [], grads: [], error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) });
+      out.push({ name: c.name, out: [], shape: [], grads: [], ran: [], leakedBuffers: 0, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) });
     }
   }
   return out;
