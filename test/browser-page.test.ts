@@ -74,6 +74,16 @@ describe('the SimCLR page', () => {
     expect(s.steps.map((r) => r.step)).toEqual([0, 1]);
     expect(s.checkpointStep).toBe(2);
     expect(problems, 'console errors').toEqual([]);
+    // The grid of current views: 8 images x 2 views of 32 px drawn 3x, mostly non-black pixels.
+    const views = await page.evaluate(() => {
+      const c = document.getElementById('views') as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let lit = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i]! + d[i + 1]! + d[i + 2]! > 0) lit++;
+      return { w: c.width, h: c.height, lit };
+    });
+    expect(views).toMatchObject({ w: 8 * 98, h: 2 * 98 });
+    expect(views.lit).toBeGreaterThan(0.5 * views.w * views.h);
     console.log(`page: ${s.adapter} (CPU adapter: ${s.isCpuAdapter}); losses ${s.steps.map((r) => r.loss.toFixed(5)).join(', ')}`);
   }, 300_000);
 

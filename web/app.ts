@@ -109,7 +109,7 @@ function drawViews(v: Float32Array, n: number): void {
 async function trainLoop(resume: boolean): Promise<void> {
   const s = sink!, backend = page.backend!;
   const stopAfter = num('stopAfter');
-  let lastViews = 0;
+  let lastViews = -Infinity; // the first step's views always (performance.now() starts at the page load)
   setState('training');
   try {
     for (;;) {
