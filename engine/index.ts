@@ -12,3 +12,5 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradch
 export type { DType, TypedArray } from './dtype.js';
 export * from './errors.js';
 export type { Shape } from './shape.js';
+export { profile, type ProfileOptions } from './profile.js';
+export { formatProfile, type ProfileGroup, type ProfileMethod, type ProfileReport } from './webgpu/profiler.js';

@@ -154,5 +154,11 @@ function execute<A>(backend: Backend, def: OpDef<A>, inputs: readonly Tensor[], 
     return r instanceof Float64Array ? cpu.wrap(r) : { out: cpu.wrap(r.out), aux: r.aux.map((a) => cpu.wrap(a)) };
   }
   const gpu = backend as WebGpuBackend;
-  return def.webgpu(gpu, inputs.map((t, i) => ({ shape: t.shape, dtype: t.dtype, size: t.size, storage: refs[i].storage as GpuStorage })), attrs, out);
+  const prof = gpu.profiler;
+  prof?.enter(def.name, inputs.map((t) => t.shape));
+  try {
+    return def.webgpu(gpu, inputs.map((t, i) => ({ shape: t.shape, dtype: t.dtype, size: t.size, storage: refs[i].storage as GpuStorage })), attrs, out);
+  } finally {
+    prof?.leave();
+  }
 }

@@ -13,6 +13,7 @@ import { acquireDevice, type AcquireOptions, type AcquiredDevice } from './devic
 import { BufferPool } from './pool.js';
 import { loadShaders, type ShaderName } from './shaders.js';
 import { waitFor, type WaitStrategy } from './wait.js';
+import { Profiler, type ProfileMethod, type ProfileReport } from './profiler.js';
 
 export interface GpuStorage extends Storage {
   readonly buffer: GPUBuffer;
@@ -39,6 +40,14 @@ export interface Dispatch {
 }
 
 export const MAX_WORKGROUPS_PER_DIM = 65535;
+
+/** Bytes a dispatch binds as inputs and outputs (element bytes, not pool classes). */
+function boundBytes(d: Dispatch): number {
+  let n = 0;
+  for (const b of d.inputs) n += b.byteLength;
+  for (const b of d.outputs) n += b.byteLength;
+  return n;
+}
 
 /** Splits n workgroups over x and y. Shaders rebuild the index as wid.x + wid.y * nwg.x. */
 export function grid(n: number): [number, number] {
@@ -89,6 +98,10 @@ export class WebGpuBackend implements Backend {
   private dispatchesPerSubmit: number;
   /** Dispatches recorded since creation (for tests and profiling). */
   dispatchCount = 0;
+  /** Command buffers submitted since creation. */
+  submitCount = 0;
+  /** The active profiler (startProfile .. stopProfile), else null. */
+  profiler: Profiler | null = null;
 
   private constructor(acq: AcquiredDevice, shaders: Map<ShaderName, string>, opts: WebGpuOptions) {
     this.device = acq.device;
@@ -161,6 +174,7 @@ export class WebGpuBackend implements Backend {
     this.endPass();
     this.encoder ??= this.device.createCommandEncoder();
     this.encoder.copyBufferToBuffer(s.buffer, 0, staging.buffer, 0, bytes);
+    if (this.profiler) this.profiler.copies++;
     this.flush();
     await waitFor(staging.buffer.mapAsync(0x1 /* READ */, 0, bytes), this.wait);
     new Uint8Array(out.buffer).set(new Uint8Array(staging.buffer.getMappedRange(0, bytes)));
@@ -206,17 +220,21 @@ export class WebGpuBackend implements Backend {
       this.bindGroups.set(key, bg);
     }
     for (const b of buffers) this.lastUse.set(b.buffer, this.batch);
-    if (!this.pass) {
-      this.encoder ??= this.device.createCommandEncoder();
-      this.pass = this.encoder.beginComputePass();
-    }
-    this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, bg);
     const [x, y = 1, z = 1] = d.workgroups;
     for (const n of [x, y, z]) {
       if (n > MAX_WORKGROUPS_PER_DIM) throw new EngineError(d.shader, `dispatch of ${n} workgroups exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);
     }
+    const timestamps = this.profiler?.dispatch({ shader: d.shader, bytes: boundBytes(d), pipeline, bindGroup: bg, workgroups: [x, y, z] }) ?? null;
+    // With timestamps every dispatch gets a pass of its own (WebGPU times passes, not dispatches).
+    if (timestamps) this.endPass();
+    if (!this.pass) {
+      this.encoder ??= this.device.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass(timestamps ? { timestampWrites: timestamps } : undefined);
+    }
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bg);
     if (x > 0 && y > 0 && z > 0) this.pass.dispatchWorkgroups(x, y, z);
+    if (timestamps) this.endPass();
     this.dispatchCount++;
     if (++this.pending >= this.dispatchesPerSubmit) this.flush();
   }
@@ -228,6 +246,7 @@ export class WebGpuBackend implements Backend {
     if (bytes > 0) this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
     this.lastUse.set(src.buffer, this.batch);
     this.lastUse.set(dst.buffer, this.batch);
+    if (this.profiler) this.profiler.copies++;
     this.pending++;
   }
 
@@ -235,6 +254,8 @@ export class WebGpuBackend implements Backend {
     if (!this.encoder) return;
     this.endPass();
     this.device.queue.submit([this.encoder.finish()]);
+    this.submitCount++;
+    if (this.profiler) this.profiler.submits++;
     this.encoder = null;
     this.pending = 0;
     this.batch++;
@@ -244,6 +265,36 @@ export class WebGpuBackend implements Backend {
     this.flush();
     await waitFor(this.device.queue.onSubmittedWorkDone(), this.wait);
     this.raiseErrors();
+  }
+
+  // ---- profiling -----------------------------------------------------------------------------
+
+  /**
+   * Starts profiling (see profiler.ts): 'timestamp' where the device has the timestamp-query
+   * feature, else 'replay'. Dispatches are labelled by op and shapes until stopProfile().
+   */
+  startProfile(method?: ProfileMethod): Profiler {
+    this.check();
+    if (this.profiler) throw new EngineError('startProfile', 'a profile is already running; call stopProfile() first');
+    const hasTimestamps = this.device.features.has('timestamp-query');
+    const m = method ?? (hasTimestamps ? 'timestamp' : 'replay');
+    if (m === 'timestamp' && !hasTimestamps) throw new DeviceError('startProfile', `this device (${this.label}) has no timestamp-query feature; use method 'replay'`);
+    this.flush();
+    this.profiler = new Profiler(this.device, m);
+    return this.profiler;
+  }
+
+  /** Waits for the profiled work, times it and returns the report; profiling ends. */
+  async stopProfile(): Promise<ProfileReport> {
+    const prof = this.profiler;
+    if (!prof) throw new EngineError('stopProfile', 'no profile is running; call startProfile() first');
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    prof.resolve(this.encoder);
+    this.flush();
+    this.profiler = null;
+    await this.sync();
+    return prof.report(async (p) => { await waitFor(p, this.wait); });
   }
 
   /** Throws the device errors (shader compilation, validation) collected since the last check. */
@@ -328,7 +379,8 @@ export class WebGpuBackend implements Backend {
       this.paramBuffers.set(key, s);
       return s;
     }
-    if (this.paramBuffers.size >= PARAM_CACHE_LIMIT) {
+    // (a replaying profiler still holds bind groups naming old param buffers: none is destroyed then)
+    if (this.paramBuffers.size >= PARAM_CACHE_LIMIT && this.profiler?.method !== 'replay') {
       const [oldKey, old] = this.paramBuffers.entries().next().value as [string, GpuStorage];
       this.paramBuffers.delete(oldKey);
       // Pending work may still bind it: destroy only after that work is submitted (destroy then

@@ -29,7 +29,9 @@ async function getGpu(): Promise<GPU | null> {
   }
   // GPUBufferUsage and friends are globals in browsers; Dawn hands them over separately.
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  dawnGpu = mod.create([]);
+  // Dawn quantizes timestamps (a browser's timing-attack mitigation) unless told not to; the
+  // profiler needs them exact.
+  dawnGpu = mod.create(['disable-dawn-features=timestamp_quantization']);
   (globalThis as Record<string, unknown>).__simclrWebgpuDawn = dawnGpu;
   return dawnGpu;
 }
@@ -69,7 +71,9 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
       requiredLimits[k] = adapter.limits[k];
     }
   }
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: adapter.features.has('subgroups') ? ['subgroups'] : [] });
+  // subgroups for the CPU-adapter kernels, timestamp-query for the profiler
+  const requiredFeatures = (['subgroups', 'timestamp-query'] as const).filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const errors: string[] = [];
   // Validation and compilation errors arrive asynchronously; the backend raises them on the next
   // read or sync, so a bad kernel fails loudly instead of leaving garbage in a buffer.
