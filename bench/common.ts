@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 /** Timing helpers shared by the benchmarks. */
 
 export interface Sample { ms: number; reps: number }
@@ -34,7 +35,15 @@ export interface BenchArgs {
   /** Conv samples per kernel (default 3: batch-32 convs are slow on a CPU adapter). */
   convSamples: number;
   /** Run one section only. */
-  only: 'matmul' | 'conv' | 'resnet' | 'ntxent' | 'lars' | 'augment' | 'methods' | null;
+  only: 'matmul' | 'conv' | 'resnet' | 'ntxent' | 'lars' | 'augment' | 'methods' | 'step' | null;
+  /** Profile one step per case (step section) and print the top kernel groups. */
+  profile: boolean;
+  /** Step section: ResNet widths (default 0.25, 0.5, 1), batch (default 256), samples (default 3). */
+  widths: number[];
+  batch: number;
+  stepSamples: number;
+  /** Step section: also the supervised ResNet-18 batch-32 step (default true; --no-supervised). */
+  supervised: boolean;
   /** Conv shapes by index into the shape list (default all). */
   convShapes: number[] | null;
 }
@@ -43,13 +52,36 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const quick = argv.includes('--quick');
   const val = (k: string) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
   const only = val('only') ?? null;
-  const sections = ['matmul', 'conv', 'resnet', 'ntxent', 'lars', 'augment', 'methods'] as const;
+  const sections = ['matmul', 'conv', 'resnet', 'ntxent', 'lars', 'augment', 'methods', 'step'] as const;
   if (only !== null && !(sections as readonly string[]).includes(only)) throw new Error(`bench: --only must be one of ${sections.join(', ')}, got ${only}`);
+  const numbers = (k: string, ok: (n: number) => boolean, what: string): number[] | null => {
+    const v = val(k);
+    if (v === undefined) return null;
+    const xs = v.split(',').map(Number);
+    if (xs.length === 0 || !xs.every(ok)) throw new Error(`bench: --${k} must be ${what}, got ${v}`);
+    return xs;
+  };
+  const widths = numbers('widths', (n) => n > 0 && Number.isFinite(n), 'positive numbers separated by commas') ?? [0.25, 0.5, 1];
+  const batch = numbers('batch', (n) => Number.isInteger(n) && n > 0, 'a positive integer')?.[0] ?? 256;
   return {
     quick, variants: argv.includes('--variants'), convVariants: argv.includes('--conv-variants'),
     samples: val('samples') ? Math.max(5, Number(val('samples'))) : 5,
     convSamples: val('conv-samples') ? Math.max(1, Number(val('conv-samples'))) : 3,
     only: only as BenchArgs['only'],
     convShapes: val('conv-shapes') ? val('conv-shapes')!.split(',').map(Number) : null,
+    profile: argv.includes('--profile'),
+    widths,
+    batch,
+    stepSamples: val('step-samples') ? Math.max(1, Number(val('step-samples'))) : 3,
+    supervised: !argv.includes('--no-supervised'),
   };
+}
+
+/** Writes a section's JSON to bench/results/<name>-<date>.json and <name>-latest.json; returns the first path. */
+export function writeResults(dir: string, name: string, out: { date: string; [k: string]: unknown }): string {
+  const file = `${dir}${name}-${out.date.replace(/[:.]/g, '-')}.json`;
+  const text = JSON.stringify(out, null, 2) + '\n';
+  writeFileSync(file, text);
+  writeFileSync(`${dir}${name}-latest.json`, text);
+  return file;
 }

@@ -19,7 +19,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dawnGpuObject } from '../engine/webgpu/device.js';
 import { matmulKernelFor } from '../engine/ops/matmul.js';
-import { gflops, log, median, parseArgs, repsFor, timeCalls } from './common.js';
+import { gflops, log, median, parseArgs, repsFor, timeCalls, writeResults } from './common.js';
 import { createBackend, oursMatmul } from './ours.js';
 import { loadTfjs } from './tfjs.js';
 import { kernelName, measureVariants, type VariantResult } from './variants.js';
@@ -31,6 +31,9 @@ import { benchAugment } from './augment.js';
 import { benchNtXent, ntXentTable } from './ntxent.js';
 import { benchLars, larsTable } from './lars.js';
 import { benchMethods } from './methods.js';
+import { benchStep, stepTable, type StepCase, type StepRecord } from './step.js';
+import { TorchRef } from './torch.js';
+import { formatProfile } from '../engine/webgpu/profiler.js';
 
 const FULL: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [4096, 512, 512]];
 const QUICK: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024]];
@@ -61,6 +64,9 @@ async function getTfjs() {
 }
 const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
+
+/** The CPU capability line of torch.__config__.show() ("AVX2", "AVX512"). */
+const TORCH_CAPABILITY = (config: string) => /CPU capability usage: (\S+)/.exec(config)?.[1] ?? 'CPU';
 
 const section = (name: NonNullable<typeof args.only>) => args.only === null || args.only === name;
 
@@ -289,6 +295,40 @@ if (section('augment')) {
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   writeFileSync(`${dir}augment-latest.json`, JSON.stringify(out, null, 2) + '\n');
   log(`wrote ${file} and bench/results/augment-latest.json`);
+}
+
+if (section('step')) {
+  const { torch, reason } = await TorchRef.start();
+  log('');
+  log(torch ? `PyTorch ${torch.version} (${TORCH_CAPABILITY(torch.config)}) as the reference, alternating; its thread count (1 or 2) is picked per case by timing both`
+    : `PyTorch reference unavailable (${reason}): ours only`);
+  const cases: StepCase[] = [
+    ...args.widths.map((width) => ({ kind: 'simclr' as const, width, batch: args.batch })),
+    ...(args.supervised ? [{ kind: 'supervised' as const, width: 1, batch: 32 }] : []),
+  ];
+  const loadBefore = loadavg()[0];
+  const records: StepRecord[] = [];
+  for (const c of cases) {
+    log(`${c.kind === 'simclr' ? `SimCLR step, ResNet-18 x${c.width}, batch ${c.batch} (${2 * c.batch} views)` : `ResNet-18 supervised step, batch ${c.batch}`}: median of ${args.stepSamples}`);
+    const r = await benchStep(backend, torch, c, { samples: args.stepSamples, profile: args.profile, progress: (m) => log(`  ${m}`) });
+    records.push(r);
+    if (r.profile) for (const l of formatProfile(r.profile, 12)) log(`  ${l}`);
+  }
+  torch?.close();
+  log('');
+  log(`training steps, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
+  for (const l of stepTable(records)) log(l);
+  const date = new Date().toISOString();
+  const file = writeResults(dir, 'step', {
+    benchmark: 'training steps: SimCLR (ResNet-18 CIFAR stem + head, NT-Xent, LARS) and supervised ResNet-18, ours vs PyTorch CPU',
+    date,
+    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
+    pytorch: torch ? { version: torch.version, config: torch.config } : { unavailable: reason },
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    method: 'per case: one warm-up step each (PyTorch: one at 1 thread and one at 2, then one timed at each; the faster setting is kept), then samples alternating ours/PyTorch. Ours: a step = augmentBatch (uint8 random images, CIFAR augmentations), encoder+head forward, ntXent (tau 0.5), backward, one read of [loss, accuracy], LARS (lr 0.3, momentum 0.9, wd 1e-6), timed from a drained queue to a drained queue. PyTorch: the same step (bench/torch_ref.py: batched augmentation with grid_sample, foreach LARS), timed inside Python. split: one more step with a sync after every phase. ms = median.',
+    results: records,
+  });
+  log(`wrote ${file} and bench/results/step-latest.json`);
 }
 
 backend.destroy();
