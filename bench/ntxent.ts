@@ -11,6 +11,7 @@ import { tidy, type Tensor } from '../engine/tensor.js';
 import { add, arange, crossEntropy, div, equal, matmul, maximum, mul, ntXent, randn, reshape, rsqrt, square, sum, tensor, transpose } from '../engine/ops/index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { median, timeCalls } from './common.js';
+import type { TorchRef } from './torch.js';
 
 export interface NtXentSide {
   /** Median milliseconds per forward + backward (null when it could not run). */
@@ -22,7 +23,15 @@ export interface NtXentSide {
   /** Why it did not run, if it did not. */
   error: string | null;
 }
-export interface NtXentRecord { rows: number; d: number; temperature: number; logitsBytes: number; ours: NtXentSide; naive: NtXentSide; speedup: number | null; memoryRatio: number | null }
+export interface TorchNtXentSide { ms: number; samplesMs: number[]; threads: number; msByThreads: Record<number, number> }
+export interface NtXentRecord {
+  rows: number; d: number; temperature: number; logitsBytes: number; ours: NtXentSide; naive: NtXentSide;
+  /** PyTorch's forward + backward of the same composition (bench/torch_ref.py), null without torch. */
+  torch: TorchNtXentSide | null;
+  speedup: number | null; memoryRatio: number | null;
+  /** ours ms / PyTorch ms (above 1: slower). */
+  oursOverTorch: number | null;
+}
 
 /** Peak of backend.memory().liveBytes, updated after every alloc. */
 function peakTracker(backend: WebGpuBackend) {
@@ -57,7 +66,7 @@ function naiveLoss(backend: WebGpuBackend, z: Tensor, temperature: number): Tens
 const errorText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split('\n')[0].slice(0, 300);
 
 export async function benchNtXent(
-  backend: WebGpuBackend,
+  backend: WebGpuBackend, torch: TorchRef | null,
   opts: { sizes: number[]; d: number; temperature: number; samples: (rows: number) => number; progress: (s: string) => void },
 ): Promise<NtXentRecord[]> {
   const { d, temperature } = opts;
@@ -115,12 +124,22 @@ export async function benchNtXent(
           opts.progress(`2N=${m}: naive failed: ${naive.error}`);
         }
       }
+      let tside: TorchNtXentSide | null = null;
+      if (torch) {
+        await torch.setup('ntxent', { rows: m, d, temperature });
+        tside = { ms: 0, samplesMs: [], ...(await torch.pickThreads(1)) };
+      }
       const n = opts.samples(m);
       for (let s = 0; s < n; s++) {
         const [oms, opk] = await call(false, false);
         ours.samplesMs.push(oms);
         oursPeaks.push(opk);
         let line = `2N=${m}: sample ${s + 1}/${n}: ours ${oms.toFixed(1)} ms`;
+        if (torch && tside) {
+          const t = (await torch.run()).ms;
+          tside.samplesMs.push(t);
+          line += `, PyTorch ${t.toFixed(1)} ms`;
+        }
         if (naiveOk) {
           try {
             const [nms, npk] = await call(true, false);
@@ -155,10 +174,12 @@ export async function benchNtXent(
       if (naive.samplesMs.length) naive.ms = median(naive.samplesMs);
       if (naivePeaks.length) naive.peakBytes = Math.max(...naivePeaks);
       z.dispose();
+      if (tside) tside.ms = median(tside.samplesMs);
       records.push({
-        rows: m, d, temperature, logitsBytes, ours, naive,
+        rows: m, d, temperature, logitsBytes, ours, naive, torch: tside,
         speedup: naive.ms !== null && ours.ms ? naive.ms / ours.ms : null,
         memoryRatio: naive.peakBytes !== null && ours.peakBytes ? naive.peakBytes / ours.peakBytes : null,
+        oursOverTorch: tside && ours.ms ? ours.ms / tside.ms : null,
       });
     }
   } finally {
@@ -170,9 +191,10 @@ export async function benchNtXent(
 const mb = (b: number | null) => (b === null ? '-' : (b / 2 ** 20).toFixed(2));
 
 export function ntXentTable(records: readonly NtXentRecord[]): string[] {
-  const lines = [`${'2N x d'.padEnd(12)}${'ours ms'.padStart(10)}${'naive ms'.padStart(10)}${'speed-up'.padStart(10)}${'ours peak MiB'.padStart(15)}${'naive peak MiB'.padStart(16)}${'mem ratio'.padStart(11)}`];
+  const lines = [`${'2N x d'.padEnd(12)}${'ours ms'.padStart(10)}${'naive ms'.padStart(10)}${'naive/ours'.padStart(11)}${'PyTorch ms'.padStart(12)}${'ours/PT'.padStart(9)}${'ours peak MiB'.padStart(15)}${'naive peak MiB'.padStart(16)}`];
   for (const r of records) {
-    lines.push(`${`${r.rows}x${r.d}`.padEnd(12)}${(r.ours.ms?.toFixed(1) ?? '-').padStart(10)}${(r.naive.ms?.toFixed(1) ?? '-').padStart(10)}${(r.speedup !== null ? r.speedup.toFixed(2) + 'x' : '-').padStart(10)}${mb(r.ours.peakBytes).padStart(15)}${mb(r.naive.peakBytes).padStart(16)}${(r.memoryRatio !== null ? r.memoryRatio.toFixed(0) + 'x' : '-').padStart(11)}`);
+    lines.push(`${`${r.rows}x${r.d}`.padEnd(12)}${(r.ours.ms?.toFixed(1) ?? '-').padStart(10)}${(r.naive.ms?.toFixed(1) ?? '-').padStart(10)}${(r.speedup !== null ? r.speedup.toFixed(2) + 'x' : '-').padStart(11)}` +
+      `${(r.torch ? r.torch.ms.toFixed(1) : '-').padStart(12)}${(r.oursOverTorch !== null ? r.oursOverTorch.toFixed(2) + 'x' : '-').padStart(9)}${mb(r.ours.peakBytes).padStart(15)}${mb(r.naive.peakBytes).padStart(16)}`);
   }
   for (const r of records) {
     if (r.naive.error) lines.push(`  2N=${r.rows}: naive not run in full: ${r.naive.error}`);

@@ -204,29 +204,29 @@ if (section('resnet')) {
 }
 
 if (section('ntxent')) {
-  const sizes = args.quick ? [512, 2048] : [512, 2048, 8192];
+  const sizes = args.quick ? [512, 2048] : [512, 2048, 8192, 16384];
   const d = 128, temperature = 0.5;
   const samples = (rows: number) => (rows >= 8192 ? 3 : 5);
+  const { torch, reason } = await TorchRef.start();
   log('');
-  log(`NT-Xent forward + backward, d = ${d}, tau = ${temperature}, 2N = ${sizes.join(', ')}: fused ntXent vs the materialized-logits composition, median of 5 (3 at 2N >= 8192) after a warm-up, alternating; peak = max live GPU bytes during the call above those live before it`);
+  log(`NT-Xent forward + backward, d = ${d}, tau = ${temperature}, 2N = ${sizes.join(', ')}: ntXent (chunked) vs the materialized-logits composition${torch ? ` and PyTorch ${torch.version}` : ` (PyTorch unavailable: ${reason})`}, median of 5 (3 at 2N >= 8192) after a warm-up, alternating; peak = max live GPU bytes during the call above those live before it`);
   const loadBefore = loadavg()[0];
-  const records = await benchNtXent(backend, { sizes, d, temperature, samples, progress: (m) => log(`  ${m}`) });
+  const records = await benchNtXent(backend, torch, { sizes, d, temperature, samples, progress: (m) => log(`  ${m}`) });
+  torch?.close();
   log('');
   log(`NT-Xent fwd+bwd, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
   for (const l of ntXentTable(records)) log(l);
   const date = new Date().toISOString();
-  const out = {
-    benchmark: 'NT-Xent forward + backward (fused vs materialized logits)',
+  const file = writeResults(dir, 'ntxent', {
+    benchmark: 'NT-Xent forward + backward (chunked kernels vs materialized logits vs PyTorch)',
     date,
     adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
+    pytorch: torch ? { version: torch.version } : { unavailable: reason },
     limits: { maxStorageBufferBindingSize: backend.device.limits.maxStorageBufferBindingSize, maxBufferSize: backend.device.limits.maxBufferSize },
     loadAverage: { before: loadBefore, after: loadavg()[0] },
-    method: 'z = randn [2N, d] with requiresGrad; a call = loss forward, backward(loss) to dz, then backend.sync(); ms = median of the timed calls after one warm-up call each, fused and naive alternating. Fused: ntXent(z, {temperature}) (streaming kernels, no 2N x 2N buffer). Naive: zhat = z * rsqrt(max(sum(z^2), 1e-12)), logits = matmul(zhat, transpose(zhat)) / tau + (-1e9 on the diagonal, built on the device from arange/equal), crossEntropy(logits, positive index). peakBytes = max over the calls of (backend.memory().liveBytes sampled after every alloc) - liveBytes before the call; live bytes count pool size classes, and include dz and the loss. Timings are noisy: other processes (tests) shared the 2 cores.',
+    method: 'z = randn [2N, d] with requiresGrad; a call = loss forward, backward(loss) to dz, then backend.sync(); ms = median of the timed calls after one warm-up call each, ours, naive and PyTorch alternating. Ours: ntXent(z, {temperature}) (chunks of anchor rows: matmul kernel, then the stats / weights kernels; no 2N x 2N buffer). Naive: zhat = z * rsqrt(max(sum(z^2), 1e-12)), logits = matmul(zhat, transpose(zhat)) / tau + (-1e9 on the diagonal, built on the device from arange/equal), crossEntropy(logits, positive index). PyTorch: the same composition (F.normalize, z @ z.T / tau, masked_fill of the diagonal, cross_entropy, backward), its faster thread count (1 or 2). peakBytes = max over the calls of (backend.memory().liveBytes sampled after every alloc) - liveBytes before the call; live bytes count pool size classes, and include dz and the loss.',
     results: records,
-  };
-  const file = `${dir}ntxent-${date.replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-  writeFileSync(`${dir}ntxent-latest.json`, JSON.stringify(out, null, 2) + '\n');
+  });
   log(`wrote ${file} and bench/results/ntxent-latest.json`);
 }
 

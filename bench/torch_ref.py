@@ -185,6 +185,7 @@ class Workload:
             self.y = torch.randint(0, 10, (c['batch'],))
         elif self.kind == 'ntxent':
             self.z = torch.randn(c['rows'], c['d'], requires_grad=True)
+            self.tau = c.get('temperature', 0.5)
         elif self.kind == 'optim':
             self.model = ResNet18(c.get('width', 1.0), 10)
             params = list(self.model.parameters())
@@ -241,7 +242,7 @@ class Workload:
             mark('step')
         elif self.kind == 'ntxent':
             self.z.grad = None
-            loss, _ = nt_xent(self.z)
+            loss, _ = nt_xent(self.z, self.tau)
             loss.backward()
             float(self.z.grad[0, 0])
             mark('ntxent')

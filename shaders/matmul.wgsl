@@ -4,7 +4,7 @@
 // Bindings: 0 a (read), 1 b (read), 2 c (read_write), 3 params.
 // Layout: row-major. op(A) is M x K: A is [M,K], or [K,M] when TRANS_A. op(B) is K x N: B is
 // [K,N], or [N,K] when TRANS_B. C is [M,N] contiguous. Batch b = wid.z + p.batch0; operand batch
-// offsets are b * p.strideA / p.strideB (0 broadcasts a 2-D operand), C's is b * M * N.
+// offsets are p.aBase + b * p.strideA / b * p.strideB (0 broadcasts a 2-D operand), C's is p.cBase + b * M * N.
 // Tiling: each invocation accumulates a TM x TN block of C in registers (TN a multiple of 4),
 // reading its operands straight from storage, 4 values of k at a time. Invocations are laid out
 // (WG / WGN) x WGN over the workgroup's tile (WGN = WG: every invocation on the same rows, so A's
@@ -31,7 +31,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let K = p.K;
   let N = p.N;
   let batch = wid.z + p.batch0;
-  let aOff = batch * p.strideA;
+  let aOff = p.aBase + batch * p.strideA;
   let bOff = batch * p.strideB;
   let m0 = (wid.y * (WG / WGN) + lid / WGN) * TM;
   let n0 = (wid.x * WGN + lid % WGN) * TN;
@@ -100,7 +100,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
 
-  let cOff = batch * M * N;
+  let cOff = p.cBase + batch * M * N;
   for (var i = 0u; i < TM; i++) {
     let m = m0 + i;
     if (m >= M) { break; }

@@ -6,7 +6,7 @@
 // Bindings: 0 a (read), 1 b (read), 2 c (read_write), 3 params.
 // Layout: as matmul.wgsl. op(A) is M x K: A is [M,K], or [K,M] when TRANS_A. op(B) is K x N: B is
 // [K,N], or [N,K] when TRANS_B. C is [M,N]; batch b = wid.z + p.batch0, operand batch offsets
-// b * p.strideA / p.strideB (0 broadcasts a 2-D operand), C's b * M * N.
+// p.aBase + b * p.strideA / b * p.strideB (0 broadcasts a 2-D operand), C's p.cBase + b * M * N.
 // Tiling: a subgroup computes TM x (8 * TN) of C; lane l owns columns l*TN..l*TN+TN-1 of it and
 // all TM rows. Per 4 values of k, lane l loads 4 k-values of row l of each 8-row block (one 16-byte
 // load when VEC_A; for A^T a 4 x 8 block is split over the lanes and regathered) and its own
@@ -36,7 +36,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let K = p.K;
   let N = p.N;
   let batch = wid.z + p.batch0;
-  let aOff = batch * p.strideA;
+  let aOff = p.aBase + batch * p.strideA;
   let bOff = batch * p.strideB;
   let sg = lid / 8u;
   let SGM = WG / 8u / SGN;
@@ -113,7 +113,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
 
-  let cOff = batch * M * N;
+  let cOff = p.cBase + batch * M * N;
   for (var i = 0u; i < TM; i++) {
     let m = m0 + i;
     if (m >= M) { break; }

@@ -2,7 +2,7 @@
 // GPUs, where many invocations sharing a tile through workgroup memory saves global bandwidth).
 // Layout: as matmul.wgsl. op(A) is M x K: A is [M,K], or [K,M] when TRANS_A. op(B) is K x N: B is
 // [K,N], or [N,K] when TRANS_B. C is [M,N] contiguous; batch b = wid.z + p.batch0, operand batch
-// offsets b * p.strideA / p.strideB (0 broadcasts a 2-D operand), C's b * M * N.
+// offsets p.aBase + b * p.strideA / b * p.strideB (0 broadcasts a 2-D operand), C's p.cBase + b * M * N.
 // Tiling: a workgroup computes a 64 x 64 tile of C with 256 invocations (16 x 16), each a 4 x 4
 // block in registers. Per step of 16 along k, every invocation copies one 4-vector of op(A)
 // (4 rows, one k) and one of op(B) (one k, 4 columns) into workgroup memory (2 x 4.25 KiB), read so
@@ -36,7 +36,7 @@ fn opB(off: u32, k: u32, n: u32) -> f32 {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let batch = wid.z + p.batch0;
-  let aOff = batch * p.strideA;
+  let aOff = p.aBase + batch * p.strideA;
   let bOff = batch * p.strideB;
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
@@ -61,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
 
-  let cOff = batch * p.M * p.N;
+  let cOff = p.cBase + batch * p.M * p.N;
   for (var i = 0u; i < 4u; i++) {
     let m = row0 + 4u * ty + i;
     if (m >= p.M) { break; }

@@ -161,8 +161,20 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   return runOp(MatmulOp, [a, b], { transA: opts.transA ?? false, transB: opts.transB ?? false });
 }
 
+/**
+ * Records out[cBase..] = op(A[aBase..]) op(B) for 2-D operands with the device's kernel: for ops
+ * built on matmul that work on blocks of rows of one buffer (NT-Xent's chunks). aBase must be a
+ * multiple of 4 when A is not transposed and K % 4 == 0 (vector loads).
+ */
+export function matmulRowsGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, out: GpuStorage,
+  M: number, K: number, N: number, t: MatmulOptions, bases: { a: number; c: number }): void {
+  const attrs = { transA: t.transA ?? false, transB: t.transB ?? false };
+  matmulGpu(gpu, a, b, out, { M, K, N, batch: [], batchedA: false, batchedB: false }, attrs, matmulKernelFor(gpu), bases);
+}
+
 /** Records the matmul kernel for op(A) op(B) into `out`. */
-function matmulGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, out: GpuStorage, d: Dims, t: MatmulAttrs, kernel: MatmulKernel): void {
+function matmulGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, out: GpuStorage, d: Dims, t: MatmulAttrs, kernel: MatmulKernel,
+  bases = { a: 0, c: 0 }): void {
   let { M, N } = d;
   const { K } = d;
   let nb = sizeOf(d.batch);
@@ -183,7 +195,7 @@ function matmulGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, out: GpuSto
     constants = {
       TRANS_A: +t.transA, TRANS_B: +t.transB,
       // vector loads along the operand's contiguous axis: K for A, M for A^T, N for B, K for B^T
-      VEC_A: +(vec && (t.transA ? M % 4 === 0 : K % 4 === 0)),
+      VEC_A: +(vec && bases.a % 4 === 0 && (t.transA ? M % 4 === 0 : K % 4 === 0)),
       VEC_B: +(vec && (t.transB ? K % 4 === 0 : N % 4 === 0)),
       TM: kernel.tm, TN: kernel.tn, WG: kernel.wg,
     };
@@ -204,7 +216,7 @@ function matmulGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, out: GpuSto
   for (let z0 = 0; z0 < nb; z0 += MAX_WORKGROUPS_PER_DIM) {
     gpu.run({
       shader, constants, inputs: [a, b], outputs: [out],
-      params: [u32(M), u32(K), u32(N), u32(z0), u32(strideA), u32(strideB), u32(0), u32(0)],
+      params: [u32(M), u32(K), u32(N), u32(z0), u32(strideA), u32(strideB), u32(bases.a), u32(bases.c)],
       workgroups: [gx, gy, Math.min(nb - z0, MAX_WORKGROUPS_PER_DIM)],
     });
   }

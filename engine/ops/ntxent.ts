@@ -1,15 +1,23 @@
 /**
  * NT-Xent, SimCLR's normalized-temperature cross-entropy. The primitive `ntXentRows` takes the
- * L2-normalized embeddings zh [2N, d] and gives each anchor row's loss, computed by a fused kernel
- * (shaders/ntxent_forward.wgsl) that streams over the other rows with an online max / sum of exp
- * and never materializes the 2N x 2N logits; its per-row logsumexp and a "positive ranks first"
- * flag are auxiliary outputs (the logsumexp is saved for backward). The backward is a dedicated
- * primitive `ntXentBackward` (shaders/ntxent_backward.wgsl) that recomputes the logits.
- * The composite `ntXent` normalizes z with existing ops and averages.
+ * L2-normalized embeddings zh [2N, d] and gives each anchor row's loss; its per-row logsumexp and a
+ * "positive ranks first" flag are auxiliary outputs (the logsumexp is saved for backward). The
+ * backward is a dedicated primitive `ntXentBackward` that recomputes the logits. The composite
+ * `ntXent` normalizes z with existing ops and averages.
+ *
+ * WebGPU: tiled and streamed in chunks of anchor rows, so the 2N x 2N logits never exist at once
+ * (a chunk holds at most CHUNK_ELEMENTS dot products, 16 MiB, whatever the batch). Per chunk, the
+ * dot products come from the device's matmul kernel (blocks of anchors against blocks of
+ * candidates: subgroup broadcasts on lavapipe, workgroup-memory tiles on GPUs), then
+ * shaders/ntxent_stats.wgsl folds each row into an online logsumexp (exact, one exp per logit), or,
+ * backward, shaders/ntxent_weights.wgsl turns the chunk into gradient weights in place and one more
+ * matmul gives the chunk's rows of dZ. The FLOPs are those of the naive matmul composition, done
+ * by the same tuned kernels, with two fewer passes over the logits and bounded memory.
  */
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor, noGrad, tidy } from '../tensor.js';
-import { f32, grid, u32 } from '../webgpu/backend.js';
+import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
+import { matmulRowsGpu } from './matmul.js';
 import { maximum, mul, rsqrt, square } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { defineComposite, defineOp, requireF32, runOp, runOpAux, type TensorMeta } from './registry.js';
@@ -17,6 +25,42 @@ import { defineComposite, defineOp, requireF32, runOp, runOpAux, type TensorMeta
 export interface NtXentAttrs { readonly temperature: number }
 
 const WG = 64;
+/** Elements of a chunk row per invocation of ntxent_weights.wgsl (its E). */
+const WEIGHTS_PER_INVOCATION = 8;
+/** Dot products per chunk (16 MiB): bounds NT-Xent's scratch memory whatever the batch. */
+const CHUNK_ELEMENTS = 1 << 22;
+
+let forcedChunkRows: number | null = null;
+/** Forces the rows per chunk (tests cover several chunks and a ragged last one); null restores the budget. */
+export function setNtXentChunkRows(rows: number | null): void { forcedChunkRows = rows; }
+
+/** Rows per chunk: all of them when M^2 fits the budget, else a multiple of 128 (whole matmul tiles). */
+export function ntXentChunkRows(m: number, maxBindingBytes: number): number {
+  if (forcedChunkRows !== null) return Math.min(m, forcedChunkRows);
+  const budget = Math.min(CHUNK_ELEMENTS, Math.floor(maxBindingBytes / 4));
+  const r = Math.max(1, Math.floor(budget / m));
+  if (r >= m) return m;
+  return r >= 128 ? r - (r % 128) : r;
+}
+
+/**
+ * Runs `each(s, r0, rows)` for consecutive chunks of anchor rows, s holding the chunk's dot
+ * products <zh_i, zh_j> [rows, M] from the device's matmul kernel; s is reused across chunks
+ * (dispatches run in order) and released after the last.
+ */
+function forChunks(gpu: WebGpuBackend, z: GpuStorage, m: number, d: number, each: (s: GpuStorage, r0: number, rows: number) => void): void {
+  const R = ntXentChunkRows(m, gpu.device.limits.maxStorageBufferBindingSize);
+  const s = gpu.alloc(R * m);
+  for (let r0 = 0; r0 < m; r0 += R) {
+    const rows = Math.min(R, m - r0);
+    matmulRowsGpu(gpu, z, z, s, rows, d, m, { transB: true }, { a: r0 * d, c: 0 });
+    each(s, r0, rows);
+  }
+  gpu.release(s);
+}
+
+const chunkParams = (m: number, rows: number, r0: number, temperature: number) =>
+  [u32(m), u32(rows), u32(r0), u32(m / 2), f32(1 / temperature), u32(0), u32(0), u32(0)];
 
 function checkZ(op: string, z: TensorMeta): [number, number] {
   requireF32(op, z);
@@ -73,9 +117,11 @@ export const NtXentRowsOp = defineOp<NtXentAttrs>({
   webgpu(gpu, [z], { temperature }) {
     const [m, d] = z.shape;
     const loss = gpu.alloc(m), lse = gpu.alloc(m), correct = gpu.alloc(m);
-    gpu.run({
-      shader: 'ntxent_forward', inputs: [z.storage], outputs: [loss, lse, correct],
-      params: [u32(m), u32(d), u32(m / 2), f32(1 / temperature)], workgroups: grid(Math.ceil(m / WG)),
+    forChunks(gpu, z.storage, m, d, (s, r0, rows) => {
+      gpu.run({
+        shader: 'ntxent_stats', inputs: [s], outputs: [loss, lse, correct],
+        params: chunkParams(m, rows, r0, temperature), workgroups: grid(Math.ceil(rows / WG)),
+      });
     });
     return { out: loss, aux: [lse, correct] };
   },
@@ -120,9 +166,14 @@ export const NtXentBackwardOp = defineOp<NtXentAttrs>({
   webgpu(gpu, [z, g, lse], { temperature }) {
     const [m, d] = z.shape;
     const out = gpu.alloc(m * d);
-    gpu.run({
-      shader: 'ntxent_backward', inputs: [z.storage, g.storage, lse.storage], outputs: [out],
-      params: [u32(m), u32(d), u32(m / 2), f32(1 / temperature)], workgroups: grid(Math.ceil(m / WG)),
+    forChunks(gpu, z.storage, m, d, (s, r0, rows) => {
+      const items = rows * Math.ceil(m / WEIGHTS_PER_INVOCATION);
+      gpu.run({
+        shader: 'ntxent_weights', inputs: [g.storage, lse.storage], outputs: [s],
+        params: chunkParams(m, rows, r0, temperature), workgroups: grid(Math.ceil(items / WG)),
+      });
+      // the chunk's rows of dZ = W Z
+      matmulRowsGpu(gpu, s, z.storage, out, rows, m, d, {}, { a: 0, c: r0 * d });
     });
     return out;
   },

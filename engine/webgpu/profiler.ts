@@ -46,6 +46,8 @@ export interface ProfileReport {
   groups: ProfileGroup[];
   /** Per op (shapes merged), slowest first. */
   ops: ProfileGroup[];
+  /** Per op and shader (`op > shader`: which kernel inside an op), slowest first. */
+  kernels: ProfileGroup[];
   /** Per caller-set phase (dispatches outside any phase under ''), in first-seen order. */
   phases: ProfileGroup[];
 }
@@ -59,7 +61,7 @@ export interface DispatchRecord {
   workgroups: readonly [number, number, number];
 }
 
-interface Entry { key: string; op: string; phase: string; bytes: number; query: number; replay: DispatchRecord | null }
+interface Entry { key: string; op: string; shader: string; phase: string; bytes: number; query: number; replay: DispatchRecord | null }
 
 const QUERIES_PER_SET = 4096;
 
@@ -95,7 +97,7 @@ export class Profiler {
     const key = this.label?.key ?? d.shader;
     const op = this.label?.op ?? d.shader;
     const n = this.entries.length;
-    this.entries.push({ key, op, phase: this.phase ?? '', bytes: d.bytes, query: n, replay: this.method === 'replay' ? d : null });
+    this.entries.push({ key, op, shader: d.shader, phase: this.phase ?? '', bytes: d.bytes, query: n, replay: this.method === 'replay' ? d : null });
     if (this.method === 'replay') return null;
     const set = Math.floor(n / (QUERIES_PER_SET / 2));
     if (set === this.sets.length) this.sets.push(this.device.createQuerySet({ type: 'timestamp', count: QUERIES_PER_SET }));
@@ -140,10 +142,11 @@ export class Profiler {
     }
     const groups = aggregate(this.entries, ms, (e) => e.key);
     const ops = aggregate(this.entries, ms, (e) => e.op);
+    const kernels = aggregate(this.entries, ms, (e) => (e.op === e.shader ? e.op : `${e.op} > ${e.shader}`));
     const phases = aggregate(this.entries, ms, (e) => e.phase, false);
     return {
       method: this.method, dispatches: this.entries.length, submits: this.submits, copies: this.copies,
-      wallMs, kernelMs: ms.reduce((a, b) => a + b, 0), groups, ops, phases,
+      wallMs, kernelMs: ms.reduce((a, b) => a + b, 0), groups, ops, kernels, phases,
     };
   }
 
@@ -202,6 +205,7 @@ export function formatProfile(r: ProfileReport, top = 15): string[] {
     lines.push('by phase:', head, ...r.phases.map((g) => row({ ...g, key: g.key || '(no phase)' })));
   }
   lines.push(`top ${Math.min(top, r.ops.length)} ops:`, head, ...r.ops.slice(0, top).map(row));
+  lines.push(`top ${Math.min(top, r.kernels.length)} kernels (op > shader):`, head, ...r.kernels.slice(0, top).map(row));
   lines.push(`top ${Math.min(top, r.groups.length)} op x shape groups:`, head, ...r.groups.slice(0, top).map(row));
   return lines;
 }
