@@ -35,7 +35,7 @@ export interface BenchArgs {
   /** Conv samples per kernel (default 3: batch-32 convs are slow on a CPU adapter). */
   convSamples: number;
   /** Run one section only. */
-  only: 'matmul' | 'conv' | 'resnet' | 'ntxent' | 'lars' | 'augment' | 'methods' | 'step' | null;
+  only: 'matmul' | 'conv' | 'resnet' | 'ntxent' | 'optim' | 'augment' | 'methods' | 'step' | null;
   /** Profile one step per case (step section) and print the top kernel groups. */
   profile: boolean;
   /** Step section: ResNet widths (default 0.25, 0.5, 1), batch (default 256), samples (default 3). */
@@ -52,7 +52,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const quick = argv.includes('--quick');
   const val = (k: string) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
   const only = val('only') ?? null;
-  const sections = ['matmul', 'conv', 'resnet', 'ntxent', 'lars', 'augment', 'methods', 'step'] as const;
+  const sections = ['matmul', 'conv', 'resnet', 'ntxent', 'optim', 'augment', 'methods', 'step'] as const;
   if (only !== null && !(sections as readonly string[]).includes(only)) throw new Error(`bench: --only must be one of ${sections.join(', ')}, got ${only}`);
   const numbers = (k: string, ok: (n: number) => boolean, what: string): number[] | null => {
     const v = val(k);

@@ -1,21 +1,18 @@
 /**
- * `npm run bench [-- --quick] [-- --only=matmul|conv|resnet|ntxent|lars|augment|methods] [-- --variants] [-- --conv-variants]
- * [-- --samples=N] [-- --conv-samples=N] [-- --conv-shapes=0,4]`: this engine against @tensorflow/tfjs-backend-webgpu on the
- * same Dawn adapter in one process, interleaved per sample (other load on the machine hits both
- * alike). Matmul section: f32 matmul GFLOP/s, the engine's wait strategies, optionally every kernel
- * variant; writes bench/results/matmul-<timestamp>.json and bench/results/latest.json. Conv section
- * (bench/conv.ts): forward, input-gradient and weight-gradient GFLOP/s at the conv shapes of a
- * CIFAR-stem ResNet-18; writes bench/results/conv-<timestamp>.json and bench/results/conv-latest.json.
- * ResNet section (bench/resnet.ts): one training step. NT-Xent section (bench/ntxent.ts, ours only):
- * the fused loss against the materialized-logits composition, time and peak live GPU bytes; writes
- * ntxent-<timestamp>.json and ntxent-latest.json. LARS section (bench/lars.ts, ours only): optimizer
- * step time on ResNet-18's parameters, LARS against momentum SGD; writes lars-<timestamp>.json and
- * lars-latest.json. Methods section (bench/methods.ts): one training step of SimCLR, MoCo v2 and BYOL
- * with the same encoder and batch, and the after-step hooks' share; writes methods-<timestamp>.json.
- * tfjs is loaded only when a section that compares with it runs.
+ * `npm run bench [-- --quick] [-- --only=matmul|conv|resnet|ntxent|optim|augment|methods|step] [-- --variants]
+ * [-- --conv-variants] [-- --samples=N] [-- --conv-samples=N] [-- --conv-shapes=0,4] [-- --profile]
+ * [-- --widths=0.25,0.5,1] [-- --batch=256] [-- --step-samples=3] [-- --no-supervised]`.
+ * Matmul, conv and ResNet sections: this engine against @tensorflow/tfjs-backend-webgpu on the same
+ * Dawn adapter in one process, interleaved per sample (other load on the machine hits both alike);
+ * matmul also prints the machine's FMA peak the bench assumes and compares with PyTorch. NT-Xent,
+ * optimizer and step sections: against PyTorch on the same machine (bench/torch_ref.py through
+ * bench/torch.ts, /usr/bin/python3), alternating; they say so and report ours alone without torch.
+ * Methods section (bench/methods.ts): one training step of SimCLR, MoCo v2 and BYOL with the same
+ * encoder and batch, and the after-step hooks' share. Each section writes bench/results/<section>-<timestamp>.json and <section>-latest.json (matmul:
+ * matmul-<timestamp>.json and latest.json). tfjs and torch are loaded only by sections that use them.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus as cpus_, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dawnGpuObject } from '../engine/webgpu/device.js';
 import { matmulKernelFor } from '../engine/ops/matmul.js';
@@ -29,7 +26,7 @@ import { convKernelFor } from '../engine/ops/conv.js';
 import { benchResnetStep } from './resnet.js';
 import { benchAugment } from './augment.js';
 import { benchNtXent, ntXentTable } from './ntxent.js';
-import { benchLars, larsTable } from './lars.js';
+import { benchOptimizers, optimTable } from './optim.js';
 import { benchMethods } from './methods.js';
 import { benchStep, stepTable, type StepCase, type StepRecord } from './step.js';
 import { TorchRef } from './torch.js';
@@ -41,7 +38,13 @@ const QUICK: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [10
 const SAMPLE_MS = 250;
 
 interface Side { ms: number; gflops: number; samplesMs: number[]; callsPerSample: number }
-interface MatmulRecord { M: number; K: number; N: number; ours: Side; tfjs: Side; ratio: number }
+interface MatmulRecord {
+  M: number; K: number; N: number; ours: Side; tfjs: Side; ratio: number;
+  /** PyTorch (torch.mm, its faster thread count) on the same machine, when available. */
+  torch: { ms: number; gflops: number; samplesMs: number[]; threads: number } | null;
+  /** Our GFLOP/s as a fraction of the assumed FMA peak. */
+  oursOfPeak: number;
+}
 
 const args = parseArgs(process.argv.slice(2));
 const sizes = args.quick ? QUICK : FULL;
@@ -65,6 +68,23 @@ async function getTfjs() {
 const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 
+/**
+ * The FMA peak the matmul section measures against: cores x 8 f32 lanes (256-bit vectors, what
+ * lavapipe emits) x 2 FMA units x 2 flops x the clock os.cpus() (or /proc/cpuinfo) reports. Lavapipe lowers fma to a
+ * multiply and an add (Mesa's gallivm sets lower_ffma32), so its own ceiling is half of this.
+ */
+function fmaPeak(): { gflops: number; cores: number; mhz: number; text: string } {
+  const cpus = cpus_();
+  // VMs often report speed 0; /proc/cpuinfo still has the nominal clock
+  let mhz = cpus[0]?.speed ?? 0;
+  if (!mhz && existsSync('/proc/cpuinfo')) mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 0);
+  const gflopsPeak = (cpus.length * 8 * 2 * 2 * mhz) / 1000;
+  return {
+    gflops: gflopsPeak, cores: cpus.length, mhz,
+    text: `${gflopsPeak.toFixed(0)} GFLOP/s (${cpus.length} cores x 8 lanes x 2 FMA units x 2 flops x ${mhz} MHz; lavapipe, which lowers fma to mul + add, can reach at most half: ${(gflopsPeak / 2).toFixed(0)})`,
+  };
+}
+
 /** The CPU capability line of torch.__config__.show() ("AVX2", "AVX512"). */
 const TORCH_CAPABILITY = (config: string) => /CPU capability usage: (\S+)/.exec(config)?.[1] ?? 'CPU';
 
@@ -72,7 +92,10 @@ const section = (name: NonNullable<typeof args.only>) => args.only === null || a
 
 if (section('matmul')) {
   const tfjs = await getTfjs();
-  log(`sizes (M x K x N): ${sizes.map((s) => s.join('x')).join(', ')}; median of ${args.samples} samples, ours and tfjs alternating; both wait with '${WAIT}'`);
+  const { torch, reason: torchReason } = await TorchRef.start();
+  const peak = fmaPeak();
+  log(`assumed FMA peak: ${peak.text}`);
+  log(`sizes (M x K x N): ${sizes.map((s) => s.join('x')).join(', ')}; median of ${args.samples} samples, ours, tfjs${torch ? ' and PyTorch' : ''} alternating; both wait with '${WAIT}'${torch ? '' : ` (PyTorch unavailable: ${torchReason})`}`);
 
   const records: MatmulRecord[] = [];
   for (const [M, K, N] of sizes) {
@@ -86,19 +109,29 @@ if (section('matmul')) {
     const oursReps = repsFor(await timeCalls(ours.run, ours.sync, 1), SAMPLE_MS);
     const tfReps = repsFor(await timeCalls(tf.run, tf.sync, 1), SAMPLE_MS);
     process.stdout.write(`, sampling (${oursReps} and ${tfReps} calls per sample) `);
-    const t: [number[], number[]] = [[], []];
+    let threads = 1;
+    if (torch && M === K && K === N) {
+      await torch.setup('matmul', { n: M });
+      threads = (await torch.pickThreads(1)).threads;
+    }
+    const t: [number[], number[], number[]] = [[], [], []];
     for (let s = 0; s < args.samples; s++) {
       t[0].push(await timeCalls(ours.run, ours.sync, oursReps));
       t[1].push(await timeCalls(tf.run, tf.sync, tfReps));
+      if (torch && M === K && K === N) t[2].push((await torch.run()).ms);
       process.stdout.write('.');
     }
     ours.dispose();
     tf.dispose();
     const side = (xs: number[], reps: number): Side => ({ ms: median(xs), gflops: gflops(flop, median(xs)), samplesMs: xs, callsPerSample: reps });
-    const r: MatmulRecord = { M, K, N, ours: side(t[0], oursReps), tfjs: side(t[1], tfReps), ratio: 0 };
+    const r: MatmulRecord = {
+      M, K, N, ours: side(t[0], oursReps), tfjs: side(t[1], tfReps), ratio: 0, oursOfPeak: 0,
+      torch: t[2].length ? { ms: median(t[2]), gflops: gflops(flop, median(t[2])), samplesMs: t[2], threads } : null,
+    };
     r.ratio = r.ours.gflops / r.tfjs.gflops;
+    r.oursOfPeak = r.ours.gflops / peak.gflops;
     records.push(r);
-    process.stdout.write(` ours ${r.ours.gflops.toFixed(2)}, tfjs ${r.tfjs.gflops.toFixed(2)} GFLOP/s\n`);
+    process.stdout.write(` ours ${r.ours.gflops.toFixed(2)}, tfjs ${r.tfjs.gflops.toFixed(2)}${r.torch ? `, PyTorch ${r.torch.gflops.toFixed(1)}` : ''} GFLOP/s\n`);
   }
 
   const waits: WaitResult[] = await measureWait(1024, args.quick ? 4 : 8, 5);
@@ -110,10 +143,12 @@ if (section('matmul')) {
   const pad = (s: string, n: number) => s.padStart(n);
   log('');
   log(`matmul f32, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
-  log(`${'M x K x N'.padEnd(16)}${pad('ours ms', 10)}${pad('GFLOP/s', 10)}${pad('tfjs ms', 10)}${pad('GFLOP/s', 10)}${pad('ours/tfjs', 11)}`);
+  log(`assumed FMA peak ${peak.text}`);
+  log(`${'M x K x N'.padEnd(16)}${pad('ours ms', 10)}${pad('GFLOP/s', 10)}${pad('of peak', 9)}${pad('tfjs ms', 10)}${pad('GFLOP/s', 10)}${pad('ours/tfjs', 11)}${pad('PT GFLOP/s', 12)}`);
   for (const r of records) {
-    log(`${`${r.M}x${r.K}x${r.N}`.padEnd(16)}${pad(r.ours.ms.toFixed(2), 10)}${pad(r.ours.gflops.toFixed(2), 10)}${pad(r.tfjs.ms.toFixed(2), 10)}${pad(r.tfjs.gflops.toFixed(2), 10)}${pad(r.ratio.toFixed(2) + 'x', 11)}`);
+    log(`${`${r.M}x${r.K}x${r.N}`.padEnd(16)}${pad(r.ours.ms.toFixed(2), 10)}${pad(r.ours.gflops.toFixed(2), 10)}${pad((100 * r.oursOfPeak).toFixed(0) + ' %', 9)}${pad(r.tfjs.ms.toFixed(2), 10)}${pad(r.tfjs.gflops.toFixed(2), 10)}${pad(r.ratio.toFixed(2) + 'x', 11)}${pad(r.torch ? r.torch.gflops.toFixed(1) : '-', 12)}`);
   }
+  torch?.close();
   for (const w of waits) {
     log(`wait (${w.mode}, ${w.size}^2): sleep ${w.sleep.msPerMatmul.toFixed(1)} ms, spin ${w.spin.msPerMatmul.toFixed(1)} ms per matmul -> ${w.faster} is faster (spin/sleep ${w.spinOverSleep.toFixed(2)})`);
   }
@@ -124,6 +159,8 @@ if (section('matmul')) {
     date,
     adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, tfjs: tfjs.adapter },
     ourKernel: kernel,
+    fmaPeak: peak,
+    pytorch: torch ? { version: torch.version } : { unavailable: torchReason },
     waitStrategyUsed: WAIT,
     quick: args.quick,
     /** 1-minute load average before and after: other processes share these cores. */
@@ -230,28 +267,28 @@ if (section('ntxent')) {
   log(`wrote ${file} and bench/results/ntxent-latest.json`);
 }
 
-if (section('lars')) {
+if (section('optim')) {
   const samples = 5;
+  const { torch, reason } = await TorchRef.start();
   log('');
-  log(`optimizer step on ResNet-18 (CIFAR stem, width 1) parameters with one fixed random gradient: LARS vs momentum SGD, median of ${samples} after 2 warm-up steps, alternating`);
+  log(`optimizer steps on ResNet-18 (CIFAR stem, width 1) parameters with one fixed random gradient: SGD, LARS, Adam, moving average; ours vs ${torch ? `PyTorch ${torch.version} foreach` : `nothing (PyTorch unavailable: ${reason})`}, median of ${samples} after 2 warm-up steps, alternating`);
   const loadBefore = loadavg()[0];
-  const r = await benchLars(backend, { width: 1, samples, warmup: 2, progress: (m) => log(`  ${m}`) });
+  const r = await benchOptimizers(backend, torch, { width: 1, samples, warmup: 2, progress: (m) => log(`  ${m}`) });
+  torch?.close();
   log('');
-  log(`optimizer step, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
-  for (const l of larsTable(r)) log(l);
+  log(`optimizer steps, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
+  for (const l of optimTable(r)) log(l);
   const date = new Date().toISOString();
-  const out = {
-    benchmark: 'LARS vs SGD step, ResNet-18 (CIFAR stem) parameters',
+  const file = writeResults(dir, 'optim', {
+    benchmark: 'optimizer steps (SGD, LARS, Adam, EMA) over ResNet-18 (CIFAR stem) parameters, ours vs PyTorch foreach',
     date,
     adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
+    pytorch: torch ? { version: torch.version } : { unavailable: reason },
     loadAverage: { before: loadBefore, after: loadavg()[0] },
-    method: 'every parameter gets one random gradient (randn * 0.01) that stays; a sample = opt.step() then backend.sync(), timed from before step() to after the sync; 2 warm-up steps each (momentum buffers created, pipelines compiled), then samples alternating LARS/SGD; ms = median. dispatchesPerStep = GPU dispatches recorded by one step. Timings are noisy: other processes (tests) shared the 2 cores.',
+    method: 'every parameter gets one random gradient (randn * 0.01) that stays; a sample = opt.step() then backend.sync(), timed from a drained queue; 2 warm-up steps each (state created, pipelines compiled), then samples alternating ours/PyTorch; ms = median. Ours: one fused dispatch per tensor (LARS: two more for the trust ratio of non-excluded tensors). PyTorch: torch.optim.SGD/Adam(foreach=True), LARS with _foreach ops, EMA with _foreach_mul_/_foreach_add_; its faster thread count. dispatchesPerStep = GPU dispatches recorded by one step.',
     result: r,
-  };
-  const file = `${dir}lars-${date.replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-  writeFileSync(`${dir}lars-latest.json`, JSON.stringify(out, null, 2) + '\n');
-  log(`wrote ${file} and bench/results/lars-latest.json`);
+  });
+  log(`wrote ${file} and bench/results/optim-latest.json`);
 }
 
 if (section('methods')) {

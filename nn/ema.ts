@@ -11,7 +11,7 @@
  */
 import { ArgumentError, fmtShape } from '../engine/errors.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
-import { add, mul } from '../engine/ops/index.js';
+import { emaUpdate, mul } from '../engine/ops/index.js';
 import type { Module } from './module.js';
 
 export class MovingAverage {
@@ -39,7 +39,8 @@ export class MovingAverage {
     if (!(m >= 0 && m <= 1)) throw new ArgumentError('MovingAverage', `momentum must be in [0, 1], got ${m}`);
     if (m === 1) return;
     noGrad(() => tidy(() => {
-      for (const [t, o] of this.pairs) t.assign(m === 0 ? mul(o, 1) : add(mul(t, m), mul(o, 1 - m)));
+      // one fused pass per tensor on the device
+      for (const [t, o] of this.pairs) t.assign(m === 0 ? mul(o, 1) : emaUpdate(t, o, m));
     }));
   }
 

@@ -15,7 +15,7 @@
  */
 import { ArgumentError } from '../engine/errors.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
-import { add, div, greater, mul, scalarLike, sqrt, square, sub, sum, where } from '../engine/ops/index.js';
+import { larsUpdate } from '../engine/ops/index.js';
 import type { ParamRole } from './module.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 
@@ -63,28 +63,16 @@ export class LARS extends Optimizer {
   }
 
   step(): void {
-    const { momentum: m, weightDecay: wd, eta, lr } = this;
+    const { momentum, weightDecay, eta, lr, nesterov } = this;
     noGrad(() => tidy(() => {
       for (const slot of this.slots) {
         const w = slot.tensor;
         if (!w.grad) continue;
-        const excluded = this.excluded[slot.index];
-        const g = !excluded && wd ? add(w.grad, mul(w, wd)) : w.grad;
-        let scaledG: Tensor;
-        if (excluded) {
-          scaledG = mul(g, lr);
-        } else {
-          const wn = sqrt(sum(square(w)));
-          const gn = sqrt(sum(square(g)));
-          const one = scalarLike(w, 1);
-          const trust = where(greater(wn, 0), where(greater(gn, 0), mul(div(wn, gn), eta), one), one);
-          scaledG = mul(g, mul(trust, lr));
-        }
-        const prev = this.state[slot.index].get('momentum');
-        const v = prev && m ? add(mul(prev, m), scaledG) : scaledG.detach();
-        this.setState(slot, 'momentum', v);
-        const update = this.nesterov ? add(mul(v, m), scaledG) : v;
-        w.assign(sub(w, update));
+        const prev = this.state[slot.index].get('momentum') ?? null;
+        // one fused update (norms, trust ratio, momentum, parameter) on the device
+        const r = larsUpdate(w, w.grad, prev, { lr, momentum, weightDecay, eta, excluded: this.excluded[slot.index], nesterov });
+        this.setState(slot, 'momentum', r.v);
+        w.assign(r.w);
       }
     }));
   }

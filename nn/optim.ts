@@ -5,7 +5,7 @@
  */
 import { ArgumentError } from '../engine/errors.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
-import { add, div, exp, full, mul, scalarLike, sqrt, square, sub } from '../engine/ops/index.js';
+import { adamUpdate, add, full, sgdUpdate } from '../engine/ops/index.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 
 export interface SGDOptions {
@@ -33,19 +33,15 @@ export class SGD extends Optimizer {
   }
 
   step(): void {
-    const { momentum: m, weightDecay: wd, lr } = this;
+    const { momentum, weightDecay, lr, nesterov } = this;
     noGrad(() => tidy(() => {
       for (const slot of this.slots) {
         const p = slot.tensor;
         if (!p.grad) continue;
-        let d = wd ? add(p.grad, mul(p, wd)) : p.grad;
-        if (m) {
-          const prev = this.state[slot.index].get('momentum');
-          const buf = prev ? add(mul(prev, m), d) : d.detach();
-          this.setState(slot, 'momentum', buf);
-          d = this.nesterov ? add(d, mul(buf, m)) : buf;
-        }
-        p.assign(add(p, mul(d, -lr)));
+        // one fused update (decay, momentum, parameter) on the device
+        const r = sgdUpdate(p, p.grad, this.state[slot.index].get('momentum') ?? null, { lr, momentum, weightDecay, nesterov });
+        if (r.v) this.setState(slot, 'momentum', r.v);
+        p.assign(r.w);
       }
     }));
   }
@@ -106,23 +102,16 @@ export class Adam extends Optimizer {
     const t = this.stepCounter();
     noGrad(() => tidy(() => {
       t.assign(add(t, 1));
-      // 1 - b^t on the device; b = 0 gives 1 (exp(t * -inf) is avoided).
-      const oneMinusPow = (b: number) => (b === 0 ? scalarLike(t, 1) : sub(1, exp(mul(t, Math.log(b)))));
-      const stepSize = div(scalarLike(t, lr), oneMinusPow(b1));
-      const sqrtBc2 = sqrt(oneMinusPow(b2));
       for (const slot of this.slots) {
         const p = slot.tensor;
         if (!p.grad) continue;
-        let g = p.grad;
-        if (wd && this.decoupled) p.assign(mul(p, 1 - lr * wd));
-        else if (wd) g = add(g, mul(p, wd));
-        const prevM = this.state[slot.index].get('exp_avg'), prevV = this.state[slot.index].get('exp_avg_sq');
-        const m = prevM ? add(mul(prevM, b1), mul(g, 1 - b1)) : mul(g, 1 - b1);
-        const v = prevV ? add(mul(prevV, b2), mul(square(g), 1 - b2)) : mul(square(g), 1 - b2);
-        this.setState(slot, 'exp_avg', m);
-        this.setState(slot, 'exp_avg_sq', v);
-        const denom = add(div(sqrt(v), sqrtBc2), eps);
-        p.assign(sub(p, mul(div(m, denom), stepSize)));
+        const st = this.state[slot.index];
+        const m = st.get('exp_avg'), v = st.get('exp_avg_sq');
+        // one fused update (decay, both moments, bias corrections from t, parameter) on the device
+        const r = adamUpdate(p, p.grad, t, m && v ? { m, v } : null, { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, decoupled: this.decoupled });
+        this.setState(slot, 'exp_avg', r.m);
+        this.setState(slot, 'exp_avg_sq', r.v);
+        p.assign(r.w);
       }
     }));
   }

@@ -15,6 +15,7 @@ export * from './norm.js';
 export * from './pool.js';
 export * from './ntxent.js';
 export * from './infonce.js';
+export * from './optim.js';
 export { listOps, type OpDef } from './registry.js';
 
 wireAutogradOps((a, b) => add(a, b), fullLike);

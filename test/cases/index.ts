@@ -9,7 +9,8 @@ import { poolCases } from './pool.js';
 import { convCases } from './conv.js';
 import { ntxentCases } from './ntxent.js';
 import { infonceCases } from './infonce.js';
+import { optimCases } from './optim.js';
 import type { OpCase } from './types.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases, ...convCases, ...ntxentCases, ...infonceCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases, ...convCases, ...ntxentCases, ...infonceCases, ...optimCases];
 export type { OpCase };
