@@ -1,16 +1,19 @@
 // binary.wgsl: out[i] = f(a[ia], b[ib]) with NumPy broadcasting, f selected by the OP constant.
-// Layout: out contiguous; ia/ib come from out's multi-index and per-operand strides (0 on broadcast
-// axes), rank <= 8 after the host merges contiguous axes. SAME_SHAPE skips the index arithmetic.
-// One element per invocation, 1-D grid split over x/y.
-// Bindings: 0 a (read), 1 b (read), 2 out (read_write), 3 params.
+// Entry `main` (broadcasting): out contiguous; ia/ib come from out's multi-index and per-operand
+//   strides (0 on broadcast axes), rank <= 8 after the host merges contiguous axes; one element per
+//   invocation, 1-D grid split over x/y. Bindings: 0 a (read), 1 b (read), 2 out (read_write), 3 params.
+// Entry `same4` (a, b and out of one shape): everything read and written as vec4s
+//   (lib/vec4_tail.wgsl), E per invocation, grid-stride over T = p.T invocations; the same bindings
+//   viewed as vec4 arrays.
 // OP codes must match engine/ops/elementwise.ts.
 #include "grid.wgsl"
+#include "vec4_tail.wgsl"
 override OP: u32 = 0u;
-override SAME_SHAPE: bool = false;
 override WG: u32 = 256u;
+override E: u32 = 4u;
 
 struct Params {
-  n: u32, rank: u32, _p0: u32, _p1: u32,
+  n: u32, rank: u32, T: u32, _p1: u32,
   shape: array<vec4<u32>, 2>,
   sa: array<vec4<u32>, 2>,
   sb: array<vec4<u32>, 2>,
@@ -43,10 +46,6 @@ fn apply(x: f32, y: f32) -> f32 {
 fn main(gid: Grid1D) {
   let i = grid_index(gid);
   if (i >= p.n) { return; }
-  if (SAME_SHAPE) {
-    out[i] = apply(a[i], b[i]);
-    return;
-  }
   var rem = i;
   var ia = 0u;
   var ib = 0u;
@@ -58,4 +57,22 @@ fn main(gid: Grid1D) {
     ib += idx * p.sb[d / 4][d % 4];
   }
   out[i] = apply(a[ia], b[ib]);
+}
+
+@group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn same4(gid: Grid1D) {
+  let t = grid_index(gid);
+  if (t >= p.T) { return; }
+  let nq = vec4_count(p.n);
+  for (var k = 0u; k < E; k++) {
+    let q = t + k * p.T;
+    if (q >= nq) { break; }
+    let x = a4[q];
+    let y = b4[q];
+    out4[q] = vec4<f32>(apply(x.x, y.x), apply(x.y, y.y), apply(x.z, y.z), apply(x.w, y.w));
+  }
 }

@@ -1,15 +1,19 @@
 // unary.wgsl: out[i] = f(x[i]) for the elementwise unary ops, selected by the OP constant.
-// Layout: contiguous f32, one element per invocation, 1-D grid split over x/y (lib/grid.wgsl)
-// Bindings: 0 x (read), 1 out (read_write), 2 params {n, alpha, beta}.
+// Layout: contiguous f32 of n elements read and written as vec4s (lib/vec4_tail.wgsl: on lavapipe
+// a 16-byte load costs about what a 4-byte one does); E vec4s per invocation, grid-stride (vec4
+// q = t + k * T, T invocations), 1-D grid split over x/y (lib/grid.wgsl).
+// Bindings: 0 x (read), 1 out (read_write), 2 params {n, alpha, beta, T}.
 // OP codes must match engine/ops/elementwise.ts.
 #include "grid.wgsl"
+#include "vec4_tail.wgsl"
 override OP: u32 = 0u;
 override WG: u32 = 256u;
+override E: u32 = 4u;
 
-struct Params { n: u32, alpha: f32, beta: f32, _pad: u32 }
+struct Params { n: u32, alpha: f32, beta: f32, T: u32 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 fn pow_scalar(v: f32, a: f32) -> f32 {
@@ -48,7 +52,13 @@ fn apply(v: f32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn main(gid: Grid1D) {
-  let i = grid_index(gid);
-  if (i >= p.n) { return; }
-  out[i] = apply(x[i]);
+  let t = grid_index(gid);
+  if (t >= p.T) { return; }
+  let nq = vec4_count(p.n);
+  for (var k = 0u; k < E; k++) {
+    let q = t + k * p.T;
+    if (q >= nq) { break; }
+    let v = x[q];
+    out[q] = vec4<f32>(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
+  }
 }

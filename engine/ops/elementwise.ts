@@ -4,7 +4,7 @@
  * and gradient sit together in one table entry.
  */
 import { broadcastShapes, broadcastStrides, mergeAxes, sameShape, sizeOf, walkStrided } from '../shape.js';
-import { grid, u32, f32, type GpuStorage } from '../webgpu/backend.js';
+import { grid, u32, f32, vec4Grid, type GpuStorage } from '../webgpu/backend.js';
 import { u32Array } from '../webgpu/params.js';
 import { Tensor } from '../tensor.js';
 import { defineOp, requireF32, runOp, type OpDef, type TensorMeta } from './registry.js';
@@ -33,9 +33,10 @@ function unaryOp(spec: UnarySpec): OpDef<ScalarAttrs> {
     cpu(_b, [x], a) { return x.data.map((v) => spec.cpu(v, a)); },
     webgpu(gpu, [x], a) {
       const out = gpu.alloc(x.size);
+      const { T, workgroups } = vec4Grid(spec.name, x.size, VEC4_PER_INVOCATION, 256, [x.storage, out]);
       gpu.run({
-        shader: 'unary', constants: { OP: spec.code }, inputs: [x.storage], outputs: [out],
-        params: [u32(x.size), f32(a.alpha), f32(a.beta)], workgroups: grid(Math.ceil(x.size / 256)),
+        shader: 'unary', constants: { OP: spec.code, E: VEC4_PER_INVOCATION }, inputs: [x.storage], outputs: [out],
+        params: [u32(x.size), f32(a.alpha), f32(a.beta), u32(T)], workgroups,
       });
       return out;
     },
@@ -45,6 +46,9 @@ function unaryOp(spec: UnarySpec): OpDef<ScalarAttrs> {
 }
 
 const noAttrs: ScalarAttrs = { alpha: 0, beta: 0 };
+
+/** vec4s per invocation of the unary and same-shape binary kernels (their E). */
+const VEC4_PER_INVOCATION = 4;
 
 const sigmoidF = (v: number) => 1 / (1 + Math.exp(-v));
 
@@ -132,10 +136,18 @@ function binaryOp(spec: BinarySpec): OpDef<void> {
     webgpu(gpu, [a, b], _attrs, meta) {
       const n = sizeOf(meta.shape);
       const out = gpu.alloc(n);
-      const same = sameShape(a.shape, b.shape);
+      if (sameShape(a.shape, b.shape)) {
+        const { T, workgroups } = vec4Grid(spec.name, n, VEC4_PER_INVOCATION, 256, [a.storage, b.storage, out]);
+        gpu.run({
+          shader: 'binary', entry: 'same4', constants: { OP: spec.code, E: VEC4_PER_INVOCATION },
+          inputs: [a.storage, b.storage], outputs: [out],
+          params: [u32(n), u32(0), u32(T), u32(0), ...new Array(24).fill(u32(0))], workgroups,
+        });
+        return out;
+      }
       const m = mergeAxes(meta.shape, [broadcastStrides(a.shape, meta.shape), broadcastStrides(b.shape, meta.shape)]);
       gpu.run({
-        shader: 'binary', constants: { OP: spec.code, SAME_SHAPE: same ? 1 : 0 },
+        shader: 'binary', constants: { OP: spec.code },
         inputs: [a.storage, b.storage], outputs: [out],
         params: [u32(n), u32(m.shape.length), u32(0), u32(0),
           ...u32Array(spec.name, m.shape), ...u32Array(spec.name, m.strides[0]), ...u32Array(spec.name, m.strides[1])],

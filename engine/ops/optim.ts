@@ -20,9 +20,9 @@
  * measured on lavapipe (bench --only=lars) the per-tensor fused dispatches are a small part of the
  * step next to the memory traffic, which an arena would not reduce.
  */
-import { ArgumentError, DTypeError, DeviceError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
+import { f32, grid, u32, vec4Grid, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
 import { defineOp, runOpAux, type TensorMeta } from './registry.js';
 
 /** vec4s per invocation (the E of the shaders) and workgroup size of the update kernels. */
@@ -35,19 +35,6 @@ function sameShape(op: string, what: readonly string[], ts: readonly TensorMeta[
     if (i > 0 && (t.shape.length !== ts[0].shape.length || t.shape.some((d, k) => d !== ts[0].shape[k]))) {
       throw new ShapeError(op, `${what[i]} ${fmtShape(t.shape)} does not match ${what[0]} ${fmtShape(ts[0].shape)}`);
     }
-  }
-}
-
-const invocations = (n: number) => Math.ceil(Math.ceil(n / 4) / E);
-
-/**
- * The kernels read and write whole vec4s (shaders/lib/vec4_tail.wgsl): every bound buffer must hold
- * ceil(n / 4) of them. Pooled buffers always do (size classes are multiples of 16 bytes).
- */
-function requireVec4(op: string, n: number, storages: readonly GpuStorage[]): void {
-  const need = Math.ceil(n / 4) * 16;
-  for (const s of storages) {
-    if (s.classBytes < need) throw new DeviceError(op, `a buffer of ${s.classBytes} bytes cannot hold ${n} elements as vec4s (${need} bytes)`);
   }
 }
 
@@ -76,13 +63,13 @@ export const SgdUpdateOp = defineOp<SgdAttrs>({
     return { out, aux: a.momentum > 0 ? [buf] : [] };
   },
   webgpu(gpu, [w, g, v], a) {
-    const n = w.size, T = invocations(n);
+    const n = w.size;
     const wOut = gpu.alloc(n);
-    requireVec4('sgdUpdate', n, [w.storage, g.storage, wOut, ...(v ? [v.storage] : [])]);
     if (a.momentum === 0) {
+      const { T, workgroups } = vec4Grid('sgdUpdate', n, E, WG, [w.storage, g.storage, wOut]);
       gpu.run({
         shader: 'optim_sgd', entry: 'plain', constants: { E }, inputs: [w.storage, g.storage], outputs: [wOut],
-        params: [u32(n), u32(T), f32(a.lr), f32(1), f32(0), f32(a.weightDecay), u32(0), u32(0)], workgroups: grid(Math.ceil(T / WG)),
+        params: [u32(n), u32(T), f32(a.lr), f32(1), f32(0), f32(a.weightDecay), u32(0), u32(0)], workgroups,
       });
       return { out: wOut, aux: [] };
     }
@@ -95,13 +82,12 @@ export const SgdUpdateOp = defineOp<SgdAttrs>({
 
 function momentumGpu(gpu: WebGpuBackend, w: GpuStorage, g: GpuStorage, v: GpuStorage | null, scale: GpuStorage | null,
   wOut: GpuStorage, vOut: GpuStorage, n: number, o: { lrOut: number; c: number; m: number; wd: number; nesterov: boolean }): void {
-  const T = invocations(n);
-  requireVec4('momentum update', n, [w, g, wOut, vOut, ...(v ? [v] : [])]);
+  const { T, workgroups } = vec4Grid('momentum update', n, E, WG, [w, g, wOut, vOut, ...(v ? [v] : [])]);
   gpu.run({
     shader: 'optim_sgd', entry: 'momentum',
     constants: { E, HAS_V: +(v !== null), HAS_WD: +(o.wd !== 0), NESTEROV: +o.nesterov, SCALE_BUF: +(scale !== null) },
     inputs: [w, g, v ?? w, scale ?? w], outputs: [wOut, vOut],
-    params: [u32(n), u32(T), f32(o.lrOut), f32(o.c), f32(o.m), f32(o.wd), u32(0), u32(0)], workgroups: grid(Math.ceil(T / WG)),
+    params: [u32(n), u32(T), f32(o.lrOut), f32(o.c), f32(o.m), f32(o.wd), u32(0), u32(0)], workgroups,
   });
 }
 
@@ -193,14 +179,13 @@ export const AdamUpdateOp = defineOp<AdamAttrs>({
     return { out, aux: [mo, vo] };
   },
   webgpu(gpu, [w, g, t, m, v], a) {
-    const n = w.size, T = invocations(n);
+    const n = w.size;
     const wOut = gpu.alloc(n), mOut = gpu.alloc(n), vOut = gpu.alloc(n);
-    requireVec4('adamUpdate', n, [w.storage, g.storage, wOut, mOut, vOut, ...(m && v ? [m.storage, v.storage] : [])]);
+    const { T, workgroups } = vec4Grid('adamUpdate', n, E, WG, [w.storage, g.storage, wOut, mOut, vOut, ...(m && v ? [m.storage, v.storage] : [])]);
     gpu.run({
       shader: 'optim_adam', constants: { E, HAS_MOMENTS: +a.hasMoments, DECOUPLED: +a.decoupled },
       inputs: [w.storage, g.storage, t.storage, m?.storage ?? w.storage, v?.storage ?? w.storage], outputs: [wOut, mOut, vOut],
-      params: [u32(n), u32(T), f32(a.lr), f32(a.beta1), f32(a.beta2), f32(a.eps), f32(a.weightDecay), u32(0)],
-      workgroups: grid(Math.ceil(T / WG)),
+      params: [u32(n), u32(T), f32(a.lr), f32(a.beta1), f32(a.beta2), f32(a.eps), f32(a.weightDecay), u32(0)], workgroups,
     });
     return { out: wOut, aux: [mOut, vOut] };
   },
@@ -218,12 +203,12 @@ export const EmaUpdateOp = defineOp<EmaAttrs>({
   },
   cpu(_b, [t, o], { momentum: m }) { return Float64Array.from(t.data, (x, i) => m * x + (1 - m) * o.data[i]); },
   webgpu(gpu, [t, o], { momentum }) {
-    const n = t.size, T = invocations(n);
+    const n = t.size;
     const out = gpu.alloc(n);
-    requireVec4('emaUpdate', n, [t.storage, o.storage, out]);
+    const { T, workgroups } = vec4Grid('emaUpdate', n, E, WG, [t.storage, o.storage, out]);
     gpu.run({
       shader: 'optim_ema', constants: { E }, inputs: [t.storage, o.storage], outputs: [out],
-      params: [u32(n), u32(T), f32(momentum), u32(0)], workgroups: grid(Math.ceil(T / WG)),
+      params: [u32(n), u32(T), f32(momentum), u32(0)], workgroups,
     });
     return out;
   },

@@ -41,6 +41,21 @@ export interface Dispatch {
 
 export const MAX_WORKGROUPS_PER_DIM = 65535;
 
+/**
+ * The grid of a kernel that walks n f32 as ceil(n / 4) vec4s, `perInvocation` of them per
+ * invocation, grid-stride (shaders/lib/vec4_tail.wgsl): T invocations and the workgroups for wg.
+ * Such kernels read and write whole vec4s, so every buffer they bind must hold them: pooled buffers
+ * do (size classes are multiples of 16 bytes); anything else is a DeviceError naming the op.
+ */
+export function vec4Grid(op: string, n: number, perInvocation: number, wg: number, storages: readonly GpuStorage[]): { T: number; workgroups: [number, number] } {
+  const need = Math.ceil(n / 4) * 16;
+  for (const s of storages) {
+    if (s.classBytes < need) throw new DeviceError(op, `a buffer of ${s.classBytes} bytes cannot hold ${n} elements as vec4s (${need} bytes)`);
+  }
+  const T = Math.ceil(Math.ceil(n / 4) / perInvocation);
+  return { T, workgroups: grid(Math.ceil(T / wg)) };
+}
+
 /** Bytes a dispatch binds as inputs and outputs (element bytes, not pool classes). */
 function boundBytes(d: Dispatch): number {
   let n = 0;
