@@ -22,11 +22,14 @@
 // Tiling: a subgroup computes TM x (8*TN) of C; lane l owns columns l*TN..l*TN+TN-1 and gathers
 // row l of every 8-row block (4 values of k per step), broadcast to all lanes. WG/8 subgroups per
 // workgroup, SGN along the columns. Grid: x covers NC, y covers M, z the weight-gradient splits.
+// TN 4 or 8: vec4 accumulators and 16-byte loads of B's columns. TN 1 or 2 (few columns: 8 or 16
+// output channels, where a 32-column tile would leave half or more of the lanes' work unused):
+// scalar accumulators and one load per column.
 // Requires subgroup size 8 made of consecutive local_invocation_index values (the host checks).
 enable subgroups;
 
 override TM: u32 = 16u;  // rows per subgroup: 8, 16, 24 or 32
-override TN: u32 = 4u;   // columns per lane: 4 or 8
+override TN: u32 = 4u;   // columns per lane: 1, 2, 4 or 8
 override WG: u32 = 64u;  // invocations per workgroup (a multiple of 8)
 override SGN: u32 = 1u;  // subgroups along the columns
 
@@ -129,8 +132,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var l1: u32; var l2: u32;
   if (MODE == 0u) { l1 = KH; l2 = KW; } else if (MODE == 1u) { l1 = p.nky; l2 = p.nkx; } else { l1 = p.Ho; l2 = p.Wo; }
 
+  let WIDE = TN >= 4u;
   var acc: array<vec4<f32>, 64>;
-  for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
+  var sacc: array<f32, 64>; // TN < 4: row i, column j at i * TN + j
+  if (WIDE) { for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); } }
+  else { for (var i = 0u; i < 64u; i++) { sacc[i] = 0.0; } }
 
   for (var k = kb; k < ke; k += 4u) {
     var ks: array<KS, 4>;
@@ -141,12 +147,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       c2++;
       if (c2 == l2) { c2 = 0u; c1++; if (c1 == l1) { c1 = 0u; c0++; } }
     }
-    // bv[kk * 2 + q] = B[k + kk, this lane's columns 4q..4q+3]
+    // bv[kk * 2 + q] = B[k + kk, this lane's columns 4q..4q+3] (TN >= 4); bs[kk * TN + j] = B[k + kk,
+    // this lane's column j] (TN < 4)
     var bv: array<vec4<f32>, 8>;
+    var bs: array<f32, 8>;
     if (MODE == 2u) {
-      for (var q = 0u; q < NQ; q++) {
+      for (var q = 0u; q < max(NQ, 1u); q++) {
         var cv: array<vec4<f32>, 4>; // cv[j] = B[k..k+3, column 4q+j]
-        for (var j = 0u; j < 4u; j++) {
+        for (var j = 0u; j < min(TN, 4u); j++) {
           let cb = cols[4u * q + j] * P;
           if (VEC_B) { cv[j] = bsrc[(ks[0].brow + cb) >> 2u]; }
           else {
@@ -154,15 +162,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
                               ldb(select(0u, ks[2].brow + cb, kok[2])), ldb(select(0u, ks[3].brow + cb, kok[3])));
           }
         }
-        bv[q] = vec4<f32>(cv[0].x, cv[1].x, cv[2].x, cv[3].x);
-        bv[2u + q] = vec4<f32>(cv[0].y, cv[1].y, cv[2].y, cv[3].y);
-        bv[4u + q] = vec4<f32>(cv[0].z, cv[1].z, cv[2].z, cv[3].z);
-        bv[6u + q] = vec4<f32>(cv[0].w, cv[1].w, cv[2].w, cv[3].w);
+        if (WIDE) {
+          bv[q] = vec4<f32>(cv[0].x, cv[1].x, cv[2].x, cv[3].x);
+          bv[2u + q] = vec4<f32>(cv[0].y, cv[1].y, cv[2].y, cv[3].y);
+          bv[4u + q] = vec4<f32>(cv[0].z, cv[1].z, cv[2].z, cv[3].z);
+          bv[6u + q] = vec4<f32>(cv[0].w, cv[1].w, cv[2].w, cv[3].w);
+        } else {
+          for (var j = 0u; j < TN; j++) {
+            bs[j] = cv[j].x; bs[TN + j] = cv[j].y; bs[2u * TN + j] = cv[j].z; bs[3u * TN + j] = cv[j].w;
+          }
+        }
       }
     } else {
       for (var kk = 0u; kk < 4u; kk++) {
         let base = select(0u, ks[kk].brow, kok[kk]) * p.NC4;
-        for (var q = 0u; q < NQ; q++) { bv[kk * 2u + q] = bsrc[(base + nq[q]) >> 2u]; }
+        if (WIDE) { for (var q = 0u; q < NQ; q++) { bv[kk * 2u + q] = bsrc[(base + nq[q]) >> 2u]; } }
+        else { for (var j = 0u; j < TN; j++) { bs[kk * TN + j] = ldb(base + cols[j]); } }
       }
     }
     for (var r = 0u; r < RB; r++) {
@@ -175,12 +190,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       let av = bcast8(mine);
       for (var i = 0u; i < 8u; i++) {
-        for (var q = 0u; q < NQ; q++) {
-          let o = (8u * r + i) * 2u + q;
-          acc[o] = fma(vec4<f32>(av[i].x), bv[q], acc[o]);
-          acc[o] = fma(vec4<f32>(av[i].y), bv[2u + q], acc[o]);
-          acc[o] = fma(vec4<f32>(av[i].z), bv[4u + q], acc[o]);
-          acc[o] = fma(vec4<f32>(av[i].w), bv[6u + q], acc[o]);
+        if (WIDE) {
+          for (var q = 0u; q < NQ; q++) {
+            let o = (8u * r + i) * 2u + q;
+            acc[o] = fma(vec4<f32>(av[i].x), bv[q], acc[o]);
+            acc[o] = fma(vec4<f32>(av[i].y), bv[2u + q], acc[o]);
+            acc[o] = fma(vec4<f32>(av[i].z), bv[4u + q], acc[o]);
+            acc[o] = fma(vec4<f32>(av[i].w), bv[6u + q], acc[o]);
+          }
+        } else {
+          for (var j = 0u; j < TN; j++) {
+            let o = (8u * r + i) * TN + j;
+            sacc[o] = fma(av[i].x, bs[j], sacc[o]);
+            sacc[o] = fma(av[i].y, bs[TN + j], sacc[o]);
+            sacc[o] = fma(av[i].z, bs[2u * TN + j], sacc[o]);
+            sacc[o] = fma(av[i].w, bs[3u * TN + j], sacc[o]);
+          }
         }
       }
     }
@@ -190,14 +215,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let ros = bcast8u(ro[r]);
     for (var i = 0u; i < 8u; i++) {
       if (m0 + 8u * r + i >= M) { break; }
-      for (var q = 0u; q < NQ; q++) {
-        for (var j = 0u; j < 4u; j++) {
-          let n = n0 + 4u * q + j;
-          if (n < NC) {
-            var v = acc[(8u * r + i) * 2u + q][j];
-            if (HAS_BIAS) { v += bias[n]; }
-            out[ros[i] + n * p.colStride] = v;
-          }
+      for (var j = 0u; j < TN; j++) {
+        let n = n0 + j;
+        if (n < NC) {
+          var v: f32;
+          if (WIDE) { v = acc[(8u * r + i) * 2u + j / 4u][j % 4u]; } else { v = sacc[(8u * r + i) * TN + j]; }
+          if (HAS_BIAS) { v += bias[n]; }
+          out[ros[i] + n * p.colStride] = v;
         }
       }
     }

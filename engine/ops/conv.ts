@@ -6,9 +6,9 @@
  *   columns = output channels, reduction over (c, ky, kx).
  * - `conv2dBackwardInput` (g [N,O,Ho,Wo], w) -> dx [N,C,H,W], a transposed convolution: one GEMM
  *   per stride phase (input pixels with iy % sy = ry, ix % sx = rx), reducing over (o, ky, kx) for
- *   only the taps that reach that phase, so stride 2 multiplies no structural zeros. With fewer than
- *   16 input channels (the stem), whose columns would fill a fraction of a tile: Y = w^T g as a 1x1
- *   GEMM into [N, C*KH*KW, Ho, Wo] columns, then a col2im gather (no atomics).
+ *   only the taps that reach that phase, so stride 2 multiplies no structural zeros. With at most 4
+ *   input channels (the stem), whose columns would fill a fraction of even a narrow tile: Y = w^T g
+ *   as a 1x1 GEMM into [N, C*KH*KW, Ho, Wo] columns, then a col2im gather (no atomics).
  * - `conv2dBackwardWeight` (x, g) -> dw [O,C,KH,KW]: rows = (c, ky, kx), columns = o, reduction over
  *   (n, oy, ox), split over workgroups plus a second summing pass when the reduction is long and the
  *   output small.
@@ -39,15 +39,17 @@ interface ConvAttrs { readonly sy: number; readonly sx: number; readonly py: num
 interface DgradAttrs extends ConvAttrs { readonly H: number; readonly W: number }
 interface WgradAttrs extends ConvAttrs { readonly KH: number; readonly KW: number }
 
+type SubgroupConvKernel = { kind: 'subgroup'; tm: number; tn: number; wg: number; sgn: number };
+
 /** A WebGPU convolution kernel configuration. */
 export type ConvKernel =
-  /** conv_subgroup.wgsl: tm rows x (8 * tn) columns per 8-lane subgroup, wg invocations, sgn subgroups along the columns. */
+  /** conv_subgroup.wgsl: tm rows x (8 * tn) columns per 8-lane subgroup (tn 1, 2, 4 or 8; tm x tn <= 64 when tn < 4), wg invocations, sgn subgroups along the columns. */
   | { readonly kind: 'subgroup'; readonly tm: number; readonly tn: number; readonly wg: number; readonly sgn: number }
   /** conv_tiled.wgsl: 64 x 64 tiles through workgroup memory, 256 invocations. */
   | { readonly kind: 'tiled' };
 
 /** Fastest measured on lavapipe (bench/conv.ts --variants). */
-export const CPU_CONV_KERNEL: ConvKernel = { kind: 'subgroup', tm: 16, tn: 4, wg: 64, sgn: 1 };
+export const CPU_CONV_KERNEL: Readonly<SubgroupConvKernel> = { kind: 'subgroup', tm: 16, tn: 4, wg: 64, sgn: 1 };
 export const GPU_CONV_KERNEL: ConvKernel = { kind: 'tiled' };
 
 let forced: ConvKernel | null = null;
@@ -55,9 +57,27 @@ let forced: ConvKernel | null = null;
 /** Forces a kernel for every WebGPU convolution (null restores the per-device choice). */
 export function setConvKernel(k: ConvKernel | null): void { forced = k; }
 
-export function convKernelFor(gpu: WebGpuBackend): ConvKernel {
+/**
+ * The kernel for a GEMM with `columns` output columns (output channels, or the weight gradient's
+ * O) and `rows` rows: on lavapipe, 1 or 2 columns per lane when there are at most 8 or 16 columns
+ * (the default tile is 32 columns wide, and its lanes would compute clamped duplicates), and as many
+ * subgroups per workgroup as waste the fewest rows (the weight gradient's C*KH*KW rows: 144 at 16
+ * channels would fill two 128-row tiles to 56 %); a forced kernel as given.
+ */
+export function convKernelFor(gpu: WebGpuBackend, columns = Infinity, rows = Infinity): ConvKernel {
   if (forced) return forced;
-  return gpu.isCpuAdapter && hasSubgroups8(gpu) ? CPU_CONV_KERNEL : GPU_CONV_KERNEL;
+  if (!(gpu.isCpuAdapter && hasSubgroups8(gpu))) return GPU_CONV_KERNEL;
+  const k = { ...CPU_CONV_KERNEL, tn: columns <= 8 ? 1 : columns <= 16 ? 2 : CPU_CONV_KERNEL.tn };
+  if (rows < Infinity) {
+    // S subgroups along the rows per workgroup: the largest S among those that waste the fewest rows
+    let best = k.wg / 8, bestUsed = 0;
+    for (let S = k.wg / 8; S >= 1; S--) {
+      const used = rows / (Math.ceil(rows / (k.tm * S)) * k.tm * S);
+      if (used > bestUsed + 1e-9) { best = S; bestUsed = used; }
+    }
+    k.wg = 8 * best;
+  }
+  return k.tn === CPU_CONV_KERNEL.tn && k.wg === CPU_CONV_KERNEL.wg ? CPU_CONV_KERNEL : k;
 }
 
 // ---- shapes ------------------------------------------------------------------------------------
@@ -178,10 +198,12 @@ let dgradPath: DgradPath = 'auto';
 export function setConvDgradPath(p: DgradPath): void { dgradPath = p; }
 
 /**
- * With few input channels the implicit GEMM's columns (C) fill a fraction of a tile (the stem: 3 of
- * 64); then Y = w^T g ([C*KH*KW] columns, a 1x1 conv) and a col2im gather are faster.
+ * With a handful of input channels the implicit GEMM's columns (C) fill a fraction of even the
+ * narrow 8-column lavapipe tile (the stem: 3); then Y = w^T g ([C*KH*KW] columns, a 1x1 conv) and
+ * a col2im gather are faster. From 8 channels on the phase GEMM with a narrow tile wins (measured
+ * 4x at 8 channels, 6x at 16, on lavapipe).
  */
-const useCol2im = (C: number) => dgradPath === 'col2im' || (dgradPath === 'auto' && C < 16);
+const useCol2im = (C: number) => dgradPath === 'col2im' || (dgradPath === 'auto' && C <= 4);
 
 /** col2im's scratch Y [N, C*KH*KW, Ho, Wo] must fit one storage binding; else the direct path. */
 const col2imFits = (gpu: WebGpuBackend, g: Geo) =>
@@ -242,7 +264,7 @@ function forwardGpu(gpu: WebGpuBackend, x: GpuStorage, w: GpuStorage, b: GpuStor
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
   const K = C * KH * KW, O4 = round4(O);
   const wT = packWeight(gpu, w, K, O4, K, O);
-  gemm(gpu, convKernelFor(gpu), geo, a, {
+  gemm(gpu, convKernelFor(gpu, O), geo, a, {
     mode: 0, M: N * Ho * Wo, K, NC: O, NC4: O4, LY: H, LX: W, colStride: Ho * Wo, split: K, splits: 1,
     // Without padding every tap lands inside the image (floor output size).
     checkY: a.py > 0, checkX: a.px > 0, vecB: false,
@@ -268,7 +290,7 @@ function dgradCol2im(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuS
   const y = gpu.alloc(N * CK * Ho * Wo);
   const one: ConvAttrs = { sy: 1, sx: 1, py: 0, px: 0, dy: 1, dx: 1 };
   const g1: Geo = { N, C: O, H: Ho, W: Wo, O: CK, KH: 1, KW: 1, Ho, Wo };
-  gemm(gpu, convKernelFor(gpu), g1, one, {
+  gemm(gpu, convKernelFor(gpu, CK), g1, one, {
     mode: 0, M: N * Ho * Wo, K: O, NC: CK, NC4: CK4, LY: Ho, LX: Wo, colStride: Ho * Wo, split: O, splits: 1,
     checkY: false, checkX: false, vecB: false,
   }, g, wR, null, y);
@@ -287,7 +309,7 @@ function dgradGpu(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuStor
   if (useCol2im(C) && col2imFits(gpu, geo)) { dgradCol2im(gpu, g, w, out, geo, a); return; }
   const C4 = round4(C);
   const wD = packWeight(gpu, w, O * KH * KW, C4, KH * KW, C);
-  const kernel = convKernelFor(gpu);
+  const kernel = convKernelFor(gpu, C);
   for (let ry = 0; ry < a.sy; ry++) {
     for (let rx = 0; rx < a.sx; rx++) {
       const Hq = Math.ceil((H - ry) / a.sy), Wq = Math.ceil((W - rx) / a.sx);
@@ -319,7 +341,7 @@ function wgradSplit(gpu: WebGpuBackend, kernel: ConvKernel, M: number, NC: numbe
 function wgradGpu(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
   const M = C * KH * KW, K = N * Ho * Wo;
-  const kernel = convKernelFor(gpu);
+  const kernel = convKernelFor(gpu, O, M);
   const split = K === 0 ? 4 : wgradSplit(gpu, kernel, M, O, K);
   const splits = Math.max(1, Math.ceil(K / split));
   const d: Gemm = {
