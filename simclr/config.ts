@@ -56,6 +56,10 @@ export interface TrainConfig {
   backend: 'auto' | 'webgpu' | 'cpu';
   /** After training, the CLI evaluates the encoder (kNN, linear, baselines). */
   evaluate: boolean;
+  /** Run the kNN monitor every N epochs (and after the last); it re-encodes the labelled train split. */
+  knnEvery: number;
+  /** Profile the run's second step (kernel time per op and shapes) and log the report. */
+  profile: boolean;
   // ---- (1) augmentations, per view where views differ ----
   /** Random-resized-crop area range [min, max]. */
   cropScale: readonly [number, number];
@@ -141,6 +145,8 @@ export const CONFIG_SCHEMA: readonly FieldSpec[] = [
   { key: 'resume', flag: 'resume', kind: 'bool', help: 'continue from <out>/latest.json' },
   { key: 'evaluate', flag: 'evaluate', kind: 'bool', help: 'after training: kNN and linear evaluation with baselines (npm run eval; --evaluate=false to skip)' },
   { key: 'backend', flag: 'backend', kind: 'string', choices: ['auto', 'webgpu', 'cpu'], help: 'auto | webgpu | cpu' },
+  { key: 'knnEvery', flag: 'knn-every', kind: 'int', min: 1, max: 2 ** 31 - 1, help: 'kNN monitor every N epochs and after the last (it re-encodes the labelled train split; its seconds are logged)' },
+  { key: 'profile', flag: 'profile', kind: 'bool', help: 'profile the second step: kernel time per op and shapes, dispatches (WebGPU; logged and printed)' },
   { key: 'cropScale', flag: 'crop-scale', kind: 'range', above: 0, max: 1, arg: '<min,max>', help: 'random-resized-crop area range' },
   { key: 'flipProb', flag: 'flip-prob', kind: 'number', min: 0, max: 1, help: 'horizontal-flip probability' },
   { key: 'jitterStrength', flag: 'jitter-strength', kind: 'number', min: 0, max: 2.5, help: 'color-jitter strength s (0.8 s brightness/contrast/saturation, 0.2 s hue)' },
@@ -168,7 +174,7 @@ export const SCHEMA_BY_FLAG: ReadonlyMap<string, FieldSpec> = new Map(CONFIG_SCH
 export const COMMON_DEFAULTS: Omit<TrainConfig, 'data' | 'out'> = {
   method: 'simclr', testData: null, format: 'auto', epochs: 100, batchSize: 256, depth: 18, stem: 'cifar', width: 1,
   optimizer: 'lars', lr: 0.3, weightDecay: 1e-6, momentum: 0.9, larsEta: 1e-3, warmupEpochs: 10, checkpointEvery: 10, seed: 0,
-  resume: false, backend: 'auto', evaluate: false,
+  resume: false, backend: 'auto', evaluate: false, knnEvery: 1, profile: false,
   cropScale: [0.08, 1], flipProb: 0.5, jitterStrength: 0.5, jitter: null, jitterProb: 0.8, grayProb: 0.2, blurProb: 0, solarizeProb: 0,
   headLayers: 3, headHidden: null, headOut: 128,
   temperature: 0.5, queueSize: 4096, keyMomentum: 0.999, symmetric: false, bnSplits: 8, tauBase: 0.996, predHidden: 4096,
@@ -339,7 +345,7 @@ const LEGACY: Partial<Record<keyof TrainConfig, unknown>> = {
   grayProb: 0.2, solarizeProb: 0, headLayers: 3, headHidden: null, headOut: 128,
 };
 /** Keys a resumed run may change: where files go, how it runs, and what happens after training. */
-const NOT_CHECKED = new Set<keyof TrainConfig>(['out', 'resume', 'backend', 'testData', 'checkpointEvery', 'evaluate']);
+const NOT_CHECKED = new Set<keyof TrainConfig>(['out', 'resume', 'backend', 'testData', 'checkpointEvery', 'evaluate', 'knnEvery', 'profile']);
 
 /**
  * The config fields a checkpoint must agree with to be resumed, with the data format as detected;

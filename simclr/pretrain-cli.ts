@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../engine/errors.js';
 import { getBackend } from '../engine/runtime.js';
+import { formatProfile } from '../engine/webgpu/profiler.js';
 import { DEFAULT_EVAL_CONFIG, runEval } from './eval-cli.js';
 import {
   CONFIG_SCHEMA, ConfigError, METHOD_NAMES, checkConfigObject, checkMethodKeys, fieldHelp, parseConfigArgs, validateConfig,
@@ -126,7 +127,7 @@ export function progressLine(m: StepMetrics, barWidth = 20): string {
 
 export function epochLine(m: EpochMetrics, epochs: number): string {
   return `epoch ${m.epoch + 1}/${epochs} done: mean loss ${m.meanLoss.toFixed(4)} acc ${m.meanAccuracy.toFixed(3)} lr ${m.lr.toExponential(2)}` +
-    (m.knnTop1 === null ? '' : ` kNN top-1 ${(100 * m.knnTop1).toFixed(2)}%`) + (m.checkpoint ? ` checkpoint ${m.checkpoint}` : '');
+    (m.knnTop1 === null ? '' : ` kNN top-1 ${(100 * m.knnTop1).toFixed(2)}% (${m.knnSec?.toFixed(1)} s)`) + (m.checkpoint ? ` checkpoint ${m.checkpoint}` : '');
 }
 
 /**
@@ -196,6 +197,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       onNote: (n) => progress.line(`note: ${n}`),
       onStep: (m) => progress.step(m),
       onEpoch: (m) => progress.epoch(m),
+      onProfile: (report) => { for (const l of formatProfile(report, 15)) progress.line(l); },
     });
     progress.endBar();
     if (r.interrupted) console.log(`interrupted at step ${r.steps}; checkpoint ${r.lastCheckpoint}; continue with --resume`);

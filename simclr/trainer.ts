@@ -9,8 +9,9 @@
  * is written), the optimizer step at the scheduled learning rate (linear warm-up + cosine, lr x
  * B/256), then the method's afterStep hook (EMA, queue). Per-step metrics go to the log; after each
  * epoch a kNN monitor (the method's encoder in eval mode, h of the test split against h of the
- * labelled train split, k 200, T 0.1) and a checkpoint every `checkpointEvery` epochs and at the
- * end. `resume` restores model (target networks and queues included), optimizer, RNG and loader.
+ * labelled train split, k 200, T 0.1; every `knnEvery` epochs and after the last, its seconds in
+ * the epoch record) and a checkpoint every `checkpointEvery` epochs and at the end. With
+ * `profile`, the run's second step runs under the kernel profiler and its report is logged. `resume` restores model (target networks and queues included), optimizer, RNG and loader.
  */
 import { backward } from '../engine/autograd.js';
 import type { Backend } from '../engine/backend.js';
@@ -32,6 +33,8 @@ import type { ImageDataset } from './data/image-set.js';
 import type { DataSplits } from './data/splits.js';
 import { encodeImages, knnTop1, numClassesOf } from './eval.js';
 import { methodOf } from './methods/index.js';
+import { WebGpuBackend } from '../engine/webgpu/backend.js';
+import type { ProfileReport } from '../engine/webgpu/profiler.js';
 import { viewRecipes, type MethodRun, type StepInfo } from './methods/method.js';
 
 export interface StepMetrics {
@@ -61,8 +64,10 @@ export interface EpochMetrics {
   step: number;
   meanLoss: number;
   meanAccuracy: number;
-  /** kNN top-1 on the held-out split, or null without one. */
+  /** kNN top-1 on the held-out split, or null without one (or in epochs `knnEvery` skips). */
   knnTop1: number | null;
+  /** Seconds the kNN monitor took (encoding both splits and the vote), null when it did not run. */
+  knnSec: number | null;
   /** Learning rate at the epoch's last step. */
   lr: number;
   checkpoint: string | null;
@@ -107,6 +112,8 @@ export interface TrainHooks {
    * for a page to show them; reading them costs a device sync, so read only now and then.
    */
   onViews?(views: Tensor, batchSize: number): void | Promise<void>;
+  /** With config.profile: the profile of the run's second step (also logged as a 'profile' record). */
+  onProfile?(report: ProfileReport): void;
   /** Polled after every step; true writes a checkpoint and returns (the CLI's SIGINT handler). */
   shouldStop?(): boolean;
   /** Backend to use instead of init({ backend: config.backend }). */
@@ -225,6 +232,7 @@ export async function runTraining(config: TrainConfig, splits: DataSplits, sink:
       lastCheckpoint = await sink.saveCheckpoint({ model: run.model, optimizer: opt, step, epoch, rng, loader, config: ckConfig });
       return lastCheckpoint;
     };
+    if (config.profile && !(backend instanceof WebGpuBackend)) await note(`profile skipped: profiling needs the WebGPU backend, this run uses ${backend.label}`);
     const losses: number[] = [];
     let epochLoss = 0, epochAcc = 0, epochN = 0;
     const t0 = performance.now();
@@ -233,12 +241,21 @@ export async function runTraining(config: TrainConfig, splits: DataSplits, sink:
       const tStep = performance.now();
       const batch = loader.next();
       const at: StepInfo = { step, totalSteps, rng };
+      // the run's second step: pipelines are compiled by then
+      const prof = config.profile && step === startStep + 1 && backend instanceof WebGpuBackend ? backend.startProfile() : null;
+      if (prof) prof.phase = 'augment';
       const v = augmentBatch(backend, { images: batch.images, n: batch.size, channels: trainSet.channels, height: trainSet.height, width: trainSet.width }, rng, views);
       await hooks.onViews?.(v, batch.size);
+      if (prof) prof.phase = 'loss, backward, read, optimizer';
       const scheduled = warmupCosineLr(step, sched);
       const lr = hooks.lrAt ? hooks.lrAt(step, scheduled) : scheduled;
       let r: { loss: number; accuracy: number };
       try { r = await takeStep(run, opt, v, at, lr); } finally { v.dispose(); }
+      if (prof) {
+        const report = await (backend as WebGpuBackend).stopProfile();
+        await sink.log({ type: 'profile', step, ...report, groups: report.groups.slice(0, 40) });
+        hooks.onProfile?.(report);
+      }
       if (!Number.isFinite(r.loss)) {
         throw new TrainingError(`non-finite loss ${r.loss} at step ${step} (epoch ${batch.epoch}, batch ${batch.index + 1}/${bpe}); ` +
           (lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : 'no checkpoint was written yet'));
@@ -257,10 +274,13 @@ export async function runTraining(config: TrainConfig, splits: DataSplits, sink:
       hooks.onStep?.(m);
       if (step % bpe === 0) {
         const epoch = step / bpe; // epochs completed
-        const knn = monitor ? await knnMonitor(run.encoder, bankSet, testSet, backend, numClasses) : null;
+        const tKnn = performance.now();
+        const knn = monitor && (epoch % config.knnEvery === 0 || step === totalSteps)
+          ? await knnMonitor(run.encoder, bankSet, testSet, backend, numClasses) : null;
+        const knnSec = knn === null ? null : (performance.now() - tKnn) / 1000;
         const ck = epoch % config.checkpointEvery === 0 || step === totalSteps ? await save(epoch) : null;
         const em: EpochMetrics = {
-          type: 'epoch', epoch: epoch - 1, step, meanLoss: epochLoss / epochN, meanAccuracy: epochAcc / epochN, knnTop1: knn, lr, checkpoint: ck,
+          type: 'epoch', epoch: epoch - 1, step, meanLoss: epochLoss / epochN, meanAccuracy: epochAcc / epochN, knnTop1: knn, knnSec, lr, checkpoint: ck,
         };
         epochLoss = epochAcc = epochN = 0;
         await sink.log(em);

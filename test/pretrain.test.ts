@@ -304,9 +304,9 @@ describe('pretrain CLI argument parsing', () => {
     const p = new Progress({ tty: false, write: (s) => plain.push(s), now: () => t, epochs: 20 });
     for (let i = 0; i < 26; i++) { t = i * 1000; p.step(stepM(i)); } // 26 steps, one a second
     expect(plain).toHaveLength(3); // t = 0, 10, 20 s
-    p.epoch({ type: 'epoch', epoch: 0, step: 220, meanLoss: 5, meanAccuracy: 0.1, knnTop1: 0.3, lr: 0.5, checkpoint: null });
+    p.epoch({ type: 'epoch', epoch: 0, step: 220, meanLoss: 5, meanAccuracy: 0.1, knnTop1: 0.3, knnSec: 12.25, lr: 0.5, checkpoint: null });
     expect(plain).toHaveLength(4);
-    expect(plain[3]).toBe('epoch 1/20 done: mean loss 5.0000 acc 0.100 lr 5.00e-1 kNN top-1 30.00%\n');
+    expect(plain[3]).toBe('epoch 1/20 done: mean loss 5.0000 acc 0.100 lr 5.00e-1 kNN top-1 30.00% (12.3 s)\n');
     expect(plain.every((l) => !l.includes('\r'))).toBe(true);
     const tty: string[] = [];
     const q = new Progress({ tty: true, write: (s) => tty.push(s), epochs: 20 });
