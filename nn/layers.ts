@@ -174,7 +174,12 @@ abstract class BatchNormBase extends Module {
 
   protected abstract checkInput(x: Tensor): void;
 
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor { return this.normalize(x, false); }
+
+  /** relu(forward(x)), fused into the batch-norm kernels in training mode (one pass forward and backward). */
+  forwardRelu(x: Tensor): Tensor { return this.normalize(x, true); }
+
+  private normalize(x: Tensor, fuseRelu: boolean): Tensor {
     this.checkInput(x);
     if (x.shape[1] !== this.numFeatures) {
       throw new ShapeError(this.opName, `expected ${this.numFeatures} channels on axis 1, got ${fmtShape(x.shape)}`);
@@ -184,7 +189,8 @@ abstract class BatchNormBase extends Module {
     const x4 = x.rank === 3 ? reshape(x, [...x.shape, 1]) : x;
     if (useBatchStats && this.splits > 1) {
       // num_batches_tracked is not counted here, as in the reference SplitBatchNorm (F.batch_norm directly)
-      return reshape(this.splitForward(x4.rank === 2 ? reshape(x4, [...x4.shape, 1, 1]) : x4), x.shape);
+      const y = reshape(this.splitForward(x4.rank === 2 ? reshape(x4, [...x4.shape, 1, 1]) : x4), x.shape);
+      return fuseRelu ? relu(y) : y;
     }
     const y = batchNorm(x4, this.weight, this.bias, {
       training: useBatchStats,
@@ -192,6 +198,7 @@ abstract class BatchNormBase extends Module {
       runningVar: this.runningVar ?? undefined,
       momentum: this.momentum,
       eps: this.eps,
+      relu: fuseRelu,
     });
     if (this.training && this.numBatchesTracked) this.pendingBatches++;
     return x.rank === 3 ? reshape(y, x.shape) : y;

@@ -14,7 +14,7 @@ import type { Backend } from '../engine/backend.js';
 import { ArgumentError, ShapeError, fmtShape } from '../engine/errors.js';
 import type { Random } from '../engine/random.js';
 import type { Tensor } from '../engine/tensor.js';
-import { add, relu, zerosLike } from '../engine/ops/index.js';
+import { addRelu, zerosLike } from '../engine/ops/index.js';
 import { Module } from './module.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from './layers.js';
 
@@ -72,10 +72,11 @@ export class BasicBlock extends Module {
   get lastBn(): BatchNorm2d { return this.bn2; }
 
   forward(x: Tensor): Tensor {
-    let out = relu(this.bn1.forward(this.conv1.forward(x)));
+    // BN + ReLU and residual add + ReLU each run as one kernel (and one backward pass)
+    let out = this.bn1.forwardRelu(this.conv1.forward(x));
     out = this.bn2.forward(this.conv2.forward(out));
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return relu(add(out, identity));
+    return addRelu(out, identity);
   }
 }
 
@@ -107,11 +108,11 @@ export class Bottleneck extends Module {
   get lastBn(): BatchNorm2d { return this.bn3; }
 
   forward(x: Tensor): Tensor {
-    let out = relu(this.bn1.forward(this.conv1.forward(x)));
-    out = relu(this.bn2.forward(this.conv2.forward(out)));
+    let out = this.bn1.forwardRelu(this.conv1.forward(x));
+    out = this.bn2.forwardRelu(this.conv2.forward(out));
     out = this.bn3.forward(this.conv3.forward(out));
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return relu(add(out, identity));
+    return addRelu(out, identity);
   }
 }
 
@@ -195,7 +196,7 @@ export class ResNet extends Module {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError('ResNet', `expected input [N,${this.inChannels},H,W], got ${fmtShape(x.shape)}`);
     }
-    let y = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
+    let y = this.bn1.forwardRelu(this.conv1.forward(x)); // this.relu stays a child (torchvision's tree)
     if (this.maxpool) y = this.maxpool.forward(y);
     y = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(y))));
     return this.flatten.forward(this.avgpool.forward(y));

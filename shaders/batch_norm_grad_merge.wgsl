@@ -1,18 +1,25 @@
 // batch_norm_grad_merge.wgsl: second pass of batch norm's backward: adds the K chunk partials of
 // each channel (Kahan-compensated) into dbeta[c] = sum g and dgamma[c] = invstd[c] * sum g*(x - mean),
-// the sums batch_norm_grad_input.wgsl needs as well.
-// Layout: part is [C, K, 2]. One invocation per channel.
-// Bindings: 0 part, 1 invstd (read), 2 dgamma, 3 dbeta (read_write), 4 params.
+// and writes the per-channel coefficients batch_norm_grad_input.wgsl needs, so that pass binds one
+// buffer instead of five: coef[4c..4c+3] = (mean, a = invstd * gamma, b = dbeta / M,
+// k = dgamma * invstd / M), dx = a * ((g - b) - (x - mean) * k).
+// Layout: part is [C, K, 2]. One invocation per channel. HAS_GAMMA = 0: gamma = 1 (its binding
+// aliases invstd, unread).
+// Bindings: 0 part, 1 invstd, 2 mean, 3 gamma (read), 4 dgamma, 5 dbeta, 6 coef (read_write), 7 params.
 #include "kahan.wgsl"
 override WG: u32 = 64u;
+override HAS_GAMMA: u32 = 1u;
 
-struct Params { c: u32, k: u32, zero: u32, _p: u32 }
+struct Params { c: u32, k: u32, zero: u32, inv_m: f32 }
 
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read> invstd: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dgamma: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dbeta: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> mean: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
+@group(0) @binding(6) var<storage, read_write> coef: array<f32>;
+@group(0) @binding(7) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -26,6 +33,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     sgx = kahan_add(sgx, part[base + 1u], p.zero);
     base += 2u;
   }
+  let is = invstd[c];
+  let dg = sgx.x * is;
   dbeta[c] = sg.x;
-  dgamma[c] = sgx.x * invstd[c];
+  dgamma[c] = dg;
+  var a = is;
+  if (HAS_GAMMA == 1u) { a *= gamma[c]; }
+  coef[4u * c] = mean[c];
+  coef[4u * c + 1u] = a;
+  coef[4u * c + 2u] = sg.x * p.inv_m;
+  coef[4u * c + 3u] = dg * p.inv_m * is;
 }

@@ -1,18 +1,21 @@
 // batch_norm_grad_stats.wgsl: first pass of batch norm's backward: per channel and chunk, the sums
-// of g and of g * (x - mean[c]) (Kahan-compensated with p.zero, lib/kahan.wgsl).
-// Layout and chunking as batch_norm_stats.wgsl: x and g are [N, C, S]; invocation t = c*K + k
+// of g and of g * (x - mean[c]) (Kahan-compensated with p.zero, lib/kahan.wgsl). With RELU (batch
+// norm fused with a ReLU, y its output) g is first masked to g * (y > 0), ReLU's backward.
+// Layout and chunking as batch_norm_stats.wgsl: x, g and y are [N, C, S]; invocation t = c*K + k
 // writes part[2t] = sum g, part[2t+1] = sum g * (x - mean). batch_norm_grad_merge.wgsl adds chunks.
-// Bindings: 0 x, 1 g, 2 mean (read), 3 part (read_write), 4 params.
+// Bindings: 0 x, 1 g, 2 mean, 3 y (read; aliases g without RELU), 4 part (read_write), 5 params.
 #include "grid.wgsl"
 #include "kahan.wgsl"
 #include "bn_chunk.wgsl"
 override WG: u32 = 256u;
+override RELU: bool = false;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
 @group(0) @binding(2) var<storage, read> mean: array<f32>;
-@group(0) @binding(3) var<storage, read_write> part: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> part: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
 fn main(gid: Grid1D) {
@@ -25,7 +28,8 @@ fn main(gid: Grid1D) {
   var sg = vec2<f32>(0.0);
   var sgx = vec2<f32>(0.0);
   for (var m = ch.m0; m < ch.m1; m++) {
-    let gv = g[idx];
+    var gv = g[idx];
+    if (RELU) { gv *= select(0.0, 1.0, y[idx] > 0.0); }
     sg = kahan_add(sg, gv, p.zero);
     sgx = kahan_add(sgx, gv * (x[idx] - mu), p.zero);
     chunk_next(&idx, &s);

@@ -38,6 +38,8 @@ fn apply(x: f32, y: f32) -> f32 {
     case 9u: { return select(0.0, 1.0, x <= y); }
     case 10u: { return select(0.0, 1.0, x == y); }
     case 11u: { return select(0.0, 1.0, x != y); }
+    case 12u: { return x * select(0.0, 1.0, y > 0.0); }
+    case 13u: { return max(x + y, 0.0); }
     default: { return x; }
   }
 }

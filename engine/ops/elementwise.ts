@@ -61,7 +61,7 @@ export const RsqrtOp = unaryOp({
   grad: (g, _x, y) => mul(g, mul(powScalar(y, 3), -0.5)),
 });
 export const AbsOp = unaryOp({ name: 'abs', code: 5, cpu: Math.abs, grad: (g, x) => mul(g, sign(x)), saves: { inputs: true } });
-export const ReluOp = unaryOp({ name: 'relu', code: 6, cpu: (v) => Math.max(v, 0), grad: (g, _x, y) => mul(g, step(y, 0)), saves: { output: true } });
+export const ReluOp = unaryOp({ name: 'relu', code: 6, cpu: (v) => Math.max(v, 0), grad: (g, _x, y) => reluBackward(g, y), saves: { output: true } });
 export const SigmoidOp = unaryOp({
   name: 'sigmoid', code: 7, cpu: sigmoidF, saves: { output: true },
   grad: (g, _x, y) => mul(g, mul(y, affine(y, -1, 1))),
@@ -105,7 +105,7 @@ export const clamp = (x: Tensor, lo: number, hi: number) => runOp(ClampOp, [x], 
 
 // ---- binary ------------------------------------------------------------------------------------
 
-type BinaryGrad = (g: Tensor, a: Tensor, b: Tensor) => [Tensor | null, Tensor | null];
+type BinaryGrad = (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null];
 
 interface BinarySpec {
   name: string;
@@ -115,6 +115,8 @@ interface BinarySpec {
   grad?: BinaryGrad;
   /** Whether the rule reads the saved inputs. */
   savesInputs?: boolean;
+  /** Whether the rule reads the saved output. */
+  savesOutput?: boolean;
 }
 
 export function broadcastCpu(out: TensorMeta, inputs: readonly { shape: readonly number[]; data: Float64Array }[], f: (...v: number[]) => number): Float64Array {
@@ -156,10 +158,10 @@ function binaryOp(spec: BinarySpec): OpDef<void> {
       return out;
     },
     backward: spec.grad && ((g, ctx) => {
-      const [ga, gb] = spec.grad!(g, ctx.inputs[0]!, ctx.inputs[1]!);
+      const [ga, gb] = spec.grad!(g, ctx.inputs[0]!, ctx.inputs[1]!, ctx.output!);
       return [ga && ctx.needs[0] ? sumTo(ga, ctx.inputShapes[0]) : null, gb && ctx.needs[1] ? sumTo(gb, ctx.inputShapes[1]) : null];
     }),
-    saves: { inputs: spec.savesInputs ?? false },
+    saves: { inputs: spec.savesInputs ?? false, output: spec.savesOutput ?? false },
   });
 }
 
@@ -185,6 +187,13 @@ export const LessOp = binaryOp({ name: 'less', code: 8, cpu: (a, b) => +(a < b) 
 export const LessEqualOp = binaryOp({ name: 'lessEqual', code: 9, cpu: (a, b) => +(a <= b) });
 export const EqualOp = binaryOp({ name: 'equal', code: 10, cpu: (a, b) => +(a === b) });
 export const NotEqualOp = binaryOp({ name: 'notEqual', code: 11, cpu: (a, b) => +(a !== b) });
+/** ReLU's backward in one pass: g where y > 0, else 0 (g * (y > 0), so a NaN g stays NaN). */
+export const ReluBackwardOp = binaryOp({ name: 'reluBackward', code: 12, cpu: (g, y) => g * (y > 0 ? 1 : 0) });
+/** relu(a + b) in one pass (a residual block's output); backward: one masking pass for both inputs. */
+export const AddReluOp = binaryOp({
+  name: 'addRelu', code: 13, cpu: (a, b) => Math.max(a + b, 0), savesOutput: true,
+  grad: (g, _a, _b, out) => { const m = reluBackward(g, out); return [m, m]; },
+});
 
 type Operand = Tensor | number;
 
@@ -221,6 +230,10 @@ function binaryTensors(op: OpDef<void>, a: Operand, b: Operand): Tensor {
 }
 
 export const maximum = (a: Operand, b: Operand) => binaryTensors(MaximumOp, a, b);
+/** g * (y > 0): the gradient of relu given its output y. */
+export const reluBackward = (g: Tensor, y: Tensor) => runOp(ReluBackwardOp, [g, y], undefined);
+/** relu(a + b), one kernel (and one masking pass backward). */
+export const addRelu = (a: Tensor, b: Tensor) => runOp(AddReluOp, [a, b], undefined);
 export const minimum = (a: Operand, b: Operand) => binaryTensors(MinimumOp, a, b);
 export const greater = (a: Operand, b: Operand) => binaryTensors(GreaterOp, a, b);
 export const greaterEqual = (a: Operand, b: Operand) => binaryTensors(GreaterEqualOp, a, b);

@@ -21,18 +21,25 @@ import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { sizeOf } from '../shape.js';
 import { Tensor, noGrad, tidy } from '../tensor.js';
 import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
-import { add, affine, mul, neg, rsqrt } from './elementwise.js';
+import { affine, mul, neg, relu, rsqrt } from './elementwise.js';
 import { ones, zeros } from './creation.js';
 import { sum } from './reduce.js';
+import { emaUpdate } from './optim.js';
 import { defineComposite, defineOp, runOp, runOpAux, type TensorMeta } from './registry.js';
 
 export interface BatchNormTrainAttrs {
   readonly eps: number;
   readonly hasGamma: boolean;
   readonly hasBeta: boolean;
+  /** Output max(y, 0): batch norm and the ReLU after it in one pass (and one backward). */
+  readonly relu?: boolean;
 }
 
-export interface BatchNormBackwardAttrs { readonly hasGamma: boolean }
+export interface BatchNormBackwardAttrs {
+  readonly hasGamma: boolean;
+  /** The forward was fused with a ReLU: g is masked by its output y (the last input) first. */
+  readonly relu?: boolean;
+}
 
 /** Split a channel's reduction when it is longer than this and channels alone give < TARGET invocations. */
 const SPLIT_MIN_M = 1024, TARGET_INVOCATIONS = 8192, MIN_CHUNK = 128;
@@ -111,7 +118,7 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
       const v = m2 / m;
       const is = 1 / Math.sqrt(v + a.eps);
       const sc = is * (gamma ? gamma[ch] : 1), sh = beta ? beta[ch] : 0;
-      forChannel(n, c, s, ch, (i) => { y[i] = (x.data[i] - mu) * sc + sh; });
+      forChannel(n, c, s, ch, (i) => { y[i] = (x.data[i] - mu) * sc + sh; if (a.relu) y[i] = Math.max(y[i], 0); });
       mean[ch] = mu; invstd[ch] = is; vars[ch] = v;
     }
     return { out: y, aux: [mean, invstd, vars] };
@@ -135,32 +142,36 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     const gamma = a.hasGamma ? inputs[1].storage : x.storage;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 2 : 1].storage : x.storage;
     const y = gpu.alloc(x.size);
-    applyGpu(gpu, x.storage, mean, invstd, gamma, beta, y, n, c, s, a.hasGamma, a.hasBeta);
+    applyGpu(gpu, x.storage, mean, invstd, gamma, beta, y, n, c, s, a.hasGamma, a.hasBeta, a.relu ?? false);
     return { out: y, aux: [mean, invstd, vars] };
   },
   backward(g, ctx) {
     const { hasGamma, hasBeta } = ctx.attrs;
+    const relu = ctx.attrs.relu ?? false;
     const x = ctx.inputs[0]!;
     const gamma = hasGamma ? ctx.inputs[1]! : null;
     const [mean, invstd] = ctx.aux;
-    const { out: dx, aux: [dgamma, dbeta] } = runOpAux(BatchNormBackwardOp, gamma ? [x, g, mean, invstd, gamma] : [x, g, mean, invstd], { hasGamma });
+    const inputs = [x, g, mean, invstd, ...(gamma ? [gamma] : []), ...(relu ? [ctx.output!] : [])];
+    const { out: dx, aux: [dgamma, dbeta] } = runOpAux(BatchNormBackwardOp, inputs, { hasGamma, relu });
     const grads: (Tensor | null)[] = [dx];
     if (hasGamma) grads.push(dgamma); else dgamma.dispose();
     if (hasBeta) grads.push(dbeta); else dbeta.dispose();
     return grads;
   },
-  // x and gamma (input 1 is beta when there is no gamma: saved needlessly, it is [C]); mean, invstd.
-  saves: { inputs: [0, 1], aux: true },
+  // x and gamma (input 1 is beta when there is no gamma: saved needlessly, it is [C]); mean, invstd;
+  // the output, whose sign is the fused ReLU's mask (without ReLU it is the next layer's input and
+  // usually saved there anyway).
+  saves: { inputs: [0, 1], aux: true, output: true },
 });
 
 function applyGpu(gpu: WebGpuBackend, x: GpuStorage, mean: GpuStorage, invstd: GpuStorage, gamma: GpuStorage, beta: GpuStorage,
-  y: GpuStorage, n: number, c: number, s: number, hasGamma: boolean, hasBeta: boolean): void {
+  y: GpuStorage, n: number, c: number, s: number, hasGamma: boolean, hasBeta: boolean, relu: boolean): void {
   const parts = Math.ceil(s / PART);
   const items = n * c * parts;
   gpu.run({
-    shader: 'batch_norm_apply', constants: { HAS_GAMMA: hasGamma ? 1 : 0, HAS_BETA: hasBeta ? 1 : 0 },
+    shader: 'batch_norm_apply', entry: s % 4 === 0 ? 'main4' : 'main', constants: { HAS_GAMMA: hasGamma ? 1 : 0, HAS_BETA: hasBeta ? 1 : 0, RELU: +relu },
     inputs: [x, mean, invstd, gamma, beta], outputs: [y],
-    params: [u32(items), u32(c), u32(s), u32(parts), u32(PART)], workgroups: grid(Math.ceil(items / 256)),
+    params: [u32(items), u32(c), u32(s), u32(parts), u32(PART), u32(0), u32(0), u32(0)], workgroups: grid(Math.ceil(items / 256)),
   });
 }
 
@@ -175,7 +186,12 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
   shape(inputs, a) {
     const [x, g, mean, invstd] = inputs;
     checkX('batchNormBackward', x);
-    if (inputs.length !== (a.hasGamma ? 5 : 4)) throw new ArgumentError('batchNormBackward', `expected ${a.hasGamma ? 5 : 4} inputs, got ${inputs.length}`);
+    const want = 4 + (a.hasGamma ? 1 : 0) + (a.relu ? 1 : 0);
+    if (inputs.length !== want) throw new ArgumentError('batchNormBackward', `expected ${want} inputs, got ${inputs.length}`);
+    const y = a.relu ? inputs[want - 1] : null;
+    if (y && (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i]) || y.dtype !== 'f32')) {
+      throw new ShapeError('batchNormBackward', `the ReLU output y must be f32 of x's shape ${fmtShape(x.shape)}, got ${fmtShape(y.shape)} ${y.dtype}`);
+    }
     if (g.shape.length !== x.shape.length || g.shape.some((d, i) => d !== x.shape[i]) || g.dtype !== 'f32') {
       throw new ShapeError('batchNormBackward', `g must be f32 of x's shape ${fmtShape(x.shape)}, got ${fmtShape(g.shape)} ${g.dtype}`);
     }
@@ -191,8 +207,10 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
     return [{ shape: [c], dtype: 'f32' }, { shape: [c], dtype: 'f32' }];
   },
   cpu(_b, inputs, a) {
-    const [x, g, mean, invstd] = inputs;
+    const [x, g0, mean, invstd] = inputs;
     const gamma = a.hasGamma ? inputs[4].data : null;
+    const y = a.relu ? inputs[inputs.length - 1].data : null;
+    const g = y ? { data: g0.data.map((v, i) => v * (y[i] > 0 ? 1 : 0)) } : g0;
     const [n, c, s] = dims(x.shape);
     const m = n * s;
     const dx = new Float64Array(x.data.length);
@@ -209,28 +227,33 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
   },
   webgpu(gpu, inputs, a) {
     const [x, g, mean, invstd] = inputs;
+    const gamma = a.hasGamma ? inputs[4].storage : null;
+    const y = a.relu ? inputs[inputs.length - 1].storage : g.storage;
+    const relu = +(a.relu ?? false);
     const [n, c, s] = dims(x.shape);
     const m = n * s;
     const { k, chunk } = chunking(m, c);
     const part = gpu.alloc(2 * c * k);
     gpu.run({
-      shader: 'batch_norm_grad_stats', inputs: [x.storage, g.storage, mean.storage], outputs: [part],
+      shader: 'batch_norm_grad_stats', constants: { RELU: relu }, inputs: [x.storage, g.storage, mean.storage, y], outputs: [part],
       params: [u32(c * k), u32(c), u32(s), u32(k), u32(chunk), u32(m), u32(0)], workgroups: grid(Math.ceil((c * k) / 256)),
     });
-    const dgamma = gpu.alloc(c), dbeta = gpu.alloc(c);
+    const dgamma = gpu.alloc(c), dbeta = gpu.alloc(c), coef = gpu.alloc(4 * c);
     gpu.run({
-      shader: 'batch_norm_grad_merge', inputs: [part, invstd.storage], outputs: [dgamma, dbeta],
-      params: [u32(c), u32(k), u32(0)], workgroups: [Math.ceil(c / 64)],
+      shader: 'batch_norm_grad_merge', constants: { HAS_GAMMA: a.hasGamma ? 1 : 0 },
+      inputs: [part, invstd.storage, mean.storage, gamma ?? invstd.storage], outputs: [dgamma, dbeta, coef],
+      params: [u32(c), u32(k), u32(0), f32(1 / m)], workgroups: [Math.ceil(c / 64)],
     });
     gpu.release(part);
     const dx = gpu.alloc(x.size);
     const parts = Math.ceil(s / PART);
     const items = n * c * parts;
     gpu.run({
-      shader: 'batch_norm_grad_input', constants: { HAS_GAMMA: a.hasGamma ? 1 : 0 },
-      inputs: [x.storage, g.storage, mean.storage, invstd.storage, a.hasGamma ? inputs[4].storage : x.storage, dgamma, dbeta], outputs: [dx],
-      params: [u32(items), u32(c), u32(s), u32(parts), u32(PART), f32(1 / m)], workgroups: grid(Math.ceil(items / 256)),
+      shader: 'batch_norm_grad_input', entry: s % 4 === 0 ? 'main4' : 'main', constants: { RELU: relu },
+      inputs: [x.storage, g.storage, y, coef], outputs: [dx],
+      params: [u32(items), u32(c), u32(s), u32(parts), u32(PART), u32(0), u32(0), u32(0)], workgroups: grid(Math.ceil(items / 256)),
     });
+    gpu.release(coef);
     return { out: dx, aux: [dgamma, dbeta] };
   },
 });
@@ -274,7 +297,7 @@ export const BatchNormApplyOp = defineOp<BatchNormApplyAttrs>({
     const y = gpu.alloc(x.size);
     const gamma = a.hasGamma ? inputs[3].storage : x.storage;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 4 : 3].storage : x.storage;
-    applyGpu(gpu, x.storage, mean.storage, invstd.storage, gamma, beta, y, n, c, s, a.hasGamma, a.hasBeta);
+    applyGpu(gpu, x.storage, mean.storage, invstd.storage, gamma, beta, y, n, c, s, a.hasGamma, a.hasBeta, false);
     return y;
   },
   backward(g, ctx) {
@@ -318,6 +341,8 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance before the square root. Default 1e-5. */
   eps?: number;
+  /** Return relu(batchNorm(x)): in training mode one fused pass forward and backward. */
+  relu?: boolean;
 }
 
 /**
@@ -346,20 +371,22 @@ export const batchNorm = defineComposite('batchNorm', true,
       }
       return tidy(() => {
         const invstd = rsqrt(affine(rv, 1, eps));
-        return runOp(BatchNormApplyOp, [x, rm, invstd, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])],
+        const y = runOp(BatchNormApplyOp, [x, rm, invstd, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])],
           { hasGamma: gamma !== null, hasBeta: beta !== null });
+        return opts.relu ? relu(y) : y;
       });
     }
 
     const m = n * s;
     if (m <= 1) throw new ShapeError('batchNorm', `expected more than 1 value per channel when training, got x ${fmtShape(x.shape)}`);
     const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
-    const { out, aux } = runOpAux(BatchNormTrainOp, inputs, { eps, hasGamma: gamma !== null, hasBeta: beta !== null });
+    const { out, aux } = runOpAux(BatchNormTrainOp, inputs, { eps, hasGamma: gamma !== null, hasBeta: beta !== null, relu: opts.relu ?? false });
     const [mean, , vars] = aux;
     if (rm || rv) {
       noGrad(() => tidy(() => {
-        if (rm) rm.assign(add(affine(rm, 1 - momentum, 0), affine(mean, momentum, 0)));
-        if (rv) rv.assign(add(affine(rv, 1 - momentum, 0), affine(vars, (momentum * m) / (m - 1), 0)));
+        // one fused pass each (the moving average of the optimizers' emaUpdate)
+        if (rm) rm.assign(emaUpdate(rm, mean, 1 - momentum));
+        if (rv) rv.assign(emaUpdate(rv, affine(vars, m / (m - 1), 0), 1 - momentum));
       }));
     }
     aux.forEach((t) => t.dispose());

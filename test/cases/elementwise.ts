@@ -35,6 +35,10 @@ const binaryCases: OpCase[] = [
     fn: (a, b) => E.add(E.add(E.add(E.greater(a, b), E.mul(E.greaterEqual(a, b), 2)), E.add(E.mul(E.less(a, b), 4), E.mul(E.lessEqual(a, b), 8))),
       E.add(E.mul(E.equal(a, b), 16), E.mul(E.notEqual(a, b), 32))),
     inputs: [{ shape: [3, 4], values: [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3] }, { shape: [4], values: [1, 1, 1, 1] }] },
+  { name: 'addRelu same shape (vec4 path, ragged size)', ops: ['addRelu', 'reluBackward'], fn: E.addRelu, inputs: [{ shape: [3, 11] }, { shape: [3, 11] }] },
+  { name: 'addRelu broadcast', ops: ['addRelu', 'reluBackward'], fn: E.addRelu, inputs: [{ shape: [2, 3, 5] }, { shape: [3, 1] }] },
+  { name: 'reluBackward (g where y > 0)', ops: ['reluBackward'], fn: E.reluBackward, grad: false,
+    inputs: [{ shape: [2, 9] }, { shape: [2, 9], values: [-1, 0, 1, 2, -0.5, 0, 3, -2, 1, 0.1, 0, -0.1, 5, 4, -3, 0, 2, 2] }] },
   { name: 'where broadcast', ops: ['where', 'greater'], fn: (c, a, b) => E.where(E.greater(c, 0), a, b), inputs: [{ shape: [3, 1] }, { shape: [3, 4] }, { shape: [4] }] },
 ];
 

@@ -24,6 +24,10 @@ const trainCases: OpCase[] = [
     inputs: [{ shape: [7, 5, 33, 31], low: -2, high: 3 }, chan(5, 0.5, 1.5), chan(5)] },
   { name: 'batchNorm train 1-D split [5000,3]', ops: OPS, fn: (x, g, b) => train(x, g, b), gradcheck: false, tol: { atol: 1e-4, rtol: 1e-3 },
     inputs: [{ shape: [5000, 3], low: 10, high: 12 }, chan(3, 0.5, 1.5), chan(3)] },
+  { name: 'batchNorm train + relu 2-D [3,5,4,4] (vec4 rows)', ops: OPS, fn: (x, g, b) => N.batchNorm(x, g, b, { training: true, relu: true }),
+    inputs: [{ shape: [3, 5, 4, 4], low: -2, high: 3 }, chan(5, 0.5, 1.5), chan(5)] },
+  { name: 'batchNorm train + relu 2-D odd [2,3,5,7] no affine', ops: OPS, fn: (x) => N.batchNorm(x, null, null, { training: true, relu: true }),
+    inputs: [{ shape: [2, 3, 5, 7] }] },
   { name: 'batchNorm train ResNet-sized [32,64,32,32] (chunks of 256)', ops: OPS, fn: (x, g, b) => train(x, g, b), gradcheck: false, tol: { atol: 1e-4, rtol: 1e-3 },
     inputs: [{ shape: [32, 64, 32, 32], low: -1, high: 2 }, chan(64, 0.5, 1.5), chan(64)] },
 ];
@@ -40,6 +44,8 @@ const evalCases: OpCase[] = [
     inputs: [{ shape: [2, 3, 5, 7] }, chan(3, 0.5, 1.5), chan(3), chan(3, 0.5, 2)] },
   { name: 'batchNorm eval 2-D beta only, eps 1e-2 [2,4,3,3]', ops: EVAL, fn: (x, b, rm, rv) => N.batchNorm(x, null, b, { training: false, runningMean: rm, runningVar: rv, eps: 1e-2 }),
     inputs: [{ shape: [2, 4, 3, 3] }, chan(4), chan(4), chan(4, 0.5, 2)] },
+  { name: 'batchNorm eval + relu 2-D [3,5,4,3]', ops: [...EVAL, 'relu'], fn: (x, g, b, rm, rv) => N.batchNorm(x, g, b, { training: false, runningMean: rm, runningVar: rv, relu: true }),
+    inputs: [{ shape: [3, 5, 4, 3] }, chan(5, 0.5, 1.5), chan(5), chan(5), chan(5, 0.5, 2)] },
   { name: 'batchNorm eval large [16,32,16,16]', ops: EVAL, fn: (x, g, b, rm, rv) => evalBn(x, g, b, rm, rv), gradcheck: false,
     inputs: [{ shape: [16, 32, 16, 16] }, chan(32, 0.5, 1.5), chan(32), chan(32), chan(32, 0.5, 2)] },
   // the primitive directly: gradients into mean and invstd too
@@ -50,9 +56,9 @@ const evalCases: OpCase[] = [
 ];
 
 /** batchNormBackward's dx, dgamma and dbeta flattened into one vector. */
-function bnBackward(hasGamma: boolean) {
+function bnBackward(hasGamma: boolean, relu = false) {
   return (...xs: Tensor[]) => {
-    const { out, aux } = runOpAux(N.BatchNormBackwardOp, xs, { hasGamma });
+    const { out, aux } = runOpAux(N.BatchNormBackwardOp, xs, { hasGamma, relu });
     return concat([reshape(out, [-1]), ...aux], 0);
   };
 }
@@ -62,6 +68,10 @@ const backwardCases: OpCase[] = [
     inputs: [{ shape: [3, 5, 4, 3] }, { shape: [3, 5, 4, 3] }, chan(5, -0.2, 0.2), chan(5, 0.5, 2), chan(5, 0.5, 1.5)] },
   { name: 'batchNormBackward 1-D [9,4] without gamma', ops: ['batchNormBackward'], fn: bnBackward(false), grad: false,
     inputs: [{ shape: [9, 4] }, { shape: [9, 4] }, chan(4, -0.2, 0.2), chan(4, 0.5, 2)] },
+  { name: 'batchNormBackward with a ReLU mask [3,5,4,4] (vec4 rows)', ops: ['batchNormBackward'], fn: bnBackward(true, true), grad: false,
+    inputs: [{ shape: [3, 5, 4, 4] }, { shape: [3, 5, 4, 4] }, chan(5, -0.2, 0.2), chan(5, 0.5, 2), chan(5, 0.5, 1.5), { shape: [3, 5, 4, 4] }] },
+  { name: 'batchNormBackward with a ReLU mask, no gamma [4,3,3,3]', ops: ['batchNormBackward'], fn: bnBackward(false, true), grad: false,
+    inputs: [{ shape: [4, 3, 3, 3] }, { shape: [4, 3, 3, 3] }, chan(3, -0.2, 0.2), chan(3, 0.5, 2), { shape: [4, 3, 3, 3] }] },
   { name: 'batchNormBackward split [9,6,30,31]', ops: ['batchNormBackward'], fn: bnBackward(true), grad: false, tol: { atol: 1e-4, rtol: 1e-3 },
     inputs: [{ shape: [9, 6, 30, 31] }, { shape: [9, 6, 30, 31] }, chan(6, -0.2, 0.2), chan(6, 0.5, 2), chan(6, 0.5, 1.5)] },
 ];
