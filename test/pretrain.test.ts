@@ -4,7 +4,8 @@
  * gives the same losses as the uninterrupted run; a non-finite loss names the step and keeps the
  * last good checkpoint; a resume with another depth or stem is refused; the per-epoch history
  * (onEpochs) is rebuilt from log.jsonl on resume. The CLI: presets and their precedence, --help, the
- * no-argument demo, the progress bar and its throttling off a TTY.
+ * no-argument demo, the progress bar and its throttling off a TTY. The kNN monitor every N epochs
+ * (timed) and the profile of the second step.
  */
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { DEFAULT_TRAIN_CONFIG, TrainingError, checkedConfig, train, type EpochSu
 import { Progress, UsageError, helpText, main, parseArgs, progressLine } from '../simclr/pretrain-cli.js';
 import { DEMO_DIR, PRESETS } from '../simclr/presets.js';
 import { cifarRecords, gpu } from './helpers.js';
+import type { ProfileReport } from '../engine/webgpu/profiler.js';
 
 let root = '';
 const dirs: string[] = [];
@@ -316,5 +318,41 @@ describe('pretrain CLI argument parsing', () => {
     expect(tty[0].startsWith('\r epoch 1/20'.trim()) || tty[0].startsWith('\repoch 1/20')).toBe(true);
     expect(tty[0].endsWith('\x1b[K')).toBe(true);
     expect(tty.slice(2)).toEqual(['\n', 'note: x\n']);
+  });
+});
+
+describe('train: kNN every N epochs, profile (pipelines already compiled in this file)', () => {
+  it('kNN after epochs 2 and 3 of 3 with knnEvery 2, timed; the second step profiled', async () => {
+    const backend = await gpu();
+    const out = await tempDir();
+    const reports: ProfileReport[] = [];
+    let dispatches = 0, d0 = 0;
+    const r = await train(config(out, { epochs: 3, checkpointEvery: 3, seed: 2, knnEvery: 2, profile: true }), {
+      backend,
+      onStep: (m) => { if (m.step === 0) d0 = backend.dispatchCount; if (m.step === 1) dispatches = backend.dispatchCount - d0; },
+      onProfile: (p) => reports.push(p),
+    });
+    expect(r.steps).toBe(12);
+    const lines = await logLines(out);
+    const ep = lines.filter((l) => l.type === 'epoch');
+    expect(ep.map((e) => e.knnTop1 === null)).toEqual([true, false, false]);
+    expect(ep.map((e) => e.knnSec === null)).toEqual([true, false, false]);
+    for (const e of ep.slice(1)) expect(e.knnSec as number).toBeGreaterThan(0);
+    const prof = lines.filter((l) => l.type === 'profile');
+    expect(prof).toHaveLength(1);
+    expect(prof[0].step).toBe(1);
+    expect(reports).toHaveLength(1);
+    // every dispatch of step 1 (between the onStep calls of steps 0 and 1) was profiled
+    expect(reports[0].dispatches).toBe(dispatches);
+    expect(reports[0].phases.map((p) => p.key)).toEqual(['augment', 'loss, backward, read, optimizer']);
+    const ops = reports[0].ops.map((o) => o.op);
+    for (const op of ['conv2d', 'conv2dBackwardWeight', 'ntXentRows', 'larsUpdate']) expect(ops).toContain(op);
+  });
+
+  it('--knn-every and --profile parse; --knn-every 0 is refused', () => {
+    const a = parseArgs(['--data', trainFile, '--out', 'x', '--knn-every', '5', '--profile']);
+    expect(a?.knnEvery).toBe(5);
+    expect(a?.profile).toBe(true);
+    expect(() => parseArgs(['--data', trainFile, '--out', 'x', '--knn-every', '0'])).toThrow(/knn-every/);
   });
 });
