@@ -34,8 +34,8 @@ export interface BenchArgs {
   samples: number;
   /** Conv samples per kernel (default 3: batch-32 convs are slow on a CPU adapter). */
   convSamples: number;
-  /** Run one section only. */
-  only: 'matmul' | 'conv' | 'resnet' | 'ntxent' | 'optim' | 'augment' | 'methods' | 'step' | null;
+  /** Run only these sections (--only=a,b), in the bench's own order; null: all. */
+  only: BenchSection[] | null;
   /** Profile one step per case (step section) and print the top kernel groups. */
   profile: boolean;
   /** Step section: ResNet widths (default 0.25, 0.5, 1), batch (default 256), samples (default 3). */
@@ -48,12 +48,15 @@ export interface BenchArgs {
   convShapes: number[] | null;
 }
 
+export const BENCH_SECTIONS = ['matmul', 'conv', 'resnet', 'ntxent', 'optim', 'augment', 'methods', 'step'] as const;
+export type BenchSection = (typeof BENCH_SECTIONS)[number];
+
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const quick = argv.includes('--quick');
   const val = (k: string) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
-  const only = val('only') ?? null;
-  const sections = ['matmul', 'conv', 'resnet', 'ntxent', 'optim', 'augment', 'methods', 'step'] as const;
-  if (only !== null && !(sections as readonly string[]).includes(only)) throw new Error(`bench: --only must be one of ${sections.join(', ')}, got ${only}`);
+  const only = val('only')?.split(',') ?? null;
+  const bad = only?.find((o) => !(BENCH_SECTIONS as readonly string[]).includes(o));
+  if (bad !== undefined) throw new Error(`bench: --only takes sections from ${BENCH_SECTIONS.join(', ')} (comma-separated), got ${bad}`);
   const numbers = (k: string, ok: (n: number) => boolean, what: string): number[] | null => {
     const v = val(k);
     if (v === undefined) return null;
@@ -67,7 +70,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     quick, variants: argv.includes('--variants'), convVariants: argv.includes('--conv-variants'),
     samples: val('samples') ? Math.max(5, Number(val('samples'))) : 5,
     convSamples: val('conv-samples') ? Math.max(1, Number(val('conv-samples'))) : 3,
-    only: only as BenchArgs['only'],
+    only: only as BenchSection[] | null,
     convShapes: val('conv-shapes') ? val('conv-shapes')!.split(',').map(Number) : null,
     profile: argv.includes('--profile'),
     widths,

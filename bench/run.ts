@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=matmul|conv|resnet|ntxent|optim|augment|methods|step] [-- --variants]
+ * `npm run bench [-- --quick] [-- --only=matmul,conv,resnet,ntxent,optim,augment,methods,step (any)] [-- --variants]
  * [-- --conv-variants] [-- --samples=N] [-- --conv-samples=N] [-- --conv-shapes=0,4] [-- --profile]
  * [-- --widths=0.25,0.5,1] [-- --batch=256] [-- --step-samples=3] [-- --no-supervised]`.
  * Matmul, conv and ResNet sections: this engine against @tensorflow/tfjs-backend-webgpu on the same
@@ -16,7 +16,7 @@ import { cpus as cpus_, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dawnGpuObject } from '../engine/webgpu/device.js';
 import { matmulKernelFor } from '../engine/ops/matmul.js';
-import { gflops, log, median, parseArgs, repsFor, timeCalls, writeResults } from './common.js';
+import { gflops, log, median, parseArgs, repsFor, timeCalls, writeResults, type BenchSection } from './common.js';
 import { createBackend, oursMatmul } from './ours.js';
 import { loadTfjs } from './tfjs.js';
 import { kernelName, measureVariants, type VariantResult } from './variants.js';
@@ -88,7 +88,7 @@ function fmaPeak(): { gflops: number; cores: number; mhz: number; text: string }
 /** The CPU capability line of torch.__config__.show() ("AVX2", "AVX512"). */
 const TORCH_CAPABILITY = (config: string) => /CPU capability usage: (\S+)/.exec(config)?.[1] ?? 'CPU';
 
-const section = (name: NonNullable<typeof args.only>) => args.only === null || args.only === name;
+const section = (name: BenchSection) => args.only === null || args.only.includes(name);
 
 if (section('matmul')) {
   const tfjs = await getTfjs();

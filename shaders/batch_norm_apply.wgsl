@@ -25,20 +25,24 @@ struct Params { n: u32, c: u32, s: u32, parts: u32, e: u32, _p0: u32, _p1: u32, 
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
+// Channel c's (mean, scale, shift): y = (x - mean) * scale + shift.
+fn channel(c: u32) -> vec3<f32> {
+  var a = invstd[c];
+  if (HAS_GAMMA == 1u) { a *= gamma[c]; }
+  var b = 0.0;
+  if (HAS_BETA == 1u) { b = beta[c]; }
+  return vec3<f32>(mean[c], a, b);
+}
+
 @compute @workgroup_size(WG)
 fn main(gid: Grid1D) {
   let t = grid_index(gid);
   if (t >= p.n) { return; }
   let rp = bn_row_part(t);
-  let c = rp.c;
-  let mu = mean[c];
-  var a = invstd[c];
-  if (HAS_GAMMA == 1u) { a *= gamma[c]; }
-  var b = 0.0;
-  if (HAS_BETA == 1u) { b = beta[c]; }
+  let k = channel(rp.c);
   var idx = rp.row * p.s + rp.s0;
   for (var s = rp.s0; s < rp.s1; s++) {
-    var v = (x[idx] - mu) * a + b;
+    var v = (x[idx] - k.x) * k.y + k.z;
     if (RELU) { v = max(v, 0.0); }
     y[idx] = v;
     idx++;
@@ -53,15 +57,10 @@ fn main4(gid: Grid1D) {
   let t = grid_index(gid);
   if (t >= p.n) { return; }
   let rp = bn_row_part(t);
-  let c = rp.c;
-  let mu = mean[c];
-  var a = invstd[c];
-  if (HAS_GAMMA == 1u) { a *= gamma[c]; }
-  var b = 0.0;
-  if (HAS_BETA == 1u) { b = beta[c]; }
+  let k = channel(rp.c);
   var q = (rp.row * p.s + rp.s0) / 4u;
   for (var s = rp.s0; s < rp.s1; s += 4u) {
-    var v = (x4[q] - mu) * a + b;
+    var v = (x4[q] - k.x) * k.y + k.z;
     if (RELU) { v = max(v, vec4<f32>(0.0)); }
     y4[q] = v;
     q++;

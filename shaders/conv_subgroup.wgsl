@@ -35,6 +35,7 @@ override SGN: u32 = 1u;  // subgroups along the columns
 
 #include "conv_params.wgsl"
 #include "bcast8.wgsl"
+#include "tile_fma.wgsl"
 
 @group(0) @binding(0) var<storage, read> asrc: array<f32>;
 @group(0) @binding(1) var<storage, read> bsrc: array<vec4<f32>>;
@@ -193,18 +194,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (WIDE) {
           for (var q = 0u; q < NQ; q++) {
             let o = (8u * r + i) * 2u + q;
-            acc[o] = fma(vec4<f32>(av[i].x), bv[q], acc[o]);
-            acc[o] = fma(vec4<f32>(av[i].y), bv[2u + q], acc[o]);
-            acc[o] = fma(vec4<f32>(av[i].z), bv[4u + q], acc[o]);
-            acc[o] = fma(vec4<f32>(av[i].w), bv[6u + q], acc[o]);
+            acc[o] = fma_k4(acc[o], av[i], bv, q);
           }
         } else {
           for (var j = 0u; j < TN; j++) {
             let o = (8u * r + i) * TN + j;
-            sacc[o] = fma(av[i].x, bs[j], sacc[o]);
-            sacc[o] = fma(av[i].y, bs[TN + j], sacc[o]);
-            sacc[o] = fma(av[i].z, bs[2u * TN + j], sacc[o]);
-            sacc[o] = fma(av[i].w, bs[3u * TN + j], sacc[o]);
+            // one write of the accumulator per 4 values of k (lavapipe masks every write in a loop)
+            sacc[o] = fma(av[i].w, bs[3u * TN + j], fma(av[i].z, bs[2u * TN + j], fma(av[i].y, bs[TN + j], fma(av[i].x, bs[j], sacc[o]))));
           }
         }
       }

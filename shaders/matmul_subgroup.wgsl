@@ -28,6 +28,7 @@ override SGN: u32 = 1u;  // subgroups along N
 
 #include "matmul_vec4.wgsl"
 #include "bcast8.wgsl"
+#include "tile_fma.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
@@ -89,10 +90,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var i = 0u; i < 8u; i++) {
         for (var q = 0u; q < NQ; q++) {
           let o = (8u * r + i) * 2u + q;
-          acc[o] = fma(vec4<f32>(av[i].x), bv[q], acc[o]);
-          acc[o] = fma(vec4<f32>(av[i].y), bv[2u + q], acc[o]);
-          acc[o] = fma(vec4<f32>(av[i].z), bv[4u + q], acc[o]);
-          acc[o] = fma(vec4<f32>(av[i].w), bv[6u + q], acc[o]);
+          acc[o] = fma_k4(acc[o], av[i], bv, q);
         }
       }
     }

@@ -40,15 +40,18 @@ function sameShape(op: string, what: readonly string[], ts: readonly TensorMeta[
 
 // ---- SGD and LARS ------------------------------------------------------------------------------
 
+/** Param, grad and (after the first step) the momentum buffer, all of one shape: the output's meta. */
+function momentumInputs(op: string, inputs: readonly TensorMeta[], hasBuffer: boolean): TensorMeta {
+  if (inputs.length !== (hasBuffer ? 3 : 2)) throw new ArgumentError(op, `expected ${hasBuffer ? 3 : 2} inputs, got ${inputs.length}`);
+  sameShape(op, ['param', 'grad', 'momentum buffer'], inputs);
+  return inputs[0];
+}
+
 export interface SgdAttrs { readonly lr: number; readonly momentum: number; readonly weightDecay: number; readonly nesterov: boolean; readonly hasBuffer: boolean }
 
 export const SgdUpdateOp = defineOp<SgdAttrs>({
   name: 'sgdUpdate',
-  shape(inputs, a) {
-    if (inputs.length !== (a.hasBuffer ? 3 : 2)) throw new ArgumentError('sgdUpdate', `expected ${a.hasBuffer ? 3 : 2} inputs, got ${inputs.length}`);
-    sameShape('sgdUpdate', ['param', 'grad', 'momentum buffer'], inputs);
-    return inputs[0];
-  },
+  shape(inputs, a) { return momentumInputs('sgdUpdate', inputs, a.hasBuffer); },
   aux(inputs, a) { return a.momentum > 0 ? [inputs[0]] : []; },
   cpu(_b, [w, g, v], a) {
     const n = w.data.length;
@@ -101,11 +104,7 @@ const LARS_PARTIALS = 2048;
 
 export const LarsUpdateOp = defineOp<LarsAttrs>({
   name: 'larsUpdate',
-  shape(inputs, a) {
-    if (inputs.length !== (a.hasBuffer ? 3 : 2)) throw new ArgumentError('larsUpdate', `expected ${a.hasBuffer ? 3 : 2} inputs, got ${inputs.length}`);
-    sameShape('larsUpdate', ['param', 'grad', 'momentum buffer'], inputs);
-    return inputs[0];
-  },
+  shape(inputs, a) { return momentumInputs('larsUpdate', inputs, a.hasBuffer); },
   aux(inputs) { return [inputs[0]]; },
   cpu(_b, [w, g, v], a) {
     const n = w.data.length;
