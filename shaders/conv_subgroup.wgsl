@@ -145,8 +145,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var i = 0u; i < 4u; i++) {
       ks[i] = kstate(c0, c1, c2);
       kok[i] = k + i < ke;
+      // branch-free carries: lavapipe turns an if inside the loop into masked writes
       c2++;
-      if (c2 == l2) { c2 = 0u; c1++; if (c1 == l1) { c1 = 0u; c0++; } }
+      let w2 = c2 == l2;
+      c2 = select(c2, 0u, w2);
+      c1 += u32(w2);
+      let w1 = c1 == l1;
+      c1 = select(c1, 0u, w1);
+      c0 += u32(w1);
     }
     // bv[kk * 2 + q] = B[k + kk, this lane's columns 4q..4q+3] (TN >= 4); bs[kk * TN + j] = B[k + kk,
     // this lane's column j] (TN < 4)
