@@ -68,11 +68,9 @@ fn main(gid: Grid1D) {
 @compute @workgroup_size(WG)
 fn same4(gid: Grid1D) {
   let t = grid_index(gid);
-  if (t >= p.T) { return; }
-  let nq = vec4_count(p.n);
   for (var k = 0u; k < E; k++) {
-    let q = t + k * p.T;
-    if (q >= nq) { break; }
+    let q = vec4_step(t, k, p.T, p.n);
+    if (q == NO_VEC4) { break; }
     let x = a4[q];
     let y = b4[q];
     out4[q] = vec4<f32>(apply(x.x, y.x), apply(x.y, y.y), apply(x.z, y.z), apply(x.w, y.w));

@@ -33,14 +33,12 @@ fn one_minus_pow(b: f32, t: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(gid: Grid1D) {
   let t = grid_index(gid);
-  if (t >= p.T) { return; }
   let step = tstep[0];
   let step_size = p.lr / one_minus_pow(p.b1, step);
   let sqrt_bc2 = sqrt(one_minus_pow(p.b2, step));
-  let nq = vec4_count(p.n);
   for (var k = 0u; k < E; k++) {
-    let q = t + k * p.T;
-    if (q >= nq) { break; }
+    let q = vec4_step(t, k, p.T, p.n);
+    if (q == NO_VEC4) { break; }
     var wq = w[q];
     var gq = g[q];
     if (DECOUPLED) { wq *= 1.0 - p.lr * p.wd; } else { gq += p.wd * wq; }

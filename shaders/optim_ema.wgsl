@@ -18,11 +18,9 @@ struct Params { n: u32, T: u32, m: f32, _p0: u32 }
 @compute @workgroup_size(WG)
 fn main(gid: Grid1D) {
   let t = grid_index(gid);
-  if (t >= p.T) { return; }
-  let nq = vec4_count(p.n);
   for (var k = 0u; k < E; k++) {
-    let q = t + k * p.T;
-    if (q >= nq) { break; }
+    let q = vec4_step(t, k, p.T, p.n);
+    if (q == NO_VEC4) { break; }
     out[q] = p.m * tgt[q] + (1.0 - p.m) * online[q];
   }
 }

@@ -33,13 +33,11 @@ struct Params { n: u32, T: u32, lr_out: f32, c: f32, m: f32, wd: f32, _p0: u32, 
 @compute @workgroup_size(WG)
 fn momentum(gid: Grid1D) {
   let t = grid_index(gid);
-  if (t >= p.T) { return; }
   var c = p.c;
   if (SCALE_BUF) { c = scale[0]; }
-  let nq = vec4_count(p.n);
   for (var k = 0u; k < E; k++) {
-    let q = t + k * p.T;
-    if (q >= nq) { break; }
+    let q = vec4_step(t, k, p.T, p.n);
+    if (q == NO_VEC4) { break; }
     let wq = w[q];
     var d = g[q];
     if (HAS_WD) { d += p.wd * wq; }
@@ -59,11 +57,9 @@ fn momentum(gid: Grid1D) {
 @compute @workgroup_size(WG)
 fn plain(gid: Grid1D) {
   let t = grid_index(gid);
-  if (t >= pp.T) { return; }
-  let nq = vec4_count(pp.n);
   for (var k = 0u; k < E; k++) {
-    let q = t + k * pp.T;
-    if (q >= nq) { break; }
+    let q = vec4_step(t, k, pp.T, pp.n);
+    if (q == NO_VEC4) { break; }
     let wq = w[q];
     plain_out[q] = wq - pp.lr_out * (g[q] + pp.wd * wq);
   }

@@ -53,11 +53,9 @@ fn apply(v: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(gid: Grid1D) {
   let t = grid_index(gid);
-  if (t >= p.T) { return; }
-  let nq = vec4_count(p.n);
   for (var k = 0u; k < E; k++) {
-    let q = t + k * p.T;
-    if (q >= nq) { break; }
+    let q = vec4_step(t, k, p.T, p.n);
+    if (q == NO_VEC4) { break; }
     let v = x[q];
     out[q] = vec4<f32>(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
   }
