@@ -196,7 +196,12 @@ function f16Table(): Float32Array {
   return (f16Cache = t);
 }
 
-interface Raw { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }
+/** One tensor of a validated header: dtype, shape and its byte range within the data. */
+export interface SafetensorsTensorInfo { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }
+type Raw = SafetensorsTensorInfo;
+
+/** A validated header: where the data start, the metadata, and the tensors in the order of the data. */
+export interface SafetensorsLayout { dataStart: number; metadata: Record<string, string>; tensors: SafetensorsTensorInfo[] }
 
 function describeDType(d: unknown): string {
   if (typeof d === 'string' && OTHER_KNOWN.includes(d)) return `unsupported dtype '${d}' (readable: ${Object.keys(ITEM_SIZE).join(', ')})`;
@@ -209,31 +214,49 @@ function describeDType(d: unknown): string {
  * before they have been checked against the actual byte count.
  */
 export function decodeSafetensors(bytes: Uint8Array, source?: string): SafetensorsDict {
+  if (!(bytes instanceof Uint8Array)) throw new SafetensorsError(source, 'expected a Uint8Array');
+  const layout = decodeSafetensorsHeader(bytes, bytes.length, source);
+  const out = new SafetensorsDict();
+  out.metadata = layout.metadata;
+  for (const t of layout.tensors) {
+    out.set(t.name, decodeSafetensorsTensor(t, bytes.subarray(layout.dataStart + t.begin, layout.dataStart + t.end), source));
+  }
+  return out;
+}
+
+/**
+ * Validates the header of a file of `totalBytes` bytes from its first bytes `head` (the 8-byte
+ * length and the header; more may follow), without its data: the length field, the JSON, every
+ * tensor's dtype, shape and offsets, and that the tensors tile the data exactly. Lets a reader
+ * fetch each tensor's bytes on its own (nn/files.ts reads files over 2 GiB that way).
+ */
+export function decodeSafetensorsHeader(head: Uint8Array, totalBytes: number, source?: string): SafetensorsLayout {
   const fail: (detail: string) => never = (detail) => { throw new SafetensorsError(source, detail); };
-  if (!(bytes instanceof Uint8Array)) fail('expected a Uint8Array');
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (totalBytes < 8) fail(`file is ${totalBytes} bytes, shorter than the 8-byte header length`);
+  if (head.length < 8) fail(`only ${head.length} of the file's first 8 bytes given`);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const n64 = view.getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n64} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
   const n = Number(n64);
-  if (8 + n > bytes.length) fail(`header length ${n} is larger than the file (${bytes.length - 8} bytes follow the length field)`);
+  if (8 + n > totalBytes) fail(`header length ${n} is larger than the file (${totalBytes - 8} bytes follow the length field)`);
   if (n < 2) fail(`header length ${n} is too small for a JSON object`);
+  if (8 + n > head.length) fail(`only ${head.length} of the header's ${8 + n} bytes given`);
 
   let text = '';
-  try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)); } catch { fail('header is not valid UTF-8'); }
+  try { text = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, 8 + n)); } catch { fail('header is not valid UTF-8'); }
   let header: unknown;
   try { header = JSON.parse(text); } catch (e) { fail(`header is not valid JSON (${(e as Error).message})`); }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(`header is not a JSON object (got ${Array.isArray(header) ? 'an array' : header === null ? 'null' : typeof header})`);
 
-  const dataLen = bytes.length - 8 - n;
-  const out = new SafetensorsDict();
+  const dataLen = totalBytes - 8 - n;
+  const metadata: Record<string, string> = {};
   const raws: Raw[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (info === null || typeof info !== 'object' || Array.isArray(info)) fail('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`__metadata__ '${k}' must be a string, got ${JSON.stringify(v)}`);
-        out.metadata[k] = v as string;
+        metadata[k] = v as string;
       }
       continue;
     }
@@ -267,23 +290,32 @@ export function decodeSafetensors(bytes: Uint8Array, source?: string): Safetenso
     if (r.end > r.begin || last === null) last = r;
   }
   if (pos !== dataLen) fail(`gap in the data: bytes [${pos}, ${dataLen}) at the end belong to no tensor`);
-
-  const base = 8 + n;
-  for (const r of sorted) out.set(r.name, { dtype: r.dtype, shape: [...r.shape], data: convert(r, bytes.subarray(base + r.begin, base + r.end), fail) });
-  return out;
+  return { dataStart: 8 + n, metadata, tensors: sorted };
 }
 
-function convert(r: Raw, b: Uint8Array, fail: (d: string) => never): Float32Array | Int32Array | Uint8Array {
+/**
+ * One tensor of a validated layout from its `end - begin` data bytes. `owned`: the caller hands
+ * the bytes over (a freshly read buffer), so they are used in place instead of copied.
+ */
+export function decodeSafetensorsTensor(t: SafetensorsTensorInfo, bytes: Uint8Array, source?: string, owned = false): SafetensorsEntry {
+  const fail: (detail: string) => never = (detail) => { throw new SafetensorsError(source, detail); };
+  if (bytes.length !== t.end - t.begin) fail(`tensor '${t.name}': ${bytes.length} bytes given for data_offsets [${t.begin}, ${t.end}]`);
+  return { dtype: t.dtype, shape: [...t.shape], data: convert(t, bytes, fail, owned) };
+}
+
+function convert(r: Raw, b: Uint8Array, fail: (d: string) => never, owned = false): Float32Array | Int32Array | Uint8Array {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  // the bytes as they are, aligned: in place when handed over, else a copy
+  const own = () => (owned && b.byteOffset % 4 === 0 ? b : b.slice());
   switch (r.dtype) {
     case 'F32': {
-      if (LITTLE_ENDIAN_HOST) return new Float32Array(b.slice().buffer);
+      if (LITTLE_ENDIAN_HOST) { const o = own(); return new Float32Array(o.buffer, o.byteOffset, o.length / 4); }
       const o = new Float32Array(b.length / 4);
       for (let i = 0; i < o.length; i++) o[i] = v.getFloat32(4 * i, true);
       return o;
     }
     case 'I32': {
-      if (LITTLE_ENDIAN_HOST) return new Int32Array(b.slice().buffer);
+      if (LITTLE_ENDIAN_HOST) { const o = own(); return new Int32Array(o.buffer, o.byteOffset, o.length / 4); }
       const o = new Int32Array(b.length / 4);
       for (let i = 0; i < o.length; i++) o[i] = v.getInt32(4 * i, true);
       return o;
@@ -302,6 +334,16 @@ function convert(r: Raw, b: Uint8Array, fail: (d: string) => never): Float32Arra
     }
     case 'I64': {
       const o = new Int32Array(b.length / 8);
+      if (LITTLE_ENDIAN_HOST && b.byteOffset % 4 === 0) {
+        // words in place: low then high of each value
+        const w = new Int32Array(b.buffer, b.byteOffset, b.length / 4);
+        for (let i = 0; i < o.length; i++) {
+          const lo = w[2 * i], hi = w[2 * i + 1];
+          if (hi !== lo >> 31) fail(`tensor '${r.name}': I64 value ${v.getBigInt64(8 * i, true)} at index ${i} does not fit in int32`);
+          o[i] = lo;
+        }
+        return o;
+      }
       for (let i = 0; i < o.length; i++) {
         const lo = v.getUint32(8 * i, true), hi = v.getInt32(8 * i + 4, true);
         if (!((hi === 0 && lo < 0x80000000) || (hi === -1 && lo >= 0x80000000))) {
@@ -311,7 +353,7 @@ function convert(r: Raw, b: Uint8Array, fail: (d: string) => never): Float32Arra
       }
       return o;
     }
-    case 'U8': return b.slice();
+    case 'U8': return own();
   }
 }
 

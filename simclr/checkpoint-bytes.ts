@@ -3,6 +3,11 @@
  * checkpoint.ts writes them to a directory): safetensors holding the model's state dict under its
  * torchvision names (F32; i32 counters as I64), the optimizer state under 'optimizer.', and in the
  * metadata JSON strings for step, epoch, the RNG state, the loader state, the config and metrics.
+ *
+ * Integrity: the metadata's `checksum` is the CRC-32 of the whole file with the checksum's own 8 hex
+ * digits read as '0's, checked by decodeCheckpoint, so changed tensor bytes (or metadata) are an
+ * error naming the file, never silently different losses; checkpoints written before the checksum
+ * existed decode unchecked. CRC-32 in plain code keeps this module free of Node and synchronous.
  */
 import { EngineError } from '../engine/errors.js';
 import type { Random } from '../engine/random.js';
@@ -43,6 +48,11 @@ export interface SaveCheckpointOptions {
 
 export interface LoadedCheckpoint {
   path: string;
+  /**
+   * Null when the checkpoint asked for was this one; otherwise why it was not used and that this
+   * one, the newest that validates, was taken instead (checkpoint.ts: "latest.json is missing; ...").
+   */
+  fallback: string | null;
   step: number;
   epoch: number;
   rng: number[];
@@ -62,11 +72,50 @@ export interface ResumeOptions {
   loader?: BatchLoader;
   /** When given, must equal the stored config (JSON, key order ignored); differences are listed. */
   config?: object;
+  /** Applied to the stored config before that comparison (keys since made changeable, relative paths). */
+  normalizeStored?(stored: unknown): unknown;
 }
 
 async function toInput(name: string, t: Tensor): Promise<SafetensorsInput> {
   if (t.isDisposed) throw new CheckpointError(`tensor '${name}' was disposed`);
   return { dtype: t.dtype === 'f32' ? 'F32' : 'I64', shape: [...t.shape], data: await t.data() };
+}
+
+const CHECKSUM_PREFIX = 'crc32:';
+const CHECKSUM_ZERO = '00000000';
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** CRC-32 (IEEE, as zlib and PNG) of `b`, continuing from `crc`. */
+function crc32(b: Uint8Array, crc = 0): number {
+  let c = ~crc;
+  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 255] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** Where the checksum's hex digits sit in the header of `bytes` (-1 if `value` is not there). */
+function checksumAt(bytes: Uint8Array, value: string): number {
+  const headerEnd = Math.min(bytes.length, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true)));
+  const needle = new TextEncoder().encode(value);
+  outer: for (let i = 8; i + needle.length <= headerEnd; i++) {
+    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    return i + CHECKSUM_PREFIX.length;
+  }
+  return -1;
+}
+
+/** CRC-32 hex of `bytes` with the 8 digits at `at` read as '0's. */
+function crcZeroed(bytes: Uint8Array, at: number): string {
+  const zeros = new TextEncoder().encode(CHECKSUM_ZERO);
+  const c = crc32(bytes.subarray(at + 8), crc32(zeros, crc32(bytes.subarray(0, at))));
+  return c.toString(16).padStart(8, '0');
 }
 
 function rngState(rng: Random): (number | null)[] {
@@ -91,12 +140,18 @@ export async function encodeCheckpoint(opts: SaveCheckpointOptions, path: string
     epoch: String(epoch),
     rng: JSON.stringify(rngState(rng)),
     config: JSON.stringify(config),
+    checksum: CHECKSUM_PREFIX + CHECKSUM_ZERO,
   };
   if (loader) metadata.loader = JSON.stringify(loader.getState());
   if (metrics !== undefined) metadata.metrics = JSON.stringify(metrics);
-  try { return encodeSafetensors(inputs, metadata); } catch (e) {
+  let bytes: Uint8Array;
+  try { bytes = encodeSafetensors(inputs, metadata); } catch (e) {
     throw new CheckpointError(`${path}: ${(e as Error).message}`);
   }
+  // the placeholder's digits are filled in place: same length, so no offset moves
+  const at = checksumAt(bytes, CHECKSUM_PREFIX + CHECKSUM_ZERO);
+  bytes.set(new TextEncoder().encode(crcZeroed(bytes, at)), at);
+  return bytes;
 }
 
 function parseJson(path: string, what: string, text: string | undefined, required: boolean): unknown {
@@ -120,6 +175,13 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpo
   if (md.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(`${path}: not a training checkpoint (metadata format ${JSON.stringify(md.format)}, expected '${CHECKPOINT_FORMAT}')`);
   }
+  if (md.checksum !== undefined) {
+    const want = md.checksum.slice(CHECKSUM_PREFIX.length);
+    const at = md.checksum.startsWith(CHECKSUM_PREFIX) && /^[0-9a-f]{8}$/.test(want) ? checksumAt(bytes, md.checksum) : -1;
+    if (at < 0) throw new CheckpointError(`corrupt checkpoint file ${path}: malformed checksum ${JSON.stringify(md.checksum)}`);
+    const got = crcZeroed(bytes, at);
+    if (got !== want) throw new CheckpointError(`corrupt checkpoint file ${path}: its bytes changed after it was written (CRC-32 ${got}, written as ${want})`);
+  }
   const step = Number(md.step), epoch = Number(md.epoch);
   if (!Number.isSafeInteger(step) || step < 0) throw new CheckpointError(`${path}: corrupt checkpoint: bad step ${JSON.stringify(md.step)}`);
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw new CheckpointError(`${path}: corrupt checkpoint: bad epoch ${JSON.stringify(md.epoch)}`);
@@ -134,7 +196,7 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpo
     else model.set(name, entry);
   }
   return {
-    path, step, epoch,
+    path, fallback: null, step, epoch,
     rng: (rngRaw as (number | null)[]).map((v) => (v === null ? NaN : v)),
     loader: (parseJson(path, 'loader', md.loader, false) as LoaderState | undefined) ?? null,
     config: parseJson(path, 'config', md.config, true),
@@ -167,7 +229,8 @@ function configDiff(stored: unknown, given: unknown, prefix = ''): string[] {
  */
 export function restoreCheckpoint(ck: LoadedCheckpoint, opts: ResumeOptions): LoadedCheckpoint {
   if (opts.config !== undefined) {
-    const diff = configDiff(ck.config, JSON.parse(JSON.stringify(opts.config)));
+    const stored = opts.normalizeStored ? opts.normalizeStored(ck.config) : ck.config;
+    const diff = configDiff(stored, JSON.parse(JSON.stringify(opts.config)));
     if (diff.length) throw new CheckpointError(`${ck.path}: config mismatch:\n  ${diff.join('\n  ')}`);
   }
   if (opts.loader && !ck.loader) throw new CheckpointError(`${ck.path}: a loader was passed but the checkpoint holds no loader state`);

@@ -53,6 +53,10 @@ export interface TrainConfig {
   seed: number;
   /** Continue from `<out>/latest.json`. */
   resume: boolean;
+  /** Remove a previous run's files from `out` first (each is reported; other files are kept). */
+  overwrite: boolean;
+  /** Checkpoints kept in `out`: the newest N and the one latest.json names. */
+  keepCheckpoints: number;
   backend: 'auto' | 'webgpu' | 'cpu';
   /** After training, the CLI evaluates the encoder (kNN, linear, baselines). */
   evaluate: boolean;
@@ -142,7 +146,9 @@ export const CONFIG_SCHEMA: readonly FieldSpec[] = [
   { key: 'warmupEpochs', flag: 'warmup-epochs', kind: 'number', min: 0, max: 2 ** 31 - 1, help: 'linear warm-up epochs before the cosine decay' },
   { key: 'checkpointEvery', flag: 'checkpoint-every', kind: 'int', min: 1, max: 2 ** 31 - 1, help: 'checkpoint every N epochs (and at the end)' },
   { key: 'seed', flag: 'seed', kind: 'int', min: 0, max: U32_MAX, help: 'seed of init, loader and augmentations (0..2^32-1)' },
-  { key: 'resume', flag: 'resume', kind: 'bool', help: 'continue from <out>/latest.json' },
+  { key: 'resume', flag: 'resume', kind: 'bool', help: 'continue the run in --out (latest.json, else the newest checkpoint that validates); with a larger --epochs, extend it' },
+  { key: 'overwrite', flag: 'overwrite', kind: 'bool', help: 'remove a previous run\'s files from --out first (each is reported; other files are kept)' },
+  { key: 'keepCheckpoints', flag: 'keep-checkpoints', kind: 'int', min: 1, max: 2 ** 31 - 1, help: 'checkpoints kept in --out: the newest N plus the one latest.json names' },
   { key: 'evaluate', flag: 'evaluate', kind: 'bool', help: 'after training: kNN and linear evaluation with baselines (npm run eval; --evaluate=false to skip)' },
   { key: 'backend', flag: 'backend', kind: 'string', choices: ['auto', 'webgpu', 'cpu'], help: 'auto | webgpu | cpu' },
   { key: 'knnEvery', flag: 'knn-every', kind: 'int', min: 1, max: 2 ** 31 - 1, help: 'kNN monitor every N epochs and after the last (it re-encodes the labelled train split; its seconds are logged)' },
@@ -174,7 +180,7 @@ export const SCHEMA_BY_FLAG: ReadonlyMap<string, FieldSpec> = new Map(CONFIG_SCH
 export const COMMON_DEFAULTS: Omit<TrainConfig, 'data' | 'out'> = {
   method: 'simclr', testData: null, format: 'auto', epochs: 100, batchSize: 256, depth: 18, stem: 'cifar', width: 1,
   optimizer: 'lars', lr: 0.3, weightDecay: 1e-6, momentum: 0.9, larsEta: 1e-3, warmupEpochs: 10, checkpointEvery: 10, seed: 0,
-  resume: false, backend: 'auto', evaluate: false, knnEvery: 1, profile: false,
+  resume: false, overwrite: false, keepCheckpoints: 3, backend: 'auto', evaluate: false, knnEvery: 1, profile: false,
   cropScale: [0.08, 1], flipProb: 0.5, jitterStrength: 0.5, jitter: null, jitterProb: 0.8, grayProb: 0.2, blurProb: 0, solarizeProb: 0,
   headLayers: 3, headHidden: null, headOut: 128,
   temperature: 0.5, queueSize: 4096, keyMomentum: 0.999, symmetric: false, bnSplits: 8, tauBase: 0.996, predHidden: 4096,
@@ -327,10 +333,10 @@ export function validateConfig(c: TrainConfig, origin = 'config'): void {
   for (const k of Object.keys(c)) if (!SCHEMA_BY_KEY.has(k)) throw new ConfigError(`${origin}: unknown key "${k}"`);
 }
 
-/** The configuration as config.json stores it: every key, in schema order (resume dropped). */
+/** The configuration as config.json stores it: every key, in schema order (resume and overwrite, which say how this start went, dropped). */
 export function configJson(c: TrainConfig, format: Exclude<DataFormat, 'auto'>): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  for (const f of CONFIG_SCHEMA) if (f.key !== 'resume') o[f.key] = c[f.key];
+  for (const f of CONFIG_SCHEMA) if (f.key !== 'resume' && f.key !== 'overwrite') o[f.key] = c[f.key];
   o.format = format;
   return o;
 }
@@ -344,8 +350,13 @@ const LEGACY: Partial<Record<keyof TrainConfig, unknown>> = {
   method: 'simclr', optimizer: 'lars', momentum: 0.9, larsEta: 1e-3, cropScale: [0.08, 1], flipProb: 0.5, jitter: null, jitterProb: 0.8,
   grayProb: 0.2, solarizeProb: 0, headLayers: 3, headHidden: null, headOut: 128,
 };
-/** Keys a resumed run may change: where files go, how it runs, and what happens after training. */
-const NOT_CHECKED = new Set<keyof TrainConfig>(['out', 'resume', 'backend', 'testData', 'checkpointEvery', 'evaluate', 'knnEvery', 'profile']);
+/**
+ * Keys a resumed run may change: where files go, how it runs, what happens after training, and the
+ * number of epochs (a larger one extends the run: the schedule then runs over the new total).
+ */
+const NOT_CHECKED = new Set<keyof TrainConfig>([
+  'out', 'resume', 'overwrite', 'keepCheckpoints', 'backend', 'testData', 'checkpointEvery', 'evaluate', 'epochs', 'knnEvery', 'profile',
+]);
 
 /**
  * The config fields a checkpoint must agree with to be resumed, with the data format as detected;
@@ -361,6 +372,15 @@ export function checkedConfig(c: TrainConfig, format: Exclude<DataFormat, 'auto'
     o[f.key] = v;
   }
   return o;
+}
+
+/**
+ * A checkpoint's stored checked config as checkedConfig would give it today: keys a resumed run may
+ * change are dropped, since checkpoints written before they became changeable (epochs) hold them.
+ */
+export function storedCheckedConfig(stored: unknown): unknown {
+  if (!stored || typeof stored !== 'object' || Array.isArray(stored)) return stored;
+  return Object.fromEntries(Object.entries(stored).filter(([k]) => !NOT_CHECKED.has(k as keyof TrainConfig)));
 }
 
 /** What the command line said: typed, checked values by key, and the flags that are not config keys. */

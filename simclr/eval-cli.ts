@@ -14,6 +14,7 @@ import { DATA_FORMATS, openSplits, type DataFormat } from './data/index.js';
 import { flagHelp, parseFlags, UsageError, type FlagSpec } from './cli-flags.js';
 import { evaluate, formatReport, loadEncoder, writeReport, type EvalReport } from './evaluate.js';
 import { exportEncoder } from './export.js';
+import { checkWritableDir, checkWritableFile, uncaughtFileError } from './fs-error.js';
 import { METHODS } from './methods/index.js';
 
 /** The method's title for the report ('SimCLR' for runs written before methods existed). */
@@ -115,7 +116,11 @@ async function runConfig(dir: string, fallback: Record<string, unknown>): Promis
 export async function runEval(cfg: EvalCliConfig, log: (line: string) => void = console.log, backendIn?: Backend): Promise<EvalReport> {
   const backend = backendIn ?? await init({ backend: cfg.backend, quiet: false });
   const loaded = await loadEncoder(cfg.run, backend);
+  const outDir = cfg.out ?? join(cfg.run, 'eval');
   try {
+    // What will be written is checked before the data are read and minutes of evaluation, not after.
+    await checkWritableDir(outDir, cfg.out === null ? 'the evaluation directory' : '--out');
+    if (cfg.export) await checkWritableFile(cfg.export, '--export');
     const runCfg = await runConfig(cfg.run, loaded.config);
     const data = cfg.data ?? (Array.isArray(runCfg.data) ? runCfg.data as string[] : null);
     const testData = cfg.testData ?? (typeof runCfg.testData === 'string' ? runCfg.testData : null);
@@ -125,15 +130,17 @@ export async function runEval(cfg: EvalCliConfig, log: (line: string) => void = 
     const train = splits.labelledTrain, test = splits.test;
     if (!train) throw new UsageError(`${splits.description}: no labelled training split to evaluate with; pass --data`);
     if (!test) throw new UsageError(`${splits.description}: no labelled test split; pass --test-data`);
+    if (loaded.fallback) log(`note: ${loaded.fallback}`);
     log(`encoder: ResNet-${loaded.spec.depth} width ${loaded.spec.width} (${loaded.spec.stem} stem) from ${loaded.checkpoint} (step ${loaded.step})`);
     log(`data: ${splits.description}`);
+    for (const n of splits.notes) log(`note: ${n}`);
     const report = await evaluate({
       train, test, encoder: loaded.encoder, spec: loaded.spec, name: `${methodTitle(runCfg.method)} (step ${loaded.step})`, backend,
       k: cfg.k, knnTemperature: cfg.knnTemperature, linearMode: cfg.linearMode, linearEpochs: cfg.linearEpochs,
       linearBatchSize: cfg.linearBatchSize, finetuneFractions: cfg.finetune.map((p) => p / 100),
       finetuneEpochs: cfg.finetuneEpochs ?? undefined, finetuneBatchSize: cfg.finetuneBatchSize, baselines: cfg.baselines, seed: cfg.seed, log,
     });
-    const files = await writeReport(cfg.out ?? join(cfg.run, 'eval'), { ...report, settings: { ...report.settings, checkpoint: loaded.checkpoint } });
+    const files = await writeReport(outDir, { ...report, settings: { ...report.settings, checkpoint: loaded.checkpoint } });
     log('');
     log(formatReport(report));
     log('');
@@ -161,8 +168,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) { console.error(`eval: ${e.message}`); return 2; }
-    // A library error names what was wrong; anything else is a bug and keeps its stack.
-    console.error(e instanceof EngineError ? `eval: ${e.message}` : e);
+    // A library or file-system error names what was wrong; anything else is a bug and keeps its stack.
+    const err = uncaughtFileError(e, cfg.out ?? join(cfg.run, 'eval'));
+    console.error(err instanceof EngineError ? `eval: ${err.message}` : err);
     return 1;
   }
 }

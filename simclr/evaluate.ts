@@ -12,7 +12,7 @@ import { Random } from '../engine/random.js';
 import { RESNET_BY_DEPTH, type ResNet, type ResNetStem } from '../nn/resnet.js';
 import { writeFileAtomic } from '../nn/files.js';
 import { loadCheckpoint } from './checkpoint.js';
-import type { ImageDataset } from './data/index.js';
+import { labelCounts, type ImageDataset } from './data/index.js';
 import {
   encodeImages, knnTop1, labelledFraction, linearEvalFeatures, numClassesOf, pixelFeatures, subsetDataset, trainOnImages,
 } from './eval.js';
@@ -29,7 +29,11 @@ export function buildEncoder(spec: EncoderSpec, rng: Random, backend: Backend): 
   return make({ stem: spec.stem, width: spec.width, rng, backend });
 }
 
-export interface LoadedEncoder { encoder: ResNet; spec: EncoderSpec; checkpoint: string; step: number; config: Record<string, unknown> }
+export interface LoadedEncoder {
+  encoder: ResNet; spec: EncoderSpec; checkpoint: string; step: number; config: Record<string, unknown>;
+  /** Why the checkpoint is not the one latest.json names (see loadCheckpoint), else null. */
+  fallback: string | null;
+}
 
 /**
  * The encoder of the latest checkpoint in a pre-training output directory: architecture from the
@@ -52,7 +56,7 @@ export async function loadEncoder(runDir: string, backend: Backend): Promise<Loa
     encoder.dispose();
     throw new EvalError(`${ck.path}: the encoder weights do not fit a ResNet-${spec.depth} (width ${spec.width}, ${spec.stem} stem): ${(e as Error).message}`);
   }
-  return { encoder, spec, checkpoint: ck.path, step: ck.step, config: cfg };
+  return { encoder, spec, checkpoint: ck.path, step: ck.step, config: cfg, fallback: ck.fallback };
 }
 
 export interface EvaluateOptions {
@@ -104,6 +108,11 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
   const t0 = performance.now();
   const log = o.log ?? (() => {});
   const numClasses = numClassesOf(o.train, o.test);
+  const present = labelCounts(o.train.labels!, numClasses).flatMap((n, c) => (n > 0 ? [c] : []));
+  if (present.length < 2) {
+    throw new EvalError(`the labelled training split holds ${present.length === 0 ? 'no images' : `a single class (${o.train.classes?.[present[0]] ?? present[0]})`}: ` +
+      'kNN and linear accuracy would be 100 % by construction, so nothing is reported; evaluate with labelled data of at least 2 classes');
+  }
   const k = o.k ?? 200, temperature = o.knnTemperature ?? 0.1;
   const linearMode = o.linearMode ?? 'features';
   const linearEpochs = o.linearEpochs ?? 90;

@@ -12,13 +12,13 @@
  * depth (resnet18/34/50 layouts) would expect, fc included, and says in `notes` what loading it
  * into torchvision takes (stem, width, fc).
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CpuBackend } from '../engine/cpu/backend.js';
 import { BasicBlock, Bottleneck, ResNet } from '../nn/resnet.js';
-import { SafetensorsError, decodeSafetensors, type SafetensorsInput } from '../nn/safetensors.js';
+import type { SafetensorsInput } from '../nn/safetensors.js';
 import { writeFileAtomic } from '../nn/files.js';
-import { CHECKPOINT_FORMAT, CheckpointError, loadCheckpoint } from './checkpoint.js';
+import { CheckpointError, loadCheckpoint, readCheckpointFile } from './checkpoint.js';
 import { encodeEncoder, encoderEntries, encoderInputs, inferLayout } from './encoder-file.js';
 
 export { ENCODER_FORMAT } from './encoder-file.js';
@@ -101,18 +101,7 @@ export async function exportEncoderFromCheckpoint(checkpointFile: string, outFil
     model = ck.model;
     source = ck.path;
   } else {
-    const bytes = await readFile(checkpointFile).catch((e: Error) => {
-      throw new CheckpointError(`cannot read checkpoint ${checkpointFile}: ${e.message}`);
-    });
-    let dict;
-    try { dict = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), checkpointFile); } catch (e) {
-      if (e instanceof SafetensorsError) throw new CheckpointError(`corrupt checkpoint file ${checkpointFile}: ${e.message}`);
-      throw e;
-    }
-    if (dict.metadata.format !== CHECKPOINT_FORMAT) {
-      throw new CheckpointError(`${checkpointFile}: not a training checkpoint (metadata format ${JSON.stringify(dict.metadata.format)}, expected '${CHECKPOINT_FORMAT}')`);
-    }
-    model = new Map([...dict].filter(([k]) => !k.startsWith('optimizer.')));
+    model = (await readCheckpointFile(checkpointFile)).model;
   }
   const inputs = encoderEntries(model);
   if (!inputs.size) {

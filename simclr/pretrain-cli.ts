@@ -4,10 +4,12 @@
  * shipped data/cifar10-demo files. Values come from the common defaults, then the method's
  * defaults, then a `--preset <name>` (simclr/presets.ts), then a `--config <json file>` (keys as in
  * config.json), then the flags; one schema (simclr/config.ts) checks them all. Progress: on a TTY one bar redrawn in place; otherwise plain lines, at most one per
- * 10 s plus one per epoch. `<out>/plot.png` is redrawn after every epoch. SIGINT writes a
- * checkpoint after the current step and exits with status 130 (a second SIGINT exits at once);
- * `--resume` continues from it. Errors of the engine (EngineError: bad data, config mismatch, ...)
- * print their message; anything else is a bug and prints its stack.
+ * 10 s plus one per epoch. `<out>/plot.png` is redrawn after every epoch. SIGINT or SIGTERM writes
+ * a checkpoint after the current step and exits with status 130 / 143 (a second signal exits at
+ * once); `--resume` continues from it. During `--evaluate` (training done, checkpoint written) a
+ * signal stops the evaluation at once. Errors of the engine (EngineError: bad data, config
+ * mismatch, ...) and file-system errors (a full disk, a read-only --out: path and cause) print one
+ * line; anything else is a bug and prints its stack.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -24,6 +26,7 @@ import { METHODS, methodDefaults } from './methods/index.js';
 import { PRESETS } from './presets.js';
 import { UsageError } from './cli-flags.js';
 import { train, type EpochMetrics, type StepMetrics } from './train.js';
+import { uncaughtFileError } from './fs-error.js';
 
 export function helpText(): string {
   const common = CONFIG_SCHEMA.filter((f) => !f.methods);
@@ -63,9 +66,12 @@ export function helpText(): string {
     ...presets,
     '',
     'Outputs in --out: log.jsonl (a JSON line per step and per epoch), plot.png (loss, accuracy,',
-    'kNN top-1, lr per epoch), checkpoint-<step>.safetensors, latest.json (the newest checkpoint), config.json;',
+    'kNN top-1, lr per epoch), checkpoint-<step>.safetensors (the newest --keep-checkpoints and the one latest.json',
+    'names), latest.json (the newest checkpoint), config.json, and .lock while a run holds the directory;',
     'the demo also evaluates the encoder (eval.json, eval.md; npm run eval -- --run <out> for any run).',
-    'SIGINT (Ctrl-C) writes a checkpoint after the current step and exits; --resume continues from it.',
+    'An --out that already holds files is refused unless --resume (continue it; a larger --epochs extends it)',
+    'or --overwrite (removes the previous run\'s files, listing them). A second run on a locked --out is refused.',
+    'SIGINT (Ctrl-C) or SIGTERM writes a checkpoint after the current step and exits (130 / 143); --resume continues from it.',
   ].join('\n');
 }
 
@@ -172,6 +178,8 @@ export function outputsSummary(out: string): string[] {
   return lines;
 }
 
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };
+
 export async function main(argv: readonly string[]): Promise<number> {
   let cfg: TrainConfig | null;
   try { cfg = parseArgs(argv); } catch (e) {
@@ -182,40 +190,59 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (cfg === null) { console.log(helpText()); return 0; }
   if (argv.length === 0) console.log('pretrain: no arguments, running the demo preset (npm run pretrain -- --help for the options)');
   const out = cfg.out;
-  let stop = false;
-  const onSigint = () => {
-    if (stop) { console.error('\npretrain: second SIGINT, exiting without a checkpoint'); process.exit(130); }
-    stop = true;
-    console.error('\npretrain: SIGINT, writing a checkpoint after this step (Ctrl-C again to exit at once)');
+  // SIGTERM (schedulers, docker stop) is treated as SIGINT; the exit status is 128 + the signal's number.
+  let stopSignal: NodeJS.Signals | null = null;
+  let phase: 'train' | 'evaluate' = 'train';
+  let stepsTaken = 0;
+  let lastCheckpoint: string | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    const code = 128 + (SIGNAL_NUMBERS[sig] ?? 0);
+    if (phase === 'evaluate') {
+      // Training is over and its checkpoint written; the evaluation writes nothing partial, so it just stops.
+      console.error(`\npretrain: ${sig} during the evaluation: stopping it (no checkpoint is needed: training finished, ` +
+        `${lastCheckpoint ?? 'its checkpoint'} is complete; npm run eval -- --run ${out} evaluates it)`);
+      process.exit(code);
+      return;
+    }
+    if (stopSignal) { console.error(`\npretrain: second signal (${sig}), exiting without a checkpoint`); process.exit(code); return; }
+    stopSignal = sig;
+    console.error(`\npretrain: ${sig}, writing a checkpoint after this step (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to exit at once)`);
   };
+  const onSigint = () => onSignal('SIGINT'), onSigterm = () => onSignal('SIGTERM');
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
   const progress = new Progress({ tty: Boolean(process.stdout.isTTY), write: (s) => process.stdout.write(s), epochs: cfg.epochs });
   try {
     const r = await train(cfg, {
-      shouldStop: () => stop,
+      shouldStop: () => stopSignal !== null,
       onData: (d) => progress.line(`data: ${d}`),
       onNote: (n) => progress.line(`note: ${n}`),
-      onStep: (m) => progress.step(m),
+      onStep: (m) => { stepsTaken++; progress.step(m); },
       onEpoch: (m) => progress.epoch(m),
       onProfile: (report) => { for (const l of formatProfile(report, 15)) progress.line(l); },
     });
     progress.endBar();
+    lastCheckpoint = r.lastCheckpoint;
     if (r.interrupted) console.log(`interrupted at step ${r.steps}; checkpoint ${r.lastCheckpoint}; continue with --resume`);
     else console.log(`done: ${r.steps} steps; checkpoint ${r.lastCheckpoint}`);
     if (!r.interrupted && cfg.evaluate) {
+      phase = 'evaluate';
       console.log('evaluating the encoder: kNN and linear top-1 next to a random-init encoder and raw pixels (npm run eval adds fine-tuning)');
       await runEval({ ...DEFAULT_EVAL_CONFIG, run: out, finetune: [], backend: cfg.backend }, (l) => console.log(l), getBackend());
     }
     for (const l of outputsSummary(out)) console.log(l);
-    return r.interrupted ? 130 : 0;
+    return r.interrupted ? 128 + (SIGNAL_NUMBERS[stopSignal ?? 'SIGINT'] ?? 2) : 0;
   } catch (e) {
     progress.endBar();
-    if (e instanceof EngineError) console.error(`pretrain: ${e.message}`);
-    else console.error('pretrain: unexpected error (a bug; please report it with this stack):\n', (e as Error)?.stack ?? e);
-    if (existsSync(join(out, 'log.jsonl'))) for (const l of outputsSummary(out)) console.error(l);
+    const err = uncaughtFileError(e, out);
+    if (err instanceof EngineError) console.error(`pretrain: ${err.message}`);
+    else console.error('pretrain: unexpected error (a bug; please report it with this stack):\n', (err as Error)?.stack ?? err);
+    // Only a run that trained has results; files already in --out are not this run's.
+    if (stepsTaken > 0 && existsSync(join(out, 'log.jsonl'))) for (const l of outputsSummary(out)) console.error(l);
     return 1;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
   }
 }
 

@@ -11,7 +11,12 @@
  * epoch a kNN monitor (the method's encoder in eval mode, h of the test split against h of the
  * labelled train split, k 200, T 0.1; every `knnEvery` epochs and after the last, its seconds in
  * the epoch record) and a checkpoint every `checkpointEvery` epochs and at the end. With
- * `profile`, the run's second step runs under the kernel profiler and its report is logged. `resume` restores model (target networks and queues included), optimizer, RNG and loader.
+ * `profile`, the run's second step runs under the kernel profiler and its report is logged.
+ * `resume` restores model (target networks and queues included), optimizer, RNG and loader,
+ * and the running sums of a checkpoint taken mid-epoch, so that epoch's record equals an
+ * uninterrupted run's. A resumed run may have more epochs than it was started with: the schedule
+ * (warm-up + cosine, BYOL's tau) is a function of (step, total steps), so it continues from the
+ * stored step over the new total (the learning rate moves up to the longer cosine at once).
  */
 import { backward } from '../engine/autograd.js';
 import type { Backend } from '../engine/backend.js';
@@ -27,9 +32,9 @@ import type { ResNet } from '../nn/resnet.js';
 import { warmupCosineLr, type WarmupCosineOptions } from '../nn/schedule.js';
 import { augmentBatch, type ViewConfigs } from './augment.js';
 import type { LoadedCheckpoint, ResumeOptions, SaveCheckpointOptions } from './checkpoint.js';
-import { checkedConfig, configJson, type TrainConfig } from './config.js';
+import { checkedConfig, configJson, storedCheckedConfig, type TrainConfig } from './config.js';
 import { BatchLoader } from './data/loader.js';
-import type { ImageDataset } from './data/image-set.js';
+import { labelCounts, type ImageDataset } from './data/image-set.js';
 import type { DataSplits } from './data/splits.js';
 import { encodeImages, knnTop1, numClassesOf } from './eval.js';
 import { methodOf } from './methods/index.js';
@@ -89,7 +94,7 @@ export interface RunSink {
   records(): Promise<Record<string, unknown>[]>;
   /** Writes a checkpoint; returns its name or path. */
   saveCheckpoint(opts: SaveCheckpointOptions): Promise<string>;
-  /** Restores the newest checkpoint into the given objects. */
+  /** Restores the newest checkpoint (that validates) into the given objects. */
   resume(opts: ResumeOptions): Promise<LoadedCheckpoint>;
   /** After every epoch: all epochs so far (e.g. to redraw a chart). */
   epochs?(history: readonly EpochSummary[], title: string): Promise<void>;
@@ -190,6 +195,14 @@ function loggedEpochs(records: readonly Record<string, unknown>[], epochs: numbe
   return [...byEpoch.keys()].sort((a, b) => a - b).map((k) => byEpoch.get(k)!);
 }
 
+/** What a checkpoint's metrics hold: the run's length and the sums of the epoch under way. */
+interface ProgressState { epochs: number; epochLossSum: number; epochAccuracySum: number; epochSteps: number }
+
+function progressState(m: unknown): ProgressState | null {
+  const o = m as Partial<ProgressState> | null;
+  return o && typeof o === 'object' && [o.epochs, o.epochLossSum, o.epochAccuracySum, o.epochSteps].every((v) => typeof v === 'number') ? o as ProgressState : null;
+}
+
 /** Runs `config` (complete and validated: resolveTrainConfig) on in-memory data, writing through `sink`. */
 export async function runTraining(config: TrainConfig, splits: DataSplits, sink: RunSink, backend: Backend, hooks: TrainHooks = {}): Promise<TrainResult> {
   const method = methodOf(config.method);
@@ -212,29 +225,55 @@ export async function runTraining(config: TrainConfig, splits: DataSplits, sink:
   const ckConfig = checkedConfig(config, splits.format);
   await sink.start(configJson(config, splits.format));
   const note = async (message: string) => { await sink.log({ type: 'note', message }); hooks.onNote?.(message); };
-  const monitor = bankSet !== null && testSet !== null;
+  for (const n of splits.notes) await note(n);
   const numClasses = splits.classes?.length ?? null;
+  // one class in the bank: every query would be "right" (100 %), which says nothing
+  const bankClasses = bankSet ? labelCounts(bankSet.labels!, numClassesOf(bankSet)).filter((n) => n > 0).length : 0;
+  const monitor = bankSet !== null && testSet !== null && bankClasses >= 2;
   const title = `${method.title} ${splits.format} ResNet-${config.depth} x${config.width} batch ${config.batchSize}`;
 
   let step = 0;
   let lastCheckpoint: string | null = null;
+  let epochLoss = 0, epochAcc = 0, epochN = 0;
   try {
     if (config.resume) {
-      const ck = await sink.resume({ model: run.model, optimizer: opt, rng, loader, config: ckConfig });
+      const ck = await sink.resume({ model: run.model, optimizer: opt, rng, loader, config: ckConfig, normalizeStored: storedCheckedConfig });
       step = ck.step;
       lastCheckpoint = ck.path;
       await sink.log({ type: 'resume', step, checkpoint: ck.path });
+      if (ck.fallback) await note(ck.fallback);
+      const stored = progressState(ck.metrics);
+      if (step > totalSteps) {
+        throw new TrainingError(`${ck.path} is at step ${step} (epoch ${Math.floor(step / bpe)}), past the end of --epochs ${config.epochs} ` +
+          `(step ${totalSteps}); pass --epochs ${Math.ceil(step / bpe)} or more`);
+      }
+      if (stored && stored.epochs !== config.epochs) {
+        await note(`the run had ${stored.epochs} epochs and now has ${config.epochs}: the warm-up + cosine schedule continues from step ${step} ` +
+          `over ${totalSteps} steps (lr ${warmupCosineLr(step, sched).toExponential(3)} at this step)`);
+      }
+      if (step === totalSteps) await note(`the run is complete (step ${step} of ${totalSteps}); pass a larger --epochs to extend it`);
+      if (step % bpe !== 0) {
+        if (stored && stored.epochSteps === step % bpe) {
+          epochLoss = stored.epochLossSum; epochAcc = stored.epochAccuracySum; epochN = stored.epochSteps;
+        } else {
+          await note(`epoch ${Math.floor(step / bpe) + 1}'s mean loss and accuracy cover only the steps after this resume ` +
+            '(the checkpoint holds no running sums for it)');
+        }
+      }
     }
     const lrOf = (epoch0: number) => warmupCosineLr((epoch0 + 1) * bpe - 1, sched);
     const history: EpochSummary[] = step > 0 ? loggedEpochs(await sink.records(), Math.floor(step / bpe), lrOf) : [];
-    if (!monitor) await note(`kNN monitor skipped: ${bankSet === null ? 'the training data have no labels' : 'no test split (--test-data)'}`);
+    if (!monitor) {
+      await note(`kNN monitor skipped: ${bankSet === null ? 'the training data have no labels' : testSet === null ? 'no test split (--test-data)'
+        : 'the labelled training split holds a single class'}`);
+    }
     const save = async (epoch: number) => {
-      lastCheckpoint = await sink.saveCheckpoint({ model: run.model, optimizer: opt, step, epoch, rng, loader, config: ckConfig });
+      const metrics: ProgressState = { epochs: config.epochs, epochLossSum: epochLoss, epochAccuracySum: epochAcc, epochSteps: epochN };
+      lastCheckpoint = await sink.saveCheckpoint({ model: run.model, optimizer: opt, step, epoch, rng, loader, config: ckConfig, metrics });
       return lastCheckpoint;
     };
     if (config.profile && !(backend instanceof WebGpuBackend)) await note(`profile skipped: profiling needs the WebGPU backend, this run uses ${backend.label}`);
     const losses: number[] = [];
-    let epochLoss = 0, epochAcc = 0, epochN = 0;
     const t0 = performance.now();
     const startStep = step;
     while (step < totalSteps) {
@@ -276,13 +315,12 @@ export async function runTraining(config: TrainConfig, splits: DataSplits, sink:
         const epoch = step / bpe; // epochs completed
         const tKnn = performance.now();
         const knn = monitor && (epoch % config.knnEvery === 0 || step === totalSteps)
-          ? await knnMonitor(run.encoder, bankSet, testSet, backend, numClasses) : null;
+          ? await knnMonitor(run.encoder, bankSet!, testSet!, backend, numClasses) : null;
         const knnSec = knn === null ? null : (performance.now() - tKnn) / 1000;
+        const [meanLoss, meanAccuracy] = [epochLoss / epochN, epochAcc / epochN];
+        epochLoss = epochAcc = epochN = 0; // before the checkpoint: a new epoch starts from nothing
         const ck = epoch % config.checkpointEvery === 0 || step === totalSteps ? await save(epoch) : null;
-        const em: EpochMetrics = {
-          type: 'epoch', epoch: epoch - 1, step, meanLoss: epochLoss / epochN, meanAccuracy: epochAcc / epochN, knnTop1: knn, knnSec, lr, checkpoint: ck,
-        };
-        epochLoss = epochAcc = epochN = 0;
+        const em: EpochMetrics = { type: 'epoch', epoch: epoch - 1, step, meanLoss, meanAccuracy, knnTop1: knn, knnSec, lr, checkpoint: ck };
         await sink.log(em);
         hooks.onEpoch?.(em);
         history.push({ epoch, meanLoss: em.meanLoss, meanAccuracy: em.meanAccuracy, knnTop1: knn, lr });

@@ -16,6 +16,7 @@ import { Tensor, tidy } from '../engine/tensor.js';
 import { add, crossEntropy, mul, randn } from '../engine/ops/index.js';
 import type { Backend } from '../engine/backend.js';
 import { Adam, BatchNorm1d, LARS, Linear, SGD, Sequential, loadSafetensors } from '../nn/node.js';
+import { encodeSafetensors } from '../nn/safetensors.js';
 import { BatchLoader, type ImageDataset } from '../simclr/data/index.js';
 import { CheckpointError, loadCheckpoint, resumeFrom, saveCheckpoint } from '../simclr/index.js';
 import { gpu, tensorOn } from './helpers.js';
@@ -242,6 +243,74 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     await writeFile(join(dir, 'latest.json'), '{oops');
     await expect(loadCheckpoint(dir)).rejects.toThrow(/latest\.json: corrupt pointer/);
     run.opt.dispose(); run.model.dispose(); wrong.dispose();
+  });
+});
+
+describe('checksums and fallback (issue 15)', () => {
+  /** Flips one byte `fromEnd` bytes before the end of a file (in the tensor data). */
+  async function flipByte(path: string, fromEnd = 3): Promise<void> {
+    const b = await readFile(path);
+    b[b.length - fromEnd] ^= 0x40;
+    await writeFile(path, b);
+  }
+
+  it('a checksum of the file is checked on load: a changed tensor byte or metadata byte is an error naming the file; files without one still load', async () => {
+    const c = new CpuBackend();
+    const run = makeRun(c, 'lars');
+    await trainStep(run, 0);
+    const dir = await tempDir();
+    const path = await saveCheckpoint(dir, { model: run.model, optimizer: run.opt, step: 1, epoch: 0, rng: run.rng, config: CONFIG });
+    const good = await readFile(path);
+    const meta = (await loadSafetensors(path)).metadata;
+    expect(meta.checksum).toMatch(/^crc32:[0-9a-f]{8}$/);
+    expect(meta.checksum).not.toBe('crc32:00000000');
+    expect((await loadCheckpoint(dir)).fallback).toBeNull();
+    await flipByte(path);
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/corrupt checkpoint file .*checkpoint-1\.safetensors: its bytes changed after it was written/);
+    await expect(resumeFrom(dir, { model: run.model, optimizer: run.opt, rng: run.rng })).rejects.toThrow(/its bytes changed/);
+    // a metadata value changed (batchSize 8 -> 9, same length): the header is covered too
+    await writeFile(path, Buffer.from(good.toString('latin1').replace('\\"batchSize\\":8', '\\"batchSize\\":9'), 'latin1'));
+    expect((await readFile(path)).equals(good)).toBe(false);
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/its bytes changed/);
+    // a checkpoint written before checksums existed (no 'checksum' key) loads
+    await writeFile(path, good);
+    const decoded = await loadSafetensors(path);
+    const { checksum: _, ...legacyMeta } = decoded.metadata;
+    await writeFile(path, encodeSafetensors(new Map([...decoded].map(([k, e]) => [k, { dtype: e.dtype, shape: e.shape, data: e.data }])), legacyMeta));
+    expect((await loadCheckpoint(dir)).step).toBe(1);
+    run.opt.dispose(); run.model.dispose();
+  });
+
+  it('latest.json missing or corrupt, or its checkpoint missing or corrupt: the newest checkpoint that validates, saying why; none valid: every problem named', async () => {
+    const c = new CpuBackend();
+    const run = makeRun(c, 'sgd');
+    const dir = await tempDir();
+    for (let step = 1; step <= 3; step++) {
+      await trainStep(run, step - 1);
+      await saveCheckpoint(dir, { model: run.model, optimizer: run.opt, step, epoch: 0, rng: run.rng, config: CONFIG });
+    }
+    const pointer = await readFile(join(dir, 'latest.json'), 'utf8');
+    await rm(join(dir, 'latest.json'));
+    let ck = await loadCheckpoint(dir);
+    expect(ck.step).toBe(3);
+    expect(ck.fallback).toBe(`${join(dir, 'latest.json')} is missing; using checkpoint-3.safetensors, the newest checkpoint that validates`);
+    await flipByte(join(dir, 'checkpoint-3.safetensors'));
+    await writeFile(join(dir, 'latest.json'), '{oops');
+    ck = await loadCheckpoint(dir);
+    expect(ck.step).toBe(2);
+    expect(ck.fallback).toMatch(/latest\.json: corrupt pointer .*; skipped corrupt checkpoint file .*checkpoint-3\.safetensors: its bytes changed .*; using checkpoint-2\.safetensors, the newest checkpoint that validates$/);
+    await writeFile(join(dir, 'latest.json'), pointer); // names checkpoint-3, which is corrupt
+    ck = await loadCheckpoint(dir);
+    expect(ck.step).toBe(2);
+    expect(ck.fallback).toMatch(/^corrupt checkpoint file .*checkpoint-3\.safetensors: its bytes changed .*; using checkpoint-2\.safetensors/);
+    const target = makeRun(c, 'sgd', 7);
+    expect((await resumeFrom(dir, { model: target.model, optimizer: target.opt, rng: target.rng, config: CONFIG })).step).toBe(2);
+    await rm(join(dir, 'checkpoint-3.safetensors'));
+    expect((await loadCheckpoint(dir)).fallback).toMatch(/latest\.json points at .*checkpoint-3\.safetensors, which is missing; using checkpoint-2/);
+    await flipByte(join(dir, 'checkpoint-2.safetensors'));
+    await flipByte(join(dir, 'checkpoint-1.safetensors'));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/checkpoint-3\.safetensors, which is missing; no other checkpoint validates: .*checkpoint-2\.safetensors: its bytes changed.*; .*checkpoint-1\.safetensors: its bytes changed/);
+    for (const r of [run, target]) { r.opt.dispose(); r.model.dispose(); }
   });
 });
 

@@ -246,6 +246,10 @@ describe('idx reader (MNIST / Fashion-MNIST)', () => {
     expectDataError(() => readIdx(imf, two), two, '2 labels', '3 images');
     const cutl = write('idx/cut-labels', idxLabels([1, 2, 3]).subarray(0, 10));
     expectDataError(() => readIdx(imf, cutl), cutl, 'truncated');
+    // labels are range-checked against the classes, as CIFAR's and STL-10's are (issue 15)
+    const big = write('idx/big-labels', idxLabels([1, 200, 3]));
+    expectDataError(() => readIdx(imf, big), big, 'label 1 is 200, out of range 0..9 (10 classes)');
+    expect([...readIdx(imf, big, { classes: Array.from({ length: 201 }, String) }).labels!]).toEqual([1, 200, 3]);
   });
 });
 

@@ -162,6 +162,16 @@ describe('evaluation with an encoder (WebGPU)', () => {
     encoder.dispose();
   });
 
+  it('evaluate() refuses a labelled training split of a single class instead of reporting 100 % (issue 15)', async () => {
+    const c = new CpuBackend();
+    const encoder = resnet18({ stem: 'cifar', width: spec.width, rng: new Random(5), backend: c });
+    const one = colourClasses(6, 1, 4, 9);
+    const named = { ...one, classes: ['only'] };
+    await expect(evaluate({ train: named, test: colourClasses(6, 3, 4, 10), encoder, spec, name: 'x', backend: c }))
+      .rejects.toThrow(/the labelled training split holds a single class \(only\): kNN and linear accuracy would be 100 % by construction/);
+    encoder.dispose();
+  });
+
   it('encodeImages gives h for every image, in chunks, equal to one big batch', async () => {
     const backend = await gpu();
     const encoder = resnet18({ stem: 'cifar', width: spec.width, rng: new Random(1), backend });

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../engine/random.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, relative } from 'node:path';
+import { warmupCosineLr } from '../nn/schedule.js';
 import { DEFAULT_TRAIN_CONFIG, TrainingError, checkedConfig, train, type EpochSummary, type StepMetrics, type TrainConfig } from '../simclr/train.js';
 import { Progress, UsageError, helpText, main, parseArgs, progressLine } from '../simclr/pretrain-cli.js';
 import { DEMO_DIR, PRESETS } from '../simclr/presets.js';
@@ -50,10 +52,15 @@ async function logLines(out: string): Promise<Record<string, unknown>[]> {
 
 describe('train (WebGPU, synthetic CIFAR files)', () => {
   let fullLosses: number[] = [];
-  /** The uninterrupted run's losses: the first test's, or a run of its own when a test runs alone. */
+  let fullEpochs: Record<string, unknown>[] = [];
+  /** The uninterrupted run's losses and epoch records: the first test's, or a run of its own when a test runs alone. */
   const uninterrupted = async (backend: Awaited<ReturnType<typeof gpu>>) => {
-    if (fullLosses.length === 0) fullLosses = (await train(config(await tempDir()), { backend })).losses;
-    return fullLosses;
+    if (fullLosses.length === 0) {
+      const out = await tempDir();
+      fullLosses = (await train(config(out), { backend })).losses;
+      fullEpochs = (await logLines(out)).filter((l) => l.type === 'epoch');
+    }
+    return { losses: fullLosses, epochs: fullEpochs };
   };
 
   it('writes log.jsonl, checkpoints and latest.json; losses finite; kNN logged per epoch', async () => {
@@ -72,6 +79,7 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
       for (const k of ['loss', 'accuracy', 'lr', 'imagesPerSec']) expect(Number.isFinite(s[k])).toBe(true);
     }
     const ep = lines.filter((l) => l.type === 'epoch');
+    fullEpochs = ep;
     expect(ep).toHaveLength(2);
     for (const e of ep) expect(e.knnTop1).toBeGreaterThanOrEqual(0);
     expect(ep[1].lr).toBe(steps[7].lr); // the lr of the epoch's last step
@@ -97,7 +105,7 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
     expect(backend.memory().liveBytes).toBe(start.liveBytes);
   });
 
-  it('interrupted after k steps (shouldStop) + resume == uninterrupted 2k steps (same losses)', async () => {
+  it('interrupted after k steps (shouldStop) + resume == uninterrupted 2k steps (same losses; the interrupted epoch\'s record too, issue 15)', async () => {
     const backend = await gpu();
     const out = await tempDir();
     let n = 0;
@@ -106,7 +114,11 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
     expect(a.steps).toBe(3);
     const b = await train(config(out, { resume: true }), { backend });
     expect(b.steps).toBe(8);
-    expect([...a.losses, ...b.losses]).toEqual(await uninterrupted(backend));
+    const full = await uninterrupted(backend);
+    expect([...a.losses, ...b.losses]).toEqual(full.losses);
+    // epoch 0 was cut at step 3 of 4: its mean covers all 4 steps (the checkpoint held the partial sums)
+    const pick = (e: Record<string, unknown>) => ({ epoch: e.epoch, meanLoss: e.meanLoss, meanAccuracy: e.meanAccuracy, lr: e.lr });
+    expect((await logLines(out)).filter((l) => l.type === 'epoch').map(pick)).toEqual(full.epochs.map(pick));
   });
 
   it('a non-finite loss throws naming the step; the last good checkpoint survives', async () => {
@@ -118,7 +130,7 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
     expect((err as Error).message).toMatch(/non-finite loss .* at step \d+/);
     expect((err as Error).message).toContain('checkpoint-1.safetensors');
     expect(JSON.parse(await readFile(join(out, 'latest.json'), 'utf8'))).toMatchObject({ checkpoint: 'checkpoint-1.safetensors' });
-    await expect(train(config(out, { resume: true, epochs: 3 }), { backend })).rejects.toThrow(/config mismatch/);
+    await expect(train(config(out, { resume: true, lr: 0.5 }), { backend })).rejects.toThrow(/config mismatch[\s\S]*lr/);
     await expect(train(config(out, { resume: true, depth: 34 }), { backend })).rejects.toThrow(/config mismatch[\s\S]*depth/);
     await expect(train(config(out, { resume: true, stem: 'imagenet' }), { backend })).rejects.toThrow(/config mismatch[\s\S]*stem/);
   });
@@ -130,7 +142,7 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
     let n = 0;
     const a = await train(config(out, { testData: null }), { backend, onNote: (m) => notes.push(m), shouldStop: () => ++n >= 5 });
     expect(a.steps).toBe(5);
-    expect(notes).toEqual(['kNN monitor skipped: no test split (--test-data)']);
+    expect(notes.filter((m) => m.startsWith('kNN'))).toEqual(['kNN monitor skipped: no test split (--test-data)']);
     let history: readonly EpochSummary[] = [];
     await train(config(out, { testData: null, resume: true }), { backend, onEpochs: (h) => { history = h.map((e) => ({ ...e })); } });
     const logged = (await logLines(out)).filter((l) => l.type === 'epoch');
@@ -139,7 +151,99 @@ describe('train (WebGPU, synthetic CIFAR files)', () => {
     expect(history.map((e) => e.meanLoss)).toEqual(logged.map((l) => l.meanLoss));
     expect(history.map((e) => e.lr)).toEqual(logged.map((l) => l.lr));
     expect(history.every((e) => e.knnTop1 === null)).toBe(true);
-    expect((await logLines(out)).filter((l) => l.type === 'note')).toHaveLength(2);
+    expect((await logLines(out)).filter((l) => l.type === 'note' && String(l.message).startsWith('kNN'))).toHaveLength(2);
+  });
+});
+
+describe('runs that cannot be lost (issue 15)', () => {
+  /** Two steps per epoch and no kNN monitor: these tests are about files. */
+  const small = (out: string, over: Partial<TrainConfig> = {}) => config(out, { testData: null, batchSize: 32, ...over });
+  it('a non-empty --out is refused without --resume; the lock is held while training and refuses a second run; --overwrite; pruning to --keep-checkpoints', async () => {
+    const backend = await gpu();
+    const out = await tempDir();
+    let lockSeen: unknown = null;
+    let second: unknown = null;
+    await train(small(out, { epochs: 3, keepCheckpoints: 1 }), {
+      backend,
+      onStep: (m) => {
+        if (m.step !== 1) return;
+        lockSeen = JSON.parse(readFileSync(join(out, '.lock'), 'utf8'));
+        // a second run on the same directory while this one holds it
+        second = train(small(out, { resume: true }), { backend }).then(() => 'ran', (e: Error) => e.message);
+      },
+    });
+    expect(lockSeen).toMatchObject({ pid: process.pid });
+    expect(await second).toMatch(new RegExp(`out: ${out} is in use by process ${process.pid} `));
+    expect(existsSync(join(out, '.lock'))).toBe(false); // released
+    // pruned to the newest one (which latest.json names)
+    expect((await readdir(out)).filter((f) => f.startsWith('checkpoint-'))).toEqual(['checkpoint-6.safetensors']);
+    const before = await readFile(join(out, 'log.jsonl'), 'utf8');
+    await expect(train(small(out), { backend })).rejects.toThrow(`out: ${out} is not empty (it holds checkpoint-6.safetensors, ` +
+      'config.json, latest.json, log.jsonl, plot.png: a previous run); pass --resume to continue that run, another --out for a new one, or --overwrite');
+    expect(await readFile(join(out, 'log.jsonl'), 'utf8')).toBe(before); // nothing appended, nothing repointed
+    const notes: string[] = [];
+    const r = await train(small(out, { overwrite: true, epochs: 1 }), { backend, onNote: (m) => notes.push(m) });
+    expect(r.steps).toBe(2);
+    expect(notes[0]).toMatch(/^--overwrite: removed the previous run's 5 file\(s\) from .*: checkpoint-6\.safetensors, config\.json, latest\.json, log\.jsonl, plot\.png$/);
+    expect((await readdir(out)).filter((f) => f.startsWith('checkpoint-'))).toEqual(['checkpoint-2.safetensors']);
+    expect((await logLines(out)).filter((l) => l.type === 'step')).toHaveLength(2); // one run in the log
+  });
+
+  it('--resume: leftover .tmp files removed, a corrupt latest.json falls back to the newest valid checkpoint (said), data paths compared after resolving', async () => {
+    const backend = await gpu();
+    const out = await tempDir();
+    const rel = relative(process.cwd(), trainFile);
+    const spelled = `${dirname(trainFile)}/../${basename(dirname(trainFile))}/./${basename(trainFile)}`; // /abs/../dir/./train.bin
+    expect(rel).not.toBe(trainFile);
+    let n = 0;
+    await train(small(out, { data: [rel] }), { backend, shouldStop: () => ++n >= 3 }); // checkpoints 2 (epoch) and 3 (stop)
+    expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')).data).toEqual([trainFile]); // stored resolved
+    await writeFile(join(out, `.checkpoint-4.safetensors.${2 ** 22 + 12345}.abc.tmp`), 'partial');
+    await writeFile(join(out, 'latest.json'), '{"checkpoint": "checkpoint-3.safet');
+    const notes: string[] = [];
+    const r = await train(small(out, { data: [spelled], resume: true }), { backend, onNote: (m) => notes.push(m) });
+    expect(r.steps).toBe(4);
+    expect(r.losses).toHaveLength(1); // from step 3
+    expect(notes).toContain(`removed 1 leftover temporary file(s) of an interrupted write in ${out}: .checkpoint-4.safetensors.${2 ** 22 + 12345}.abc.tmp`);
+    expect(notes.some((m) => /latest\.json: corrupt pointer .*; using checkpoint-3\.safetensors, the newest checkpoint that validates/.test(m))).toBe(true);
+    expect((await readdir(out)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('--resume with a larger --epochs extends a run (the schedule over the new total from the stored step); smaller is refused; a complete run says so', async () => {
+    const backend = await gpu();
+    const out = await tempDir();
+    await train(small(out, { epochs: 1 }), { backend });
+    await expect(train(small(out, { epochs: 1, resume: true, lr: 0.7 }), { backend })).rejects.toThrow(/config mismatch[\s\S]*lr/);
+    const notes: string[] = [];
+    const r = await train(small(out, { epochs: 2, resume: true }), { backend, onNote: (m) => notes.push(m) });
+    expect(r.steps).toBe(4);
+    expect(r.losses).toHaveLength(2);
+    expect(notes.some((m) => /^the run had 1 epochs and now has 2: the warm-up \+ cosine schedule continues from step 2 over 4 steps/.test(m))).toBe(true);
+    const sched = { baseLr: 0.3, batchSize: 32, numExamples: 64, warmupEpochs: 1, trainSteps: 4 };
+    const steps = (await logLines(out)).filter((l) => l.type === 'step');
+    expect(steps.slice(2).map((l) => l.lr)).toEqual([2, 3].map((s) => warmupCosineLr(s, sched)));
+    expect((await logLines(out)).filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual([0, 1]);
+    await expect(train(small(out, { epochs: 1, resume: true }), { backend }))
+      .rejects.toThrow(/checkpoint-4\.safetensors is at step 4 \(epoch 2\), past the end of --epochs 1 \(step 2\); pass --epochs 2 or more/);
+    const again: string[] = [];
+    expect((await train(small(out, { epochs: 2, resume: true }), { backend, onNote: (m) => again.push(m) })).losses).toEqual([]);
+    expect(again).toContain('the run is complete (step 4 of 4); pass a larger --epochs to extend it');
+  });
+
+  it('a labelled split of a single class: noted, and the kNN monitor (100 % by construction) is skipped', async () => {
+    const backend = await gpu();
+    const one = cifarRecords(16, 3);
+    for (let i = 0; i < 16; i++) one[i * 3073] = 4;
+    const file = join(await tempDir(), 'data_batch_1.bin');
+    await writeFile(file, one);
+    const out = await tempDir();
+    const notes: string[] = [];
+    await train(config(out, { data: [file], epochs: 1, batchSize: 8 }), { backend, onNote: (m) => notes.push(m) });
+    expect(notes).toEqual([
+      'the labelled training split holds a single class (deer): kNN and linear accuracy would be 100 % by construction; evaluation needs at least 2 classes',
+      'kNN monitor skipped: the labelled training split holds a single class',
+    ]);
+    expect((await logLines(out)).filter((l) => l.type === 'epoch').map((l) => l.knnTop1)).toEqual([null]);
   });
 });
 
@@ -245,6 +349,32 @@ describe('pretrain CLI argument parsing', () => {
     expect(() => parseArgs(['--data', 'a', '--out'])).toThrow(/needs a value/);
   });
 
+  it('--config values are type-checked like flags, and flag ranges hold (the issue-15 examples)', async () => {
+    const file = join(root, 'typed.json');
+    const refused = async (values: Record<string, unknown>) => {
+      await writeFile(file, JSON.stringify({ data: 'a.bin', out: 'o', ...values }));
+      return (() => { try { parseArgs(['--config', file]); return 'accepted'; } catch (e) { return (e as Error).message; } })();
+    };
+    const at = `config: --config ${file}: `;
+    expect(await refused({ lr: '0.5' })).toBe(`${at}"lr" must be a number, got the string "0.5"`);
+    expect(await refused({ epochs: '1' })).toBe(`${at}"epochs" must be an integer, got the string "1"`);
+    expect(await refused({ testData: 7 })).toBe(`${at}"testData" must be a non-empty path, got number 7`);
+    expect(await refused({ out: 5 })).toBe(`${at}"out" must be a non-empty path, got number 5`);
+    expect(await refused({ resume: 'yes' })).toBe(`${at}"resume" must be true or false, got the string "yes"`);
+    expect(await refused({ backend: 'tpu' })).toBe(`${at}"backend" must be one of auto, webgpu, cpu, got the string "tpu"`);
+    expect(await refused({ weightDecay: null })).toBe(`${at}"weightDecay" must be set (null is not allowed), got null`);
+    expect(await refused({ keepCheckpoints: 0 })).toBe(`${at}"keepCheckpoints" must be an integer >= 1 and <= 2147483647, got number 0`);
+    expect(await refused({ epochs: 1, lr: 0.5, overwrite: true })).toBe('accepted');
+    const flag = (...a: string[]) => { try { parseArgs(['--data', 'a', '--out', 'o', ...a]); return 'accepted'; } catch (e) { return (e as Error).message; } };
+    expect(flag('--temperature', '1e-4')).toBe('config: --temperature must be a number >= 0.001 and <= 100, got number 0.0001');
+    expect(flag('--epochs', String(2 ** 31))).toBe('config: --epochs must be an integer >= 1 and <= 2147483647, got number 2147483648');
+    expect(flag('--seed', '-1')).toBe('config: --seed must be an integer >= 0 and <= 4294967295, got number -1');
+    expect(flag('--seed', String(2 ** 32))).toBe('config: --seed must be an integer >= 0 and <= 4294967295, got number 4294967296');
+    expect(flag('--seed', '0x10')).toBe("config: --seed needs an integer in decimal notation, got '0x10'");
+    expect(flag('--lr', '0x10')).toBe("config: --lr needs a number in decimal notation, got '0x10'");
+    expect(flag('--seed', String(2 ** 32 - 1), '--epochs', '1e3', '--keep-checkpoints', '1', '--overwrite')).toBe('accepted');
+  });
+
   it('main: an engine error (missing data) prints its message without a stack and exits 1; a usage error exits 2', async () => {
     const errs: string[] = [];
     const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { errs.push(a.map(String).join(' ')); });
@@ -252,7 +382,7 @@ describe('pretrain CLI argument parsing', () => {
     try {
       const out = await tempDir();
       expect(await main(['--data', join(root, 'missing.bin'), '--out', out])).toBe(1);
-      expect(errs[0]).toBe(`pretrain: data: ${join(root, 'missing.bin')}: not found (looked for CIFAR-10/100 binary batch files (*.bin, *.bin.gz), ` +
+      expect(errs[0]).toBe(`pretrain: data: ${join(root, 'missing.bin')}: not found (looked for CIFAR-10/100 binary batch files (*.bin, *.bin.gz) or their directory (data_batch_1.bin ..., test_batch.bin; train.bin, test.bin), ` +
         'a directory with STL-10 binaries (train_X.bin, unlabeled_X.bin), a directory with idx files (train-images-idx3-ubyte[.gz]) ' +
         'or a directory of PNG images (<dir>/<class>/*.png, <dir>/*.png or <dir>/train/...))');
       expect(errs.join('\n')).not.toMatch(/\n\s+at /);
@@ -287,6 +417,78 @@ describe('pretrain CLI argument parsing', () => {
     } finally {
       clearInterval(timer);
       logSpy.mockRestore(); errSpy.mockRestore(); outSpy.mockRestore();
+    }
+  });
+
+  it('main: SIGTERM is SIGINT (checkpoint after the step, exit 143); SIGINT during --evaluate stops it without promising a checkpoint (issue 15)', async () => {
+    const out = await tempDir();
+    const args = ['--data', trainFile, '--out', out, '--epochs', '2', '--batch-size', '32',
+      '--width', '0.0625', '--warmup-epochs', '1', '--backend', 'webgpu'];
+    const lines: string[] = [];
+    const exits: number[] = [];
+    const logSpy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+      const l = a.map(String).join(' ');
+      lines.push(l);
+      if (l.startsWith('evaluating the encoder')) process.emit('SIGINT');
+    });
+    const errSpy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { lines.push(a.map(String).join(' ')); });
+    const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    // process.exit, mocked: records the status and throws, which ends main() where the signal arrived
+    const exitSpy = vi.spyOn(process, 'exit').mockImplementation(((code?: number) => { exits.push(code ?? 0); throw new Error('exit'); }) as typeof process.exit);
+    const timer = setInterval(() => {
+      if (existsSync(join(out, 'log.jsonl'))) { clearInterval(timer); process.emit('SIGTERM'); }
+    }, 5);
+    try {
+      expect(await main(args)).toBe(143);
+      expect(lines.join('\n')).toMatch(/SIGTERM, writing a checkpoint after this step[\s\S]*interrupted at step \d+; checkpoint .*; continue with --resume/);
+      const stopped = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as { step: number };
+      expect(stopped.step).toBeGreaterThan(0);
+      expect(stopped.step).toBeLessThan(4);
+      expect(exits).toEqual([]);
+      lines.length = 0;
+      // the signal arrives as the evaluation starts: process.exit(130) at once
+      await main([...args, '--resume', '--evaluate']);
+      expect(exits).toEqual([130]);
+      expect(existsSync(join(out, 'eval'))).toBe(false);
+      const said = lines.join('\n');
+      expect(said).toContain(`SIGINT during the evaluation: stopping it (no checkpoint is needed: training finished, ${join(out, 'checkpoint-4.safetensors')} is complete; ` +
+        `npm run eval -- --run ${out} evaluates it)`);
+      expect(said).not.toContain('writing a checkpoint');
+      expect(process.listenerCount('SIGINT')).toBe(0);
+      expect(process.listenerCount('SIGTERM')).toBe(0);
+    } finally {
+      clearInterval(timer);
+      logSpy.mockRestore(); errSpy.mockRestore(); outSpy.mockRestore(); exitSpy.mockRestore();
+    }
+  });
+
+  it('main: re-running into an --out that holds a run is refused in one line, naming it and the ways out; nothing is listed as results (issue 15)', async () => {
+    const out = await tempDir();
+    for (const f of ['log.jsonl', 'latest.json', 'config.json', 'checkpoint-4.safetensors']) await writeFile(join(out, f), '{}');
+    const errs: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { errs.push(a.map(String).join(' ')); });
+    const logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await main(['--data', trainFile, '--out', out])).toBe(1);
+      expect(errs).toEqual([`pretrain: out: ${out} is not empty (it holds checkpoint-4.safetensors, config.json, latest.json, log.jsonl: a previous run); ` +
+        'pass --resume to continue that run, another --out for a new one, or --overwrite to remove the previous run\'s files first']);
+    } finally {
+      spy.mockRestore(); logSpy.mockRestore();
+    }
+  });
+
+  it('main: a run that fails before training does not list the files already in --out as its results (issue 15)', async () => {
+    const out = await tempDir();
+    for (const f of ['log.jsonl', 'latest.json', 'config.json', 'checkpoint-4.safetensors']) await writeFile(join(out, f), '{}');
+    const errs: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { errs.push(a.map(String).join(' ')); });
+    const logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await main(['--data', join(root, 'missing.bin'), '--out', out, '--resume'])).toBe(1);
+      expect(errs).toHaveLength(1);
+      expect(errs[0]).toMatch(/^pretrain: data: .*missing\.bin: not found/);
+    } finally {
+      spy.mockRestore(); logSpy.mockRestore();
     }
   });
 

@@ -111,6 +111,87 @@ describe('openSplits: CIFAR', () => {
   });
 });
 
+describe('openSplits: CIFAR folders as downloaded (issue 15)', () => {
+  it('the official cifar-10-batches-bin/ (entered from its parent): training batches in natural order, test_batch as the test split, batches.meta.txt class names, what was found in the description', () => {
+    for (let b = 1; b <= 5; b++) write(`dl/cifar-10-batches-bin/data_batch_${b}.bin`, cifar(b)); // 1..5 records
+    write('dl/cifar-10-batches-bin/test_batch.bin', cifar(4));
+    writeFileSync(join(dir, 'dl/cifar-10-batches-bin/batches.meta.txt'), 'a0\na1\na2\na3\na4\na5\na6\na7\na8\na9\n\n');
+    writeFileSync(join(dir, 'dl/cifar-10-batches-bin/readme.html'), '<html></html>');
+    const root = join(dir, 'dl');
+    const folder = join(root, 'cifar-10-batches-bin');
+    for (const d of [root, folder]) {
+      expect(detectFormat([d])).toBe('cifar10');
+      const s = openSplits([d], null);
+      expect(s.format).toBe('cifar10');
+      expect(s.pretrain.n).toBe(15);
+      expect(s.labelledTrain).toBe(s.pretrain);
+      expect(s.test!.n).toBe(4);
+      expect(s.classes![3]).toBe('a3');
+      expect(s.description).toBe(`cifar10: 15 train (data_batch_1.bin .. data_batch_5.bin (5 files) in ${folder}) / 4 test (test_batch.bin), 32x32x3, 10 classes`);
+      // data_batch_2's first record (label 0, pixels (0 + k) & 255) follows data_batch_1's one record
+      expect(s.pretrain.images[3072 + 5]).toBe(5);
+    }
+    // --test-data overrides the folder's test batch; --format cifar10 takes the directory too
+    const other = write('dl-test/mytest.bin', cifar(2));
+    expect(openSplits([root], other).test!.n).toBe(2);
+    expect(openSplits([root], null, 'cifar10').pretrain.n).toBe(15);
+    expect(openSplits([root], join(dir, 'dl'), 'cifar10').test!.n).toBe(4); // a directory as --test-data: its test batch
+    expectDataError(() => openSplits([root], null, 'cifar100'), 'holds no cifar100 training files', 'train.bin', 'cifar-10-batches-bin');
+    expectDataError(() => openSplits([root, other], null, 'cifar10'), root, 'is a directory; pass it alone');
+  });
+
+  it('the CIFAR-100 folder (cifar-100-binary/: train.bin, test.bin, fine_label_names.txt)', () => {
+    write('dl100/cifar-100-binary/train.bin', cifar(6, 2));
+    write('dl100/cifar-100-binary/test.bin', cifar(3, 2));
+    writeFileSync(join(dir, 'dl100/cifar-100-binary/fine_label_names.txt'), Array.from({ length: 100 }, (_, i) => `c${i}`).join('\n'));
+    const s = openSplits([join(dir, 'dl100')], null);
+    expect(s.format).toBe('cifar100');
+    expect(s.pretrain.n).toBe(6);
+    expect(s.test!.n).toBe(3);
+    expect(s.classes![99]).toBe('c99');
+    expect(s.description).toContain('6 train (train.bin in');
+    expect(s.description).toContain('/ 3 test (test.bin), 32x32x3, 100 classes');
+  });
+
+  it('the shipped data/cifar10-demo directory as --data', () => {
+    const demo = join(import.meta.dirname, '..', 'data', 'cifar10-demo');
+    const s = openSplits([demo], null);
+    expect(s.description).toBe(`cifar10: 1500 train (data_batch_1.first1500.bin.gz in ${demo}) / 500 test (test_batch.first500.bin.gz), 32x32x3, 10 classes`);
+    expect(s.notes).toEqual([]);
+  });
+});
+
+describe('openSplits: notes (issue 15)', () => {
+  it('a format guessed from the size says so; a reader error after a size guess explains the guess', () => {
+    // A CIFAR-10 file of 2 records cut to 3074 bytes: whole CIFAR-100 records by size, and the
+    // second byte (read as the fine label) is a pixel.
+    const rec = cifar(2);
+    rec[1] = 126;
+    const cut = write('guess/data_batch_1.bin', rec.subarray(0, 3074));
+    expectDataError(() => openSplits([cut], null), cut, 'record 0: label 126 is out of range 0..99',
+      'guessed as cifar100 from the size', 'holds 3074 bytes, a whole number of 3074-byte CIFAR-100 records but not of 3073-byte ones',
+      'the name looks like CIFAR-10; a truncated CIFAR-10 file can have this size', '--format');
+    const mine = write('guess/mine.bin', cifar(2, 2));
+    expect(openSplits([mine], null).notes[0]).toBe(
+      'the format was guessed as cifar100 from the size: mine.bin holds 6148 bytes, a whole number of 3074-byte CIFAR-100 records but not of 3073-byte ones; pass --format cifar10 or cifar100 if that is wrong');
+    const both = write('guess/test_batch.bin', cifar(3073 * 2, 1).subarray(0, 3073 * 3074));
+    expect(openSplits([both], null).notes[0]).toMatch(/^the format was guessed as cifar10 from the name test_batch\.bin: its size fits whole records of both/);
+    expect(openSplits([write('guess/data_batch_2.bin', cifar(10))], null).notes).toEqual([]); // name and size agree
+    expect(openSplits([mine], null, 'cifar100').notes[0]).toMatch(/^the labelled training split has no images of 98 of its 100 classes/); // --format given: no guess
+  });
+
+  it('a single class, or classes without images, in a labelled split are warned about', () => {
+    const one = cifar(4);
+    for (let i = 0; i < 4; i++) one[i * 3073] = 3;
+    const s = openSplits([write('cls1/data_batch_1.bin', one)], write('cls1/test_batch.bin', cifar(10)));
+    expect(s.notes).toEqual([
+      'the labelled training split holds a single class (cat): kNN and linear accuracy would be 100 % by construction; evaluation needs at least 2 classes',
+    ]);
+    const t = openSplits([write('cls2/data_batch_1.bin', cifar(10))], write('cls2/test_batch.bin', cifar(5)));
+    expect(t.notes).toEqual(['the test split has no images of 5 of its 10 classes (dog, frog, horse, ship, truck)']);
+  });
+});
+
 describe('openSplits: STL-10', () => {
   it('pretrain = unlabeled + train images, labelledTrain = train, test = test; stl10_binary/ is entered', () => {
     const root = mkdir('stl');
@@ -236,7 +317,7 @@ describe('openSplits: detection and errors', () => {
 
   it('explicit format errors: bad name, directory for CIFAR, several paths for a directory format', () => {
     expectDataError(() => openSplits(['a'], null, 'jpeg' as never), "unknown data format 'jpeg'");
-    expectDataError(() => openSplits([mkdir('cdir')], null, 'cifar10'), 'cdir', 'is a directory');
+    expectDataError(() => openSplits([mkdir('cdir')], null, 'cifar10'), 'cdir', 'holds no cifar10 training files', 'data_batch_*.bin', 'it holds nothing');
     expectDataError(() => openSplits([mkdir('s1'), mkdir('s2')], null, 'stl10'), 'one directory');
     expectDataError(() => openSplits([write('c/data_batch_9.bin', cifar(1))], write('c/t.bin', new Uint8Array(5)), 'cifar10'), 't.bin', 'not a multiple');
   });

@@ -37,6 +37,7 @@ export function pageSplits(data: PageData): DataSplits {
   return {
     format: data.format, pretrain: train, labelledTrain: train.labels ? train : null, test, classes: data.classes,
     description: `${data.source}: ${train.n} train${test ? ` / ${test.n} test` : ''}, ${train.height}x${train.width}x${train.channels}`,
+    notes: [],
   };
 }
 

@@ -119,7 +119,8 @@ export interface IdxOptions {
 
 /**
  * Read MNIST / Fashion-MNIST idx files: images (magic 2051, then N, rows, cols as big-endian u32,
- * then N*rows*cols bytes) and optionally labels (magic 2049, N, then N bytes).
+ * then N*rows*cols bytes) and optionally labels (magic 2049, N, then N bytes), each below the number
+ * of classes (10 unless `opts.classes` says otherwise), as the CIFAR and STL-10 readers check theirs.
  */
 export function readIdx(imagesFile: string, labelsFile: string | null = null, opts: IdxOptions = {}): ImageDataset {
   const d = readBytes(imagesFile);
@@ -155,7 +156,10 @@ export function readIdx(imagesFile: string, labelsFile: string | null = null, op
         (l.length < 8 + ln ? ': file is truncated' : ''));
     }
     if (ln !== n) throw new DataError(labelsFile, `holds ${ln} labels but ${imagesFile} holds ${n} images`);
+    const numClasses = (opts.classes ?? MNIST_CLASSES).length;
     labels = Int32Array.from(l.subarray(8));
+    const bad = labels.findIndex((v) => v >= numClasses);
+    if (bad >= 0) throw new DataError(labelsFile, `label ${bad} is ${labels[bad]}, out of range 0..${numClasses - 1} (${numClasses} classes)`);
   }
   return { images, labels, n, channels: 1, height: rows, width: cols, classes: opts.classes ?? MNIST_CLASSES.slice() };
 }

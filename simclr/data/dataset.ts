@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
 import type { ImageDataset } from './image-set.js';
 
-export { type ImageDataset, imageSize } from './image-set.js';
+export { type ImageDataset, imageSize, labelCounts } from './image-set.js';
 
 /**
  * Read a whole file. A file named `.gz` must be gzip data and is decompressed; another file that

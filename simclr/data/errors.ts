@@ -5,7 +5,7 @@
 import { EngineError } from '../../engine/errors.js';
 
 export class DataError extends EngineError {
-  constructor(readonly file: string | null, detail: string) {
+  constructor(readonly file: string | null, readonly detail: string) {
     super('data', file === null ? detail : `${file}: ${detail}`);
   }
 }

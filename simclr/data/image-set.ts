@@ -23,3 +23,10 @@ export interface ImageDataset {
 export function imageSize(ds: Pick<ImageDataset, 'channels' | 'height' | 'width'>): number {
   return ds.channels * ds.height * ds.width;
 }
+
+/** Images per class: `counts[c]` for each c < numClasses (labels at or above it are not counted). */
+export function labelCounts(labels: ArrayLike<number>, numClasses: number): number[] {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (let i = 0; i < labels.length; i++) if (labels[i] < numClasses) counts[labels[i]]++;
+  return counts;
+}

@@ -5,8 +5,13 @@
  * held-out split.
  *
  * Formats:
- *  - cifar10 / cifar100: `data` is a list of binary batch files (.bin or .bin.gz); pretrain =
- *    labelledTrain = them; test = the `testData` file, or null.
+ *  - cifar10 / cifar100: `data` is a list of binary batch files (.bin or .bin.gz), or one directory
+ *    as the official archives unpack (cifar-10-batches-bin/: data_batch_1.bin .. data_batch_5.bin,
+ *    test_batch.bin, batches.meta.txt; cifar-100-binary/: train.bin, test.bin, fine_label_names.txt;
+ *    the folder is entered from its parent; other file-name suffixes before .bin are allowed, as in
+ *    data/cifar10-demo). pretrain = labelledTrain = the training files; test = `testData` (a file, or
+ *    a directory searched for the test batch), else the directory's test batch, else null. Class
+ *    names come from batches.meta.txt / fine_label_names.txt when present.
  *  - stl10: `data[0]` is the directory of the official binary files (train_X.bin, train_y.bin,
  *    test_X.bin, test_y.bin, unlabeled_X.bin, each optionally .gz; a `stl10_binary/` subdirectory
  *    is entered); whatever exists is used: pretrain = unlabeled + train images, labelledTrain =
@@ -19,10 +24,15 @@
  *    (unlabeled), or a directory with `train/` and `test/` subdirectories of either kind;
  *    `testData` (a folder) overrides `test/`.
  *  - auto: decided from the names: a directory with train_X.bin / unlabeled_X.bin is stl10, one
- *    with train-images-idx3-ubyte is idx, one with PNGs (directly, in subfolders or in train/) is
- *    folder; files are CIFAR binaries: by the record size of the first file (whole 3073-byte records
- *    CIFAR-10, 3074-byte CIFAR-100; the gzip trailer gives the size of .gz files), and when both fit
- *    by name (data_batch* / test_batch* CIFAR-10, train.bin / test.bin CIFAR-100).
+ *    with train-images-idx3-ubyte is idx, one with data_batch*.bin or train.bin (directly or in
+ *    cifar-10-batches-bin/ / cifar-100-binary/) CIFAR-10 / CIFAR-100, one with PNGs (directly, in
+ *    subfolders or in train/) is folder; files are CIFAR binaries: by the record size of the first
+ *    file (whole 3073-byte records CIFAR-10, 3074-byte CIFAR-100; the gzip trailer gives the size of
+ *    .gz files), and when both fit by name (data_batch* / test_batch* CIFAR-10, train.bin / test.bin
+ *    CIFAR-100). When the size decided against the name, or the name decided, `notes` says which
+ *    format was guessed and why, and a reader error that follows carries the same explanation.
+ *
+ * `notes` also warns when a labelled split holds a single class or has classes without images.
  *
  * One-channel images (idx files, grayscale PNGs) are replicated to 3 identical channels at load.
  * augment.ts and resnet.ts could run 1-channel end to end (1-channel views; ResNet `inChannels`),
@@ -34,7 +44,7 @@
 import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FASHION_MNIST_CLASSES, MNIST_CLASSES, readCifar10, readCifar100, readIdx, readStl10 } from './binary.js';
-import type { ImageDataset } from './dataset.js';
+import { labelCounts, readClassNames, type ImageDataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { readImageFolder } from './png.js';
 
@@ -53,9 +63,12 @@ export interface DataSplits {
   classes: string[] | null;
   /** one line for logs, e.g. "cifar10: 8068 train / 1017 test, 32x32x3" */
   description: string;
+  /** warnings for the user: a format guessed from a file size, a single class, classes without images */
+  notes: string[];
 }
 
-const LOOKED_FOR = 'CIFAR-10/100 binary batch files (*.bin, *.bin.gz), a directory with STL-10 binaries ' +
+const LOOKED_FOR = 'CIFAR-10/100 binary batch files (*.bin, *.bin.gz) or their directory (data_batch_1.bin ..., test_batch.bin; ' +
+  'train.bin, test.bin), a directory with STL-10 binaries ' +
   '(train_X.bin, unlabeled_X.bin), a directory with idx files (train-images-idx3-ubyte[.gz]) or a directory of PNG ' +
   'images (<dir>/<class>/*.png, <dir>/*.png or <dir>/train/...)';
 
@@ -83,6 +96,44 @@ function hasPngs(dir: string, depth: number): boolean {
   return false;
 }
 
+type CifarFormat = 'cifar10' | 'cifar100';
+const CIFAR_SUBDIRS = ['cifar-10-batches-bin', 'cifar-100-binary'];
+const CIFAR_FILES: Record<CifarFormat, { train: RegExp; test: RegExp; names: string; classes: string; count: number }> = {
+  cifar10: { train: /^data_batch.*\.bin(\.gz)?$/i, test: /^test_batch.*\.bin(\.gz)?$/i, names: 'data_batch_*.bin, test_batch.bin', classes: 'batches.meta.txt', count: 10 },
+  cifar100: { train: /^train(\.[^_]*)?\.bin(\.gz)?$/i, test: /^test(\.[^_]*)?\.bin(\.gz)?$/i, names: 'train.bin, test.bin', classes: 'fine_label_names.txt', count: 100 },
+};
+
+interface CifarFolder { dir: string; train: string[]; test: string[]; classes: string[] | null }
+
+/**
+ * The CIFAR files of `format` in `dir` or in the archive's folder inside it (cifar-10-batches-bin/,
+ * cifar-100-binary/), in natural order (data_batch_2 before data_batch_10); null if it has no
+ * training file. Class names from the folder's names file when it has one.
+ */
+function cifarFolder(dir: string, format: CifarFormat): CifarFolder | null {
+  const f = CIFAR_FILES[format];
+  for (const d of [dir, ...CIFAR_SUBDIRS.map((s) => join(dir, s))]) {
+    const names = list(d).filter((e) => isFile(join(d, e))).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    const train = names.filter((e) => f.train.test(e)).map((e) => join(d, e));
+    if (train.length === 0) continue;
+    const test = names.filter((e) => f.test.test(e)).map((e) => join(d, e));
+    const classFile = findFile(d, f.classes);
+    let classes: string[] | null = null;
+    if (classFile) {
+      classes = readClassNames(classFile);
+      if (classes.length !== f.count) throw new DataError(classFile, `holds ${classes.length} class names, expected ${f.count} for ${format}`);
+    }
+    return { dir: d, train, test, classes };
+  }
+  return null;
+}
+
+/** 'a.bin', 'a.bin, b.bin' or 'a.bin .. e.bin (5 files)'. */
+function fileNames(files: readonly string[]): string {
+  const n = files.map((f) => basename(f));
+  return n.length <= 2 ? n.join(', ') : `${n[0]} .. ${n[n.length - 1]} (${n.length} files)`;
+}
+
 /** Uncompressed size of a file: its size, or for gzip the trailer's ISIZE (size mod 2^32). */
 function payloadSize(file: string): number | null {
   let fd: number;
@@ -99,15 +150,25 @@ function payloadSize(file: string): number | null {
   }
 }
 
+/** A detected format and, when it was a guess (size against name, or name alone), why. */
+interface Detected { format: Exclude<DataFormat, 'auto'>; guess: string | null }
+
 /** The format of `data` (see the file comment); throws a DataError naming what it looked for. */
 export function detectFormat(data: readonly string[]): Exclude<DataFormat, 'auto'> {
+  return detect(data).format;
+}
+
+function detect(data: readonly string[]): Detected {
+  const sure = (format: Exclude<DataFormat, 'auto'>): Detected => ({ format, guess: null });
   if (data.length === 0) throw new DataError(null, `no data given; expected ${LOOKED_FOR}`);
   const first = data[0];
   if (isDir(first)) {
     const stl = stlDir(first);
-    if (findFile(stl, 'train_X.bin') || findFile(stl, 'unlabeled_X.bin')) return 'stl10';
-    if (findFile(first, 'train-images-idx3-ubyte')) return 'idx';
-    if (hasPngs(first, 2)) return 'folder';
+    if (findFile(stl, 'train_X.bin') || findFile(stl, 'unlabeled_X.bin')) return sure('stl10');
+    if (findFile(first, 'train-images-idx3-ubyte')) return sure('idx');
+    if (cifarFolder(first, 'cifar10')) return sure('cifar10');
+    if (cifarFolder(first, 'cifar100')) return sure('cifar100');
+    if (hasPngs(first, 2)) return sure('folder');
     const seen = list(first);
     throw new DataError(first, `cannot detect the data format of this directory (it holds ${seen.length === 0 ? 'nothing' : seen.slice(0, 8).join(', ') + (seen.length > 8 ? ', ...' : '')}); ` +
       `looked for ${LOOKED_FOR}; pass --format`);
@@ -121,13 +182,27 @@ export function detectFormat(data: readonly string[]): Exclude<DataFormat, 'auto
     throw new DataError(first, `cannot detect the data format from this file name; looked for ${LOOKED_FOR}; pass --format`);
   }
   const size = payloadSize(first);
+  const byName: CifarFormat | null = /^(data_batch|test_batch)/.test(name) ? 'cifar10' : /^(train|test)\.bin/.test(name) ? 'cifar100' : null;
+  const label = (f: CifarFormat) => (f === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100');
   if (size !== null && size > 0) {
     const c10 = size % 3073 === 0, c100 = size % 3074 === 0;
-    if (c10 && !c100) return 'cifar10';
-    if (c100 && !c10) return 'cifar100';
+    const bySize: CifarFormat | null = c10 && !c100 ? 'cifar10' : c100 && !c10 ? 'cifar100' : null;
+    if (bySize !== null) {
+      const [rec, other] = bySize === 'cifar10' ? [3073, 3074] : [3074, 3073];
+      const why = `${basename(first)} holds ${size} bytes, a whole number of ${rec}-byte ${label(bySize)} records but not of ${other}-byte ones`;
+      if (byName === bySize) return sure(bySize);
+      return {
+        format: bySize,
+        guess: `the format was guessed as ${bySize} from the size: ${why}` +
+          (byName ? ` (the name looks like ${label(byName)}; a truncated ${label(byName)} file can have this size)` : '') +
+          `; pass --format cifar10 or cifar100 if that is wrong`,
+      };
+    }
+    if (byName !== null && c10 && c100) {
+      return { format: byName, guess: `the format was guessed as ${byName} from the name ${basename(first)}: its size fits whole records of both CIFAR-10 and CIFAR-100; pass --format if that is wrong` };
+    }
   }
-  if (/^(data_batch|test_batch)/.test(name)) return 'cifar10';
-  if (/^(train|test)\.bin/.test(name)) return 'cifar100';
+  if (byName !== null) return sure(byName);
   throw new DataError(first, 'a .bin file that is neither sized as whole 3073-byte (CIFAR-10) or 3074-byte (CIFAR-100) records only nor ' +
     'named like CIFAR-10 (data_batch*, test_batch*) or CIFAR-100 (train.bin, test.bin); pass --format cifar10 or cifar100');
 }
@@ -219,35 +294,90 @@ function openFolder(dir: string, testDir: string | null) {
   return { pretrain: train, labelledTrain: train.labels ? train : null, test };
 }
 
-function openCifar(format: 'cifar10' | 'cifar100', data: readonly string[], testData: string | null) {
-  const read = (f: string | readonly string[]) => format === 'cifar10' ? readCifar10(f) : readCifar100(f);
-  for (const f of data) if (isDir(f)) throw new DataError(f, `is a directory; ${format} data are binary batch files (.bin or .bin.gz)`);
-  const train = read(data);
-  const test = testData === null ? null : read(testData);
-  return { pretrain: train, labelledTrain: train, test };
+function openCifar(format: CifarFormat, data: readonly string[], testData: string | null) {
+  const names = CIFAR_FILES[format].names;
+  const folderOf = (dir: string, what: 'train' | 'test') => {
+    const c = cifarFolder(dir, format);
+    if (!c || c[what].length === 0) {
+      const seen = list(dir);
+      throw new DataError(dir, `holds no ${format} ${what === 'train' ? 'training' : 'test'} files (${names}, optionally .gz; ` +
+        `also looked in ${CIFAR_SUBDIRS.join('/, ')}/); it holds ${seen.length === 0 ? 'nothing' : seen.slice(0, 8).join(', ') + (seen.length > 8 ? ', ...' : '')}`);
+    }
+    return c;
+  };
+  let trainFiles: readonly string[] = data, folder: CifarFolder | null = null;
+  if (data.length === 1 && isDir(data[0])) {
+    folder = folderOf(data[0], 'train');
+    trainFiles = folder.train;
+  } else {
+    for (const f of data) if (isDir(f)) throw new DataError(f, `is a directory; pass it alone, or ${format} binary batch files (.bin or .bin.gz)`);
+  }
+  const testFiles = testData === null ? folder?.test ?? [] : isDir(testData) ? folderOf(testData, 'test').test : [testData];
+  const classes = folder?.classes ?? (testData !== null && isDir(testData) ? cifarFolder(testData, format)?.classes : null) ?? null;
+  const read = (f: readonly string[]) => {
+    const ds = format === 'cifar10' ? readCifar10(f) : readCifar100(f);
+    if (classes) ds.classes = classes;
+    return ds;
+  };
+  const train = read(trainFiles);
+  const test = testFiles.length === 0 ? null : read(testFiles);
+  // what was found, when a directory was searched
+  const from = (files: readonly string[]) => ` (${fileNames(files)})`;
+  return {
+    pretrain: train, labelledTrain: train, test,
+    trainFrom: folder ? ` (${fileNames(trainFiles)} in ${folder.dir})` : '',
+    testFrom: test && (folder || (testData !== null && isDir(testData))) ? from(testFiles) : '',
+  };
+}
+
+/** Warnings for a labelled split with a single class or with classes that have no images. */
+function classNotes(what: string, ds: ImageDataset | null, classes: string[] | null, numClasses: number): string[] {
+  if (!ds?.labels || ds.n === 0) return [];
+  const counts = labelCounts(ds.labels, numClasses);
+  const name = (c: number) => classes?.[c] ?? String(c);
+  const present = counts.flatMap((n, c) => (n > 0 ? [c] : []));
+  if (present.length === 1) {
+    return [`the ${what} holds a single class (${name(present[0])}): kNN and linear accuracy would be 100 % by construction; evaluation needs at least 2 classes`];
+  }
+  const empty = counts.flatMap((n, c) => (n === 0 ? [c] : []));
+  if (empty.length === 0) return [];
+  const shown = empty.slice(0, 10).map(name).join(', ') + (empty.length > 10 ? ', ...' : '');
+  return [`the ${what} has no images of ${empty.length} of its ${numClasses} classes (${shown})`];
 }
 
 /** Opens the data sets of `--data` / `--test-data` / `--format` (see the file comment). */
 export function openSplits(data: readonly string[], testData: string | null, format: DataFormat = 'auto'): DataSplits {
   if (!DATA_FORMATS.includes(format)) throw new DataError(null, `unknown data format '${String(format)}' (one of ${DATA_FORMATS.join(', ')})`);
   if (data.length === 0) throw new DataError(null, `no data given; expected ${LOOKED_FOR}`);
-  const fmt = format === 'auto' ? detectFormat(data) : format;
+  const { format: fmt, guess } = format === 'auto' ? detect(data) : { format, guess: null };
   if (fmt !== 'cifar10' && fmt !== 'cifar100' && data.length > 1) {
     throw new DataError(data[1], `${fmt} data is one directory, got ${data.length} paths`);
   }
-  let r: { pretrain: ImageDataset; labelledTrain: ImageDataset | null; test: ImageDataset | null; parts?: string };
-  if (fmt === 'cifar10' || fmt === 'cifar100') r = openCifar(fmt, data, testData);
-  else if (fmt === 'stl10') r = openStl10(data[0], testData);
-  else if (fmt === 'idx') r = openIdx(data[0], testData);
-  else r = openFolder(data[0], testData);
+  let r: { pretrain: ImageDataset; labelledTrain: ImageDataset | null; test: ImageDataset | null; parts?: string; trainFrom?: string; testFrom?: string };
+  try {
+    if (fmt === 'cifar10' || fmt === 'cifar100') r = openCifar(fmt, data, testData);
+    else if (fmt === 'stl10') r = openStl10(data[0], testData);
+    else if (fmt === 'idx') r = openIdx(data[0], testData);
+    else r = openFolder(data[0], testData);
+  } catch (e) {
+    if (guess !== null && e instanceof DataError) throw new DataError(e.file, `${e.detail} (${guess})`);
+    throw e;
+  }
   const { pretrain, labelledTrain, test } = r;
   if (labelledTrain) sameShape(pretrain, labelledTrain, 'labelled training set');
   if (test) sameShape(pretrain, test, testData ?? 'test split');
   const classes = labelledTrain?.classes ?? test?.classes ?? pretrain.classes ?? null;
   const shape = `${pretrain.height}x${pretrain.width}x${pretrain.channels}`;
   const trainPart = r.parts ? `${pretrain.n} pretrain (${r.parts})` :
-    labelledTrain === pretrain ? `${pretrain.n} train` : `${pretrain.n} train${labelledTrain ? '' : ' (unlabelled)'}`;
-  const testPart = test ? `${test.n} test` : 'no test';
+    labelledTrain === pretrain ? `${pretrain.n} train${r.trainFrom ?? ''}` : `${pretrain.n} train${labelledTrain ? '' : ' (unlabelled)'}`;
+  const testPart = test ? `${test.n} test${r.testFrom ?? ''}` : 'no test';
   const description = `${fmt}: ${trainPart} / ${testPart}, ${shape}` + (classes ? `, ${classes.length} classes` : '');
-  return { format: fmt, pretrain, labelledTrain, test, classes, description };
+  const labelled = [labelledTrain, test].filter((d): d is ImageDataset => d?.labels != null);
+  const numClasses = classes?.length ?? (fmt === 'cifar100' ? 100 : 1 + Math.max(0, ...labelled.map((d) => d.labels!.reduce((m, v) => Math.max(m, v), 0))));
+  const notes = [
+    ...(guess === null ? [] : [guess]),
+    ...classNotes('labelled training split', labelledTrain, classes, numClasses),
+    ...classNotes('test split', test, classes, numClasses),
+  ];
+  return { format: fmt, pretrain, labelledTrain, test, classes, description, notes };
 }
