@@ -16,6 +16,9 @@ export * from './pool.js';
 export * from './ntxent.js';
 export * from './infonce.js';
 export * from './optim.js';
+export * from './patches.js';
+export * from './layernorm.js';
+export * from './nce.js';
 export { listOps, type OpDef } from './registry.js';
 
 wireAutogradOps((a, b) => add(a, b), fullLike);

@@ -10,7 +10,8 @@ import { convCases } from './conv.js';
 import { ntxentCases } from './ntxent.js';
 import { infonceCases } from './infonce.js';
 import { optimCases } from './optim.js';
+import { featureMapCases } from './featuremaps.js';
 import type { OpCase } from './types.js';
 
-export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases, ...convCases, ...ntxentCases, ...infonceCases, ...optimCases];
+export const allCases: OpCase[] = [...elementwiseCases, ...movementCases, ...matmulCases, ...reduceCases, ...softmaxCases, ...gatherCases, ...normCases, ...poolCases, ...convCases, ...ntxentCases, ...infonceCases, ...optimCases, ...featureMapCases];
 export type { OpCase };

@@ -1,0 +1,280 @@
+/**
+ * Contrastive losses over all locations of a batch: the score matrices of AMDIM, YADIM and CPC are
+ * [M, N] dot products of M anchors (one vector per image, or every predicted patch) with N targets
+ * (every location of every image's feature map). At CPC's sizes (M = B * 42, N = B * 49) they are
+ * hundreds of MiB, so they are never stored:
+ *
+ * - `nceLogSumExp` (primitive): per anchor row r, lse_r = log sum_n exp(f(s <a_r, b_n>)) over the
+ *   allowed columns n, with f the identity or AMDIM's soft clip c tanh(x / c); optionally each row's
+ *   own group of columns is left out (AMDIM's positives: row r is image r, columns r * L .. r * L + L
+ *   are its own locations). Auxiliary output: the largest allowed score per row (for the accuracy).
+ *   shaders/nce_forward.wgsl streams over the columns with an online max and sum of exponentials (as
+ *   the fused NT-Xent does); backward recomputes the scores: the anchors' gradient by
+ *   nce_grad_a.wgsl (one invocation per anchor), the targets' by nce_grad_b.wgsl (one per target).
+ * - `featureMapNce` (composite): AMDIM's NCE (Bachman et al. 2019, as pl_bolts' AmdimNCELoss):
+ *   scores s = <src_i, tgt_(j,l)> / sqrt(d), soft-clipped by tclip tanh(s / tclip); each of image
+ *   i's L locations is a positive whose negatives are all locations of the other images; loss =
+ *   mean over (i, l) of -log(exp(p_il) / (exp(p_il) + sum_neg exp)); plus the score regularizer
+ *   0.05 mean(s^2) over the unclipped [B, B * L] scores, computed as 0.05 trace(S G S^T) / (B B L d)
+ *   with G = tgt^T tgt, so that matrix is not stored either.
+ * - `cpcInfoNce` (composite): CPC's InfoNCE: each prediction row's target is one column (its label),
+ *   every column of the batch is in the denominator: mean over rows of lse_r - <pred_r, tgt_label_r>.
+ */
+import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { Tensor, noGrad, tidy } from '../tensor.js';
+import { f32, grid, u32 } from '../webgpu/backend.js';
+import { affine, greater, greaterEqual, mul, sub, tanh } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { broadcastTo, concat, reshape } from './movement.js';
+import { gather } from './gather.js';
+import { mean, sum } from './reduce.js';
+import { logsumexp } from './softmax.js';
+import { defineComposite, defineOp, requireF32, runOp, runOpAux, type CpuInput, type TensorMeta } from './registry.js';
+
+export interface NceAttrs {
+  readonly scale: number;
+  /** Soft clip c > 0 (f(x) = c tanh(x / c)), or 0 for none. */
+  readonly clip: number;
+  /** Rows per group and columns per group of the exclusion; rowsPerGroup 0: no exclusion. */
+  readonly rowsPerGroup: number;
+  readonly colsPerGroup: number;
+}
+
+export interface NceScoreOptions {
+  /** Scores are f(scale <a_r, b_n>) (default 1). */
+  scale?: number;
+  /** AMDIM's soft clip c: f(x) = c tanh(x / c); 0 or absent for none. */
+  clip?: number;
+  /** Leave out each row's own group: row r is in group floor(r / rowsPerGroup), column n in floor(n / colsPerGroup). */
+  exclude?: { rowsPerGroup: number; colsPerGroup: number };
+}
+
+const WG = 64;
+/** tanh saturates in f32 beyond this; clamping keeps implementations that compute it from exponentials finite. */
+const TANH_ARG_MAX = 15;
+
+function checkRows(op: string, a: TensorMeta, b: TensorMeta): [number, number, number] {
+  requireF32(op, a, b);
+  if (a.shape.length !== 2 || a.shape[0] < 1) throw new ShapeError(op, `anchors must be [M, d] with M >= 1, got ${fmtShape(a.shape)}`);
+  if (b.shape.length !== 2 || b.shape[1] !== a.shape[1] || b.shape[0] < 1) {
+    throw new ShapeError(op, `targets must be [N, ${a.shape[1]}] with N >= 1, got ${fmtShape(b.shape)}`);
+  }
+  return [a.shape[0], b.shape[0], a.shape[1]];
+}
+
+function checkRowVector(op: string, what: string, t: TensorMeta, m: number): void {
+  requireF32(op, t);
+  if (t.shape.length !== 1 || t.shape[0] !== m) throw new ShapeError(op, `${what} must be [${m}], got ${fmtShape(t.shape)}`);
+}
+
+/** The columns [lo, hi) row r leaves out (lo = hi: none). */
+function excluded(r: number, n: number, a: NceAttrs): [number, number] {
+  if (a.rowsPerGroup === 0) return [n, n];
+  const lo = Math.min(Math.floor(r / a.rowsPerGroup) * a.colsPerGroup, n);
+  return [lo, Math.min(lo + a.colsPerGroup, n)];
+}
+
+const scoreOf = (v: number, a: NceAttrs) => {
+  const t = v * a.scale;
+  return a.clip > 0 ? a.clip * Math.tanh(Math.max(-TANH_ARG_MAX, Math.min(TANH_ARG_MAX, t / a.clip))) : t;
+};
+/** d f(scale v) / dv. */
+const slopeOf = (v: number, a: NceAttrs) => {
+  if (a.clip === 0) return a.scale;
+  const th = Math.tanh(Math.max(-TANH_ARG_MAX, Math.min(TANH_ARG_MAX, v * a.scale / a.clip)));
+  return a.scale * (1 - th * th);
+};
+
+function dotRows(x: CpuInput, i: number, y: CpuInput, j: number, d: number): number {
+  let s = 0;
+  for (let c = 0; c < d; c++) s += x.data[i * d + c] * y.data[j * d + c];
+  return s;
+}
+
+/** Calls f(r, n, dot) for every allowed pair. */
+function forAllowed(a: CpuInput, b: CpuInput, at: NceAttrs, f: (r: number, n: number, dot: number) => void): void {
+  const [m, n, d] = [a.shape[0], b.shape[0], a.shape[1]];
+  for (let r = 0; r < m; r++) {
+    const [lo, hi] = excluded(r, n, at);
+    for (let j = 0; j < n; j++) if (j < lo || j >= hi) f(r, j, dotRows(a, r, b, j, d));
+  }
+}
+
+const params = (m: number, n: number, d: number, at: NceAttrs) => [
+  u32(m), u32(n), u32(d), u32(at.rowsPerGroup), u32(at.colsPerGroup), f32(at.scale), f32(at.clip), u32(0),
+];
+
+export const NceLogSumExpOp = defineOp<NceAttrs>({
+  name: 'nceLogSumExp',
+  shape([a, b], at) {
+    const [m, n] = checkRows('nceLogSumExp', a, b);
+    for (let r = 0; r < m; r++) {
+      const [lo, hi] = excluded(r, n, at);
+      if (hi - lo >= n) throw new ArgumentError('nceLogSumExp', `row ${r} excludes all ${n} columns, so it has nothing to contrast with`);
+    }
+    return { shape: [m], dtype: 'f32' };
+  },
+  aux([a]) { return [{ shape: [a.shape[0]], dtype: 'f32' }]; },
+  cpu(_b, [a, b], at) {
+    const m = a.shape[0];
+    const mx = new Float64Array(m).fill(-Infinity), se = new Float64Array(m);
+    forAllowed(a, b, at, (r, _n, v) => { mx[r] = Math.max(mx[r], scoreOf(v, at)); });
+    forAllowed(a, b, at, (r, _n, v) => { se[r] += Math.exp(scoreOf(v, at) - mx[r]); });
+    return { out: se.map((s, r) => mx[r] + Math.log(s)), aux: [mx] };
+  },
+  webgpu(gpu, [a, b], at) {
+    const [m, n, d] = [a.shape[0], b.shape[0], a.shape[1]];
+    const lse = gpu.alloc(m), mx = gpu.alloc(m);
+    gpu.run({
+      shader: 'nce_forward', inputs: [a.storage, b.storage], outputs: [lse, mx],
+      params: params(m, n, d, at), constants: { WG }, workgroups: grid(Math.ceil(m / WG)),
+    });
+    return { out: lse, aux: [mx] };
+  },
+  backward(g, ctx) {
+    const [a, b] = ctx.inputs as [Tensor, Tensor];
+    const lse = ctx.output!;
+    return [
+      ctx.needs[0] ? runOp(NceGradAOp, [a, b, g, lse], ctx.attrs) : null,
+      ctx.needs[1] ? runOp(NceGradBOp, [a, b, g, lse], ctx.attrs) : null,
+    ];
+  },
+  saves: { inputs: true, output: true },
+});
+
+function checkGrad(op: string, [a, b, g, lse]: readonly TensorMeta[]): [number, number, number] {
+  const r = checkRows(op, a, b);
+  checkRowVector(op, 'g', g, r[0]);
+  checkRowVector(op, 'lse', lse, r[0]);
+  return r;
+}
+
+/** d/da of sum_r g_r lse_r: g_r sum_n p_rn f'(s) scale b_n, p = exp(f(s) - lse) over the allowed columns. */
+export const NceGradAOp = defineOp<NceAttrs>({
+  name: 'nceGradA',
+  shape(inputs) { checkGrad('nceGradA', inputs); return { shape: inputs[0].shape, dtype: 'f32' }; },
+  cpu(_b, [a, b, g, lse], at) {
+    const d = a.shape[1];
+    const out = new Float64Array(a.data.length);
+    forAllowed(a, b, at, (r, n, v) => {
+      const w = g.data[r] * Math.exp(scoreOf(v, at) - lse.data[r]) * slopeOf(v, at);
+      for (let c = 0; c < d; c++) out[r * d + c] += w * b.data[n * d + c];
+    });
+    return out;
+  },
+  webgpu(gpu, [a, b, g, lse], at) {
+    const [m, n, d] = [a.shape[0], b.shape[0], a.shape[1]];
+    const out = gpu.alloc(m * d);
+    gpu.run({
+      shader: 'nce_grad_a', inputs: [a.storage, b.storage, g.storage, lse.storage], outputs: [out],
+      params: params(m, n, d, at), constants: { WG }, workgroups: grid(Math.ceil(m / WG)),
+    });
+    return out;
+  },
+});
+
+/** d/db of sum_r g_r lse_r: sum_r g_r p_rn f'(s) scale a_r over the rows for which column n is allowed. */
+export const NceGradBOp = defineOp<NceAttrs>({
+  name: 'nceGradB',
+  shape(inputs) { checkGrad('nceGradB', inputs); return { shape: inputs[1].shape, dtype: 'f32' }; },
+  cpu(_b, [a, b, g, lse], at) {
+    const d = a.shape[1];
+    const out = new Float64Array(b.data.length);
+    forAllowed(a, b, at, (r, n, v) => {
+      const w = g.data[r] * Math.exp(scoreOf(v, at) - lse.data[r]) * slopeOf(v, at);
+      for (let c = 0; c < d; c++) out[n * d + c] += w * a.data[r * d + c];
+    });
+    return out;
+  },
+  webgpu(gpu, [a, b, g, lse], at) {
+    const [m, n, d] = [a.shape[0], b.shape[0], a.shape[1]];
+    const out = gpu.alloc(n * d);
+    gpu.run({
+      shader: 'nce_grad_b', inputs: [b.storage, a.storage, g.storage, lse.storage], outputs: [out],
+      params: params(m, n, d, at), constants: { WG }, workgroups: grid(Math.ceil(n / WG)),
+    });
+    return out;
+  },
+});
+
+function nceAttrs(op: string, o: NceScoreOptions): NceAttrs {
+  const scale = o.scale ?? 1, clip = o.clip ?? 0;
+  if (!(Number.isFinite(scale) && scale > 0)) throw new ArgumentError(op, `scale must be a positive number, got ${scale}`);
+  if (!(Number.isFinite(clip) && clip >= 0)) throw new ArgumentError(op, `clip must be a number >= 0 (0: none), got ${clip}`);
+  const ex = o.exclude;
+  if (ex && !(Number.isInteger(ex.rowsPerGroup) && ex.rowsPerGroup > 0 && Number.isInteger(ex.colsPerGroup) && ex.colsPerGroup > 0)) {
+    throw new ArgumentError(op, `exclude needs positive integer rowsPerGroup and colsPerGroup, got ${JSON.stringify(ex)}`);
+  }
+  return { scale, clip, rowsPerGroup: ex?.rowsPerGroup ?? 0, colsPerGroup: ex?.colsPerGroup ?? 0 };
+}
+
+/**
+ * Per anchor row of a [M, d] against targets b [N, d]: lse [M] = log sum_n exp(f(scale <a_r, b_n>))
+ * over the allowed columns, and max [M] (no gradient), the largest allowed score. The [M, N] scores
+ * are never stored.
+ */
+export function nceLogSumExp(a: Tensor, b: Tensor, opts: NceScoreOptions = {}): { lse: Tensor; max: Tensor } {
+  const { out, aux } = runOpAux(NceLogSumExpOp, [a, b], nceAttrs('nceLogSumExp', opts));
+  return { lse: out, max: aux[0] };
+}
+
+export interface FeatureMapNceOptions {
+  /** Soft clip of the scores (AMDIM's tclip; 0: none). Default 20, pl_bolts' AMDIM default. */
+  tclip?: number;
+  /** Weight of the score regularizer mean(s^2) (default 0.05, AMDIM's). */
+  regWeight?: number;
+}
+
+export interface FeatureMapNce {
+  /** Mean NCE over every (image, own location) positive. */
+  loss: Tensor;
+  /** regWeight * mean(s^2) over all [B, B * L] unclipped scores. */
+  reg: Tensor;
+  /** Fraction of positives scoring above every negative of their row (no gradient). */
+  accuracy: Tensor;
+}
+
+/**
+ * AMDIM's NCE between one source vector per image src [B, d] and every location of the other
+ * view's map tgt [B * L, d] (image-major: image i's locations are rows i * L .. i * L + L - 1).
+ */
+export const featureMapNce = defineComposite('featureMapNce', true, (src: Tensor, tgt: Tensor, opts: FeatureMapNceOptions = {}): FeatureMapNce => {
+  const [bsz, n, d] = checkRows('featureMapNce', src, tgt);
+  if (n % bsz !== 0) throw new ShapeError('featureMapNce', `targets [${n}, ${d}] must hold the same number of locations for each of the ${bsz} images`);
+  if (bsz < 2) throw new ShapeError('featureMapNce', `needs at least 2 images (the other images are the negatives), got ${bsz}`);
+  const tclip = opts.tclip ?? 20, regWeight = opts.regWeight ?? 0.05;
+  if (!(Number.isFinite(regWeight) && regWeight >= 0)) throw new ArgumentError('featureMapNce', `regWeight must be >= 0, got ${regWeight}`);
+  const locs = n / bsz, scale = 1 / Math.sqrt(d);
+  return tidy(() => {
+    const { lse: negLse, max: negMax } = nceLogSumExp(src, tgt, { scale, clip: tclip, exclude: { rowsPerGroup: 1, colsPerGroup: locs } });
+    // the positives' scores [B, L]: image i's source against its own locations
+    const raw = affine(sum(mul(reshape(tgt, [bsz, locs, d]), reshape(src, [bsz, 1, d])), 2), scale, 0);
+    const pos = tclip > 0 ? affine(tanh(affine(raw, 1 / tclip, 0)), tclip, 0) : raw;
+    const both = concat([reshape(pos, [bsz, locs, 1]), reshape(broadcastTo(reshape(negLse, [bsz, 1]), [bsz, locs]), [bsz, locs, 1])], 2);
+    const loss = mean(sub(logsumexp(both, 2), pos));
+    const gram = matmul(tgt, tgt, { transA: true });
+    const reg = affine(sum(mul(matmul(src, gram), src)), regWeight * scale * scale / (bsz * n), 0);
+    const accuracy = noGrad(() => mean(greater(pos, reshape(negMax, [bsz, 1]))));
+    return { loss, reg, accuracy };
+  });
+});
+
+/**
+ * CPC's InfoNCE: predictions [M, d] against every target vector [N, d] of the batch; row r's positive
+ * is column labels[r] (i32 [M]). Returns the mean over rows of logsumexp_n <pred_r, tgt_n> -
+ * <pred_r, tgt_label_r> and the fraction of rows whose positive has the top score (no gradient).
+ */
+export const cpcInfoNce = defineComposite('cpcInfoNce', true, (preds: Tensor, targets: Tensor, labels: Tensor): { loss: Tensor; accuracy: Tensor } => {
+  const [m] = checkRows('cpcInfoNce', preds, targets);
+  if (labels.dtype !== 'i32' || labels.rank !== 1 || labels.shape[0] !== m) {
+    throw new ShapeError('cpcInfoNce', `labels must be i32 [${m}], got ${labels.dtype} ${fmtShape(labels.shape)}`);
+  }
+  return tidy(() => {
+    const { lse, max } = nceLogSumExp(preds, targets);
+    const pos = sum(mul(preds, gather(targets, labels, 0)), 1);
+    const loss = mean(sub(lse, pos));
+    // pos is the row's own score, so it ties with the max when it wins; the slack absorbs the two sums' rounding
+    const accuracy = noGrad(() => mean(greaterEqual(affine(pos, 1, 1e-5), max)));
+    return { loss, accuracy };
+  });
+});

@@ -1,0 +1,51 @@
+// nce_forward.wgsl: per anchor row r of x = a [M, d] against y = b [N, d] (lib/nce_rows.wgsl), the
+// logsumexp of the scores f(scale <a_r, b_n>) over the allowed columns, without storing the [M, N]
+// scores: one invocation per row streams over the columns four at a time (the two ranges around
+// its own group), keeping an online max mx and sum se of exp(score - mx), rescaled when mx grows (as
+// flash attention does). Writes lse[r] = mx + log(se) and mx[r]. Every lane reads the same column
+// rows at once (a broadcast, not a gather); no workgroup memory or barriers; 1-D grid.
+// Bindings: 0 a, 1 b (read), 2 lse, 3 mx (read_write), 4 params.
+#include "grid.wgsl"
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(3) var<storage, read_write> mxo: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+#include "nce_rows.wgsl"
+
+var<private> mx: f32;
+var<private> se: f32;
+
+fn take(v: f32) {
+  if (v > mx) {
+    se = se * exp(mx - v) + 1.0;
+    mx = v;
+  } else {
+    se += exp(v - mx);
+  }
+}
+
+fn stream(ab: u32, j0: u32, j1: u32) {
+  var j = j0;
+  for (; j + 4u <= j1; j += 4u) {
+    let v = dot4(ab, j * p.d);
+    take(score(v.x)); take(score(v.y)); take(score(v.z)); take(score(v.w));
+  }
+  for (; j < j1; j++) { take(score(dot1(ab, j * p.d))); }
+}
+
+@compute @workgroup_size(WG)
+fn main(gid: Grid1D) {
+  let r = grid_index(gid);
+  if (r >= p.m) { return; }
+  let ab = r * p.d;
+  let own = own_cols(r);
+  mx = -3.0e38;
+  se = 0.0;
+  stream(ab, 0u, own.x);
+  stream(ab, own.y, p.n);
+  lse[r] = mx + log(se);
+  mxo[r] = mx;
+}
