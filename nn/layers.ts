@@ -9,7 +9,7 @@ import { ArgumentError, ShapeError, fmtShape } from '../engine/errors.js';
 import type { Random } from '../engine/random.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import {
-  add, affine, batchNorm, broadcastTo, cast, conv2d, flatten, full, globalAvgPool2d, matmul, maxPool2d, mean, relu, reshape,
+  add, affine, batchNorm, broadcastTo, cast, conv2d, flatten, full, globalAvgPool2d, layerNorm, matmul, maxPool2d, mean, mul, relu, reshape,
 } from '../engine/ops/index.js';
 import { Module } from './module.js';
 import { defaultBound, kaimingNormal, uniform, constant } from './init.js';
@@ -251,6 +251,42 @@ export class BatchNorm2d extends BatchNormBase {
   protected checkInput(x: Tensor): void {
     if (x.rank !== 4) throw new ShapeError('BatchNorm2d', `expected input [N,${this.numFeatures},H,W], got ${fmtShape(x.shape)}`);
   }
+}
+
+// ---- LayerNorm2d -------------------------------------------------------------------------------
+
+export interface LayerNorm2dOptions { eps?: number; backend?: Backend }
+
+/**
+ * Layer normalization of each sample over all its channels and positions (engine/ops/layernorm.ts),
+ * then a per-channel gamma ('weight', 1) and beta ('bias', 0), both role 'bn': PyTorch's
+ * GroupNorm(1, C). CPC v2 uses it in place of batch norm; it has no running statistics, so train and
+ * eval mode compute the same thing and one sample never sees another.
+ */
+export class LayerNorm2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly eps: number;
+
+  constructor(readonly numFeatures: number, opts: LayerNorm2dOptions = {}) {
+    super();
+    positiveInt('LayerNorm2d', 'numFeatures', numFeatures);
+    this.eps = opts.eps ?? 1e-5;
+    if (!(this.eps > 0)) throw new ArgumentError('LayerNorm2d', `eps must be > 0, got ${this.eps}`);
+    this.weight = this.registerParameter('weight', constant([numFeatures], 1, { backend: opts.backend }), 'bn');
+    this.bias = this.registerParameter('bias', constant([numFeatures], 0, { backend: opts.backend }), 'bn');
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
+      throw new ShapeError('LayerNorm2d', `expected input [N,${this.numFeatures},H,W], got ${fmtShape(x.shape)}`);
+    }
+    const c = [1, this.numFeatures, 1, 1];
+    return add(mul(layerNorm(x, this.eps), reshape(this.weight, c)), reshape(this.bias, c));
+  }
+
+  /** relu(forward(x)): the same call as batch norm's fused BN + ReLU, so ResNet blocks take either. */
+  forwardRelu(x: Tensor): Tensor { return relu(this.forward(x)); }
 }
 
 // ---- parameter-free layers ---------------------------------------------------------------------

@@ -6,9 +6,11 @@
  * the last BN gamma of each block.
  *
  * Options beyond torchvision: a 'cifar' stem (3x3 stride-1 conv, no max-pool; what SimCLR uses
- * for images of 32 px and below), a width multiplier on the base widths 64/128/256/512, and no
- * classifier (numClasses undefined), in which case forward returns the pooled representation
- * h [N, features].
+ * for images of 32 px and below), a width multiplier on the base widths 64/128/256/512, layer norm
+ * in place of batch norm (`norm: 'layer'`, CPC v2's choice: GroupNorm(1, C) under the same names
+ * bn1.weight / bn1.bias, without running statistics; torchvision builds the same network with
+ * norm_layer=lambda c: nn.GroupNorm(1, c)), and no classifier (numClasses undefined), in which case
+ * forward returns the pooled representation h [N, features]; `featureMap` gives layer4's output.
  */
 import type { Backend } from '../engine/backend.js';
 import { ArgumentError, ShapeError, fmtShape } from '../engine/errors.js';
@@ -16,9 +18,12 @@ import type { Random } from '../engine/random.js';
 import type { Tensor } from '../engine/tensor.js';
 import { addRelu, zerosLike } from '../engine/ops/index.js';
 import { Module } from './module.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from './layers.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, LayerNorm2d, Linear, MaxPool2d, ReLU, Sequential } from './layers.js';
 
 export type ResNetStem = 'imagenet' | 'cifar';
+export type ResNetNorm = 'batch' | 'layer';
+/** A normalization layer of the network: batch norm, or layer norm with `norm: 'layer'`. */
+type Norm = BatchNorm2d | LayerNorm2d;
 
 export interface ResNetOptions {
   /** 'imagenet' (default): 7x7/2 conv, BN, ReLU, 3x3/2 max-pool. 'cifar': 3x3/1 conv, BN, ReLU. */
@@ -33,13 +38,17 @@ export interface ResNetOptions {
   inChannels?: number;
   /** Batch-norm splits of every BN layer in training (BatchNormOptions.splits; default 1). */
   bnSplits?: number;
+  /** 'batch' (default) or 'layer': per-sample layer norm with a per-channel affine (LayerNorm2d). */
+  norm?: ResNetNorm;
   rng?: Random;
   backend?: Backend;
 }
 
-interface Ctx { rng?: Random; backend?: Backend; bnSplits?: number }
+interface Ctx { rng?: Random; backend?: Backend; bnSplits?: number; norm?: ResNetNorm }
 
-const bn = (channels: number, ctx: Ctx) => new BatchNorm2d(channels, { backend: ctx.backend, splits: ctx.bnSplits });
+const bn = (channels: number, ctx: Ctx): Norm => (ctx.norm === 'layer'
+  ? new LayerNorm2d(channels, { backend: ctx.backend })
+  : new BatchNorm2d(channels, { backend: ctx.backend, splits: ctx.bnSplits }));
 
 function conv3x3(inp: number, out: number, stride: number, ctx: Ctx): Conv2d {
   return new Conv2d(inp, out, 3, { stride, padding: 1, bias: false, ...ctx });
@@ -52,10 +61,10 @@ function conv1x1(inp: number, out: number, stride: number, ctx: Ctx): Conv2d {
 export class BasicBlock extends Module {
   static readonly expansion = 1;
   readonly conv1: Conv2d;
-  readonly bn1: BatchNorm2d;
+  readonly bn1: Norm;
   readonly relu: ReLU;
   readonly conv2: Conv2d;
-  readonly bn2: BatchNorm2d;
+  readonly bn2: Norm;
   readonly downsample: Sequential | null;
 
   constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null, ctx: Ctx) {
@@ -69,7 +78,7 @@ export class BasicBlock extends Module {
   }
 
   /** The BN whose gamma zeroInitResidual zeroes. */
-  get lastBn(): BatchNorm2d { return this.bn2; }
+  get lastBn(): Norm { return this.bn2; }
 
   forward(x: Tensor): Tensor {
     // BN + ReLU and residual add + ReLU each run as one kernel (and one backward pass)
@@ -84,11 +93,11 @@ export class BasicBlock extends Module {
 export class Bottleneck extends Module {
   static readonly expansion = 4;
   readonly conv1: Conv2d;
-  readonly bn1: BatchNorm2d;
+  readonly bn1: Norm;
   readonly conv2: Conv2d;
-  readonly bn2: BatchNorm2d;
+  readonly bn2: Norm;
   readonly conv3: Conv2d;
-  readonly bn3: BatchNorm2d;
+  readonly bn3: Norm;
   readonly relu: ReLU;
   readonly downsample: Sequential | null;
 
@@ -105,7 +114,7 @@ export class Bottleneck extends Module {
     this.downsample = downsample ? this.registerModule('downsample', downsample) : null;
   }
 
-  get lastBn(): BatchNorm2d { return this.bn3; }
+  get lastBn(): Norm { return this.bn3; }
 
   forward(x: Tensor): Tensor {
     let out = this.bn1.forwardRelu(this.conv1.forward(x));
@@ -120,7 +129,7 @@ type BlockClass = typeof BasicBlock | typeof Bottleneck;
 
 export class ResNet extends Module {
   readonly conv1: Conv2d;
-  readonly bn1: BatchNorm2d;
+  readonly bn1: Norm;
   readonly relu: ReLU;
   readonly maxpool: MaxPool2d | null;
   readonly layer1: Sequential;
@@ -135,6 +144,7 @@ export class ResNet extends Module {
   readonly stem: ResNetStem;
   readonly widths: readonly number[];
   readonly inChannels: number;
+  readonly norm: ResNetNorm;
 
   constructor(block: BlockClass, layers: readonly [number, number, number, number], opts: ResNetOptions = {}) {
     super();
@@ -149,7 +159,10 @@ export class ResNet extends Module {
     }
     this.stem = stem;
     this.inChannels = inChannels;
-    const ctx: Ctx = { rng: opts.rng, backend: opts.backend, bnSplits: opts.bnSplits };
+    const norm = opts.norm ?? 'batch';
+    if (norm !== 'batch' && norm !== 'layer') throw new ArgumentError('ResNet', `norm must be 'batch' or 'layer', got '${String(norm)}'`);
+    this.norm = norm;
+    const ctx: Ctx = { rng: opts.rng, backend: opts.backend, bnSplits: opts.bnSplits, norm };
     this.widths = [64, 128, 256, 512].map((b) => Math.max(1, Math.round(b * width)));
     let inplanes = this.widths[0];
 
@@ -191,15 +204,19 @@ export class ResNet extends Module {
     }
   }
 
-  /** h [N, features] (the input of fc). */
-  representation(x: Tensor): Tensor {
+  /** layer4's output [N, features, H', W'] (the map h pools). */
+  featureMap(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError('ResNet', `expected input [N,${this.inChannels},H,W], got ${fmtShape(x.shape)}`);
     }
     let y = this.bn1.forwardRelu(this.conv1.forward(x)); // this.relu stays a child (torchvision's tree)
     if (this.maxpool) y = this.maxpool.forward(y);
-    y = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(y))));
-    return this.flatten.forward(this.avgpool.forward(y));
+    return this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(y))));
+  }
+
+  /** h [N, features] (the input of fc). */
+  representation(x: Tensor): Tensor {
+    return this.flatten.forward(this.avgpool.forward(this.featureMap(x)));
   }
 
   /** Logits [N, numClasses] with fc, else h [N, features]. */

@@ -1,9 +1,10 @@
 // augment_blur.wgsl: one pass of SimCLR's separable Gaussian blur (simclr/augment.ts).
-// Layout: x and out are f32 [V, C, S, S]; vp holds 16 f32 parameters per view (sigma at 13,
-// radius at 14; radius 0 copies). AXIS 0 blurs along rows (x), 1 along columns (y). Reflect
+// Layout: x and out are f32 [V, C, S, S]; vp holds VIEW_PARAMS f32 parameters per view
+// (lib/augment_view.wgsl; sigma at 13, radius at 14; radius 0 copies). AXIS 0 blurs along rows (x), 1 along columns (y). Reflect
 // padding without edge repeat. One output element per invocation, 1-D grid split over x/y.
 // Bindings: 0 x (read), 1 vp (read), 2 out (read_write), 3 params {c, s, total}.
 #include "grid.wgsl"
+#include "augment_view.wgsl"
 override WG: u32 = 256u;
 override AXIS: u32 = 0u;
 
@@ -14,20 +15,13 @@ struct Params { c: u32, s: u32, total: u32, _p0: u32 }
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-fn reflect_index(j: i32, n: i32) -> i32 {
-  var r = j;
-  if (r < 0) { r = -r; }
-  if (r >= n) { r = 2 * (n - 1) - r; }
-  return clamp(r, 0, n - 1);
-}
-
 @compute @workgroup_size(WG)
 fn main(gid: Grid1D) {
   let i = grid_index(gid);
   if (i >= p.total) { return; }
   let s = p.s;
   let v = i / (s * s * p.c);
-  let b = v * 16u;
+  let b = v * VIEW_PARAMS;
   let r = i32(vp[b + 14u]);
   if (r == 0) { out[i] = x[i]; return; }
   let sigma = vp[b + 13u];

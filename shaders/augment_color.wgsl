@@ -1,11 +1,12 @@
 // augment_color.wgsl: SimCLR color jitter (random order) + grayscale (simclr/augment.ts).
-// Layout: x is f32 [V, C, S, S] (the crops), vp 16 f32 parameters per view. MODE 0: one view per
-// invocation, writes means[v], the mean luma of the view after the jitter steps that precede
-// contrast (contrast's blend target). MODE 1: one pixel (all channels) per invocation, applies
+// Layout: x is f32 [V, C, S, S] (the crops), vp VIEW_PARAMS f32 parameters per view
+// (lib/augment_view.wgsl). MODE 0: one view per invocation, writes means[v], the mean luma of the
+// view after the jitter steps that precede contrast (contrast's blend target). MODE 1: one pixel (all channels) per invocation, applies
 // the jitter steps in the view's order (each clipped to [0, 1]) and grayscale, writes out.
 // 1-D grid split over x/y. Hue is a rotation of the YIQ chroma plane (luma-preserving).
 // Bindings: 0 x (read), 1 vp (read), 2 means (read_write), 3 out (read_write), 4 params {c, s, total}.
 #include "grid.wgsl"
+#include "augment_view.wgsl"
 override WG: u32 = 256u;
 override MODE: u32 = 0u;
 
@@ -63,7 +64,7 @@ fn main(gid: Grid1D) {
   let ss = p.s * p.s;
   let rgb = p.c == 3u;
   if (MODE == 0u) {
-    let b = i * 16u;
+    let b = i * VIEW_PARAMS;
     if (vp[b + 5u] < 0.5) { means[i] = 0.0; return; }
     let order = u32(vp[b + 10u]);
     var total = 0.0;
@@ -85,7 +86,7 @@ fn main(gid: Grid1D) {
   }
   let v = i / ss;
   let k = i % ss;
-  let b = v * 16u;
+  let b = v * VIEW_PARAMS;
   var px = load(v, k, rgb);
   if (vp[b + 5u] > 0.5) {
     let order = u32(vp[b + 10u]);

@@ -1,10 +1,11 @@
 // augment_crop.wgsl: SimCLR random resized crop + horizontal flip (simclr/augment.ts).
 // Layout: src is the uint8 batch N x C x H x W packed 4 bytes per u32 (little-endian); vp holds
-// 16 f32 parameters per view (top, left, height, width, flip, ...); out is f32 [2N, C, S, S] in
-// [0, 1]; view v samples image v mod N. One output element per invocation, 1-D grid split over
+// VIEW_PARAMS f32 parameters per view (lib/augment_view.wgsl: top, left, height, width, flip, ...);
+// out is f32 [V, C, S, S] in [0, 1] (V = 2N, or N with one view per image); view v samples image v mod N. One output element per invocation, 1-D grid split over
 // x/y. Bilinear resampling with align_corners = false, clamped to the crop.
 // Bindings: 0 src (read), 1 vp (read), 2 out (read_write), 3 params {n, c, h, w, s, total}.
 #include "grid.wgsl"
+#include "augment_view.wgsl"
 override WG: u32 = 256u;
 
 struct Params { n: u32, c: u32, h: u32, w: u32, s: u32, total: u32, _p0: u32, _p1: u32 }
@@ -28,7 +29,7 @@ fn main(gid: Grid1D) {
   let ch = (i / (s * s)) % p.c;
   let v = i / (s * s * p.c);
   let img = v % p.n;
-  let b = v * 16u;
+  let b = v * VIEW_PARAMS;
   let top = u32(vp[b]);
   let left = u32(vp[b + 1u]);
   let chh = vp[b + 2u];

@@ -3,12 +3,15 @@
  * i + B of the output, as ntXent expects), each with its own random parameters drawn on the host
  * from a seeded `Random` (same seed, same views) and uploaded as a small [2B, 16] f32 buffer.
  *
- * Per view, in SimCLR's order:
+ * Per view, in SimCLR's order (with AMDIM's and CPC's translation after the flip):
  *  1. random resized crop (torchvision's `RandomResizedCrop.get_params`: area scale U(0.08, 1),
  *     aspect ratio log-uniform in [3/4, 4/3], 10 tries, then the whole image clamped to the ratio
  *     range, centered), resized to S x S with bilinear resampling (align_corners = false, no
  *     antialiasing);
  *  2. horizontal flip, p = 0.5;
+ *     then random translation with reflection padding (AMDIM's and CPC's RandomTranslateWithReflect,
+ *     p 0 by default): shifts tx, ty uniform integers in [-t, t], the uncovered border mirrors the
+ *     view (no edge repeat);
  *  3. color jitter with p = 0.8: brightness, contrast, saturation (factors U(max(0, 1 - 0.8s),
  *     1 + 0.8s)) and hue (shift U(-0.2s, 0.2s) of a turn), in a random order per view, each
  *     clipped to [0, 1]. Contrast blends with the exact mean luma of the view after the steps
@@ -19,10 +22,11 @@
  *     padding;
  *  6. solarization, p = 0 (BYOL: 0.2 on its second view): every value v >= 0.5 becomes 1 - v.
  * The two views of an image may follow different recipes (BYOL's asymmetric blur and
- * solarization): augmentBatch takes one config for both or one per view.
+ * solarization): augmentBatch takes one config for both or one per view. It can also draw one view
+ * per image (CPC augments each patch once).
  * One-channel images give one-channel views (saturation and hue do nothing to them).
  *
- * The GPU path (shaders/augment_crop.wgsl, augment_color.wgsl, augment_blur.wgsl) does one output
+ * The GPU path (shaders/augment_crop.wgsl, augment_translate.wgsl, augment_color.wgsl, augment_blur.wgsl) does one output
  * pixel per invocation; `augmentCpu` is the float64 reference of the same math from the same
  * parameters.
  *
@@ -65,6 +69,10 @@ export interface AugmentOptions {
   blurKernel?: number;
   /** Solarization probability (default 0). */
   solarizeP?: number;
+  /** Largest translation in pixels per axis (default 0), reflection-padded; less than the size. */
+  translate?: number;
+  /** Translation probability (default 0). */
+  translateP?: number;
 }
 
 /** Fully resolved options. */
@@ -72,6 +80,7 @@ export interface AugmentConfig {
   size: number; scale: [number, number]; ratio: [number, number]; flipP: number;
   brightness: number; contrast: number; saturation: number; hue: number; jitterP: number;
   grayP: number; blurP: number; blurSigma: [number, number]; blurKernel: number; solarizeP: number;
+  translate: number; translateP: number;
 }
 
 /** CIFAR preset: s = 0.5, no blur. */
@@ -106,22 +115,27 @@ export function resolveAugment(o: AugmentOptions): AugmentConfig {
     blurSigma: [...(o.blurSigma ?? [0.1, 2])] as [number, number],
     blurKernel: k,
     solarizeP: o.solarizeP ?? 0,
+    translate: o.translate ?? 0,
+    translateP: o.translateP ?? 0,
   };
   if (!(cfg.scale[0] > 0 && cfg.scale[0] <= cfg.scale[1])) throw new ArgumentError('augment', `bad scale range ${cfg.scale}`);
   if (!(cfg.ratio[0] > 0 && cfg.ratio[0] <= cfg.ratio[1])) throw new ArgumentError('augment', `bad ratio range ${cfg.ratio}`);
   if (!(cfg.hue >= 0 && cfg.hue <= 0.5)) throw new ArgumentError('augment', `hue must be in [0, 0.5], got ${cfg.hue}`);
-  for (const k of ['flipP', 'jitterP', 'grayP', 'blurP', 'solarizeP'] as const) {
+  if (!(Number.isInteger(cfg.translate) && cfg.translate >= 0 && cfg.translate < cfg.size)) {
+    throw new ArgumentError('augment', `translate must be an integer in [0, size ${cfg.size}), got ${cfg.translate}`);
+  }
+  for (const k of ['flipP', 'jitterP', 'grayP', 'blurP', 'solarizeP', 'translateP'] as const) {
     if (!(cfg[k] >= 0 && cfg[k] <= 1)) throw new ArgumentError('augment', `${k} must be a probability in [0, 1], got ${cfg[k]}`);
   }
   return cfg;
 }
 
-/** Floats per view in the parameter buffer. */
-export const VIEW_PARAMS = 16;
-/** Offsets in one view's parameters. */
+/** Floats per view in the parameter buffer (shaders/lib/augment_view.wgsl says the same). */
+export const VIEW_PARAMS = 20;
+/** Offsets in one view's parameters (18 and 19 are unused). */
 export const P = {
   top: 0, left: 1, height: 2, width: 3, flip: 4, jitter: 5, brightness: 6, contrast: 7,
-  saturation: 8, hue: 9, order: 10, gray: 11, blur: 12, sigma: 13, radius: 14, solarize: 15,
+  saturation: 8, hue: 9, order: 10, gray: 11, blur: 12, sigma: 13, radius: 14, solarize: 15, tx: 16, ty: 17,
 } as const;
 
 /** One config for both views, or one per view ([first, second]); both give views of one size. */
@@ -159,15 +173,23 @@ export function sampleCrop(rng: Random, height: number, width: number, scale: re
   return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w };
 }
 
+/** Views per image: two (the contrastive pair, the default) or one (CPC's patches). */
+export type ViewsPerImage = 1 | 2;
+
+function checkViews(views: number): void {
+  if (views !== 1 && views !== 2) throw new ArgumentError('augment', `views per image must be 1 or 2, got ${views}`);
+}
+
 /**
- * Draws the parameters of 2n views ([2n, VIEW_PARAMS]); view v is a view of image v mod n, drawn
- * with the first config for v < n and the second for v >= n.
+ * Draws the parameters of views x n views ([views n, VIEW_PARAMS]); view v is a view of image v mod n,
+ * drawn with the first config for v < n and the second for v >= n.
  */
-export function drawAugmentParams(rng: Random, n: number, height: number, width: number, cfgs: ViewConfigs): Float32Array {
+export function drawAugmentParams(rng: Random, n: number, height: number, width: number, cfgs: ViewConfigs, views: ViewsPerImage = 2): Float32Array {
   const pair = perViewConfigs(cfgs);
-  const out = new Float32Array(2 * n * VIEW_PARAMS);
+  checkViews(views);
+  const out = new Float32Array(views * n * VIEW_PARAMS);
   const factor = (x: number) => Math.max(0, 1 - x) + (1 + x - Math.max(0, 1 - x)) * rng.uniform();
-  for (let v = 0; v < 2 * n; v++) {
+  for (let v = 0; v < views * n; v++) {
     const cfg = pair[v < n ? 0 : 1];
     const p = out.subarray(v * VIEW_PARAMS, (v + 1) * VIEW_PARAMS);
     const c = sampleCrop(rng, height, width, cfg.scale, cfg.ratio);
@@ -186,8 +208,13 @@ export function drawAugmentParams(rng: Random, n: number, height: number, width:
     p[P.blur] = rng.uniform() < cfg.blurP ? 1 : 0;
     p[P.sigma] = cfg.blurSigma[0] + (cfg.blurSigma[1] - cfg.blurSigma[0]) * rng.uniform();
     p[P.radius] = p[P.blur] ? (cfg.blurKernel - 1) / 2 : 0;
-    // drawn only when the recipe can solarize, so recipes without it keep their old stream
+    // drawn only when the recipe can solarize or translate, so recipes without them keep their old stream
     if (cfg.solarizeP > 0) p[P.solarize] = rng.uniform() < cfg.solarizeP ? 1 : 0;
+    if (cfg.translateP > 0 && cfg.translate > 0) {
+      const on = rng.uniform() < cfg.translateP;
+      const tx = rng.int(2 * cfg.translate + 1) - cfg.translate, ty = rng.int(2 * cfg.translate + 1) - cfg.translate;
+      if (on) { p[P.tx] = tx; p[P.ty] = ty; }
+    }
   }
   return out;
 }
@@ -232,11 +259,18 @@ export function hueRotate(rgb: readonly [number, number, number], hue: number): 
   const px = [...rgb]; jitterStep(3, px, p, 0); return px;
 }
 
-/** The float64 reference: [2n, C, S, S] in [0, 1] from the same parameters as the GPU path. */
+/** Views drawn in a parameter buffer, checked against the batch (one or two per image). */
+function viewCount(params: Float32Array, n: number): number {
+  const v = params.length / VIEW_PARAMS;
+  if (v !== n && v !== 2 * n) throw new ArgumentError('augment', `${params.length} parameters hold ${v} views, not one or two per image of ${n}`);
+  return v;
+}
+
+/** The float64 reference: [V, C, S, S] in [0, 1] (V = 2n, or n) from the same parameters as the GPU path. */
 export function augmentCpu(batch: ImageBatch, params: Float32Array, cfgs: ViewConfigs): Float64Array {
   checkBatch(batch);
   const { images, n, channels: C, height: H, width: W } = batch;
-  const S = perViewConfigs(cfgs)[0].size, V = 2 * n, SS = S * S;
+  const S = perViewConfigs(cfgs)[0].size, V = viewCount(params, n), SS = S * S;
   const out = new Float64Array(V * C * SS);
   const px = new Array<number>(C).fill(0);
   for (let v = 0; v < V; v++) {
@@ -260,6 +294,14 @@ export function augmentCpu(batch: ImageBatch, params: Float32Array, cfgs: ViewCo
           out[o + c * SS + oy * S + ox] = a * (1 - ly) + b * ly;
         }
       }
+    }
+    // translation with reflection padding
+    if (p[P.tx] !== 0 || p[P.ty] !== 0) {
+      const moved = new Float64Array(C * SS);
+      for (let c = 0; c < C; c++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
+        moved[c * SS + y * S + x] = out[o + c * SS + reflect(y - p[P.ty], S) * S + reflect(x - p[P.tx], S)];
+      }
+      out.set(moved, o);
     }
     // color jitter + grayscale
     const order = [0, 1, 2, 3].map((k) => (p[P.order] >> (2 * k)) & 3);
@@ -326,21 +368,30 @@ function packBytes(bytes: Uint8Array): Uint32Array {
   return words;
 }
 
-/** The GPU path: returns the [2n, C, S, S] views as an f32 storage on the backend. */
+/** The GPU path: returns the [V, C, S, S] views (V = 2n, or n) as an f32 storage on the backend. */
 export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Float32Array, cfgs: ViewConfigs): GpuStorage {
   checkBatch(batch);
   const pair = perViewConfigs(cfgs);
   const { n, channels: C, height: H, width: W } = batch;
-  const S = pair[0].size, V = 2 * n, SS = S * S;
+  const S = pair[0].size, V = viewCount(params, n), SS = S * S;
   const total = V * C * SS;
   const src = backend.upload(packBytes(batch.images.subarray(0, n * C * H * W)));
   const vp = backend.upload(params);
-  const crop = backend.alloc(total, 'f32');
+  let crop = backend.alloc(total, 'f32');
   backend.run({
     shader: 'augment_crop', inputs: [src, vp], outputs: [crop],
     params: [u32(n), u32(C), u32(H), u32(W), u32(S), u32(total)],
     constants: { WG }, workgroups: grid(Math.ceil(total / WG)),
   });
+  if ((pair[0].translateP > 0 && pair[0].translate > 0) || (pair[1].translateP > 0 && pair[1].translate > 0)) {
+    const moved = backend.alloc(total, 'f32');
+    backend.run({
+      shader: 'augment_translate', inputs: [crop, vp], outputs: [moved],
+      params: [u32(C), u32(S), u32(total)], constants: { WG }, workgroups: grid(Math.ceil(total / WG)),
+    });
+    backend.release(crop);
+    crop = moved;
+  }
   const means = backend.alloc(V, 'f32');
   const colored = backend.alloc(total, 'f32');
   backend.run({
@@ -377,12 +428,13 @@ export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Fl
 
 /**
  * Augments a batch: draws the parameters from rng and returns the [2n, C, S, S] f32 views on the
- * backend (the WGSL kernels on WebGPU, the reference on the CPU backend).
+ * backend (the WGSL kernels on WebGPU, the reference on the CPU backend); with views = 1, one view
+ * per image [n, C, S, S] from the first config.
  */
-export function augmentBatch(backend: Backend, batch: ImageBatch, rng: Random, cfg: ViewConfigs): Tensor {
-  const params = drawAugmentParams(rng, batch.n, batch.height, batch.width, cfg);
+export function augmentBatch(backend: Backend, batch: ImageBatch, rng: Random, cfg: ViewConfigs, views: ViewsPerImage = 2): Tensor {
+  const params = drawAugmentParams(rng, batch.n, batch.height, batch.width, cfg, views);
   const size = perViewConfigs(cfg)[0].size;
-  const shape = [2 * batch.n, batch.channels, size, size];
+  const shape = [views * batch.n, batch.channels, size, size];
   let storage: Storage;
   if (backend instanceof WebGpuBackend) storage = augmentGpu(backend, batch, params, cfg);
   else {

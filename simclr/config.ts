@@ -12,8 +12,14 @@
 import { EngineError } from '../engine/errors.js';
 import { DATA_FORMATS, type DataFormat } from './data/formats.js';
 
-export type MethodName = 'simclr' | 'moco' | 'byol';
-export const METHOD_NAMES: readonly MethodName[] = ['simclr', 'moco', 'byol'];
+export type MethodName = 'simclr' | 'moco' | 'byol' | 'amdim' | 'cpc' | 'yadim';
+export const METHOD_NAMES: readonly MethodName[] = ['simclr', 'moco', 'byol', 'amdim', 'cpc', 'yadim'];
+/** The methods whose encoder is a ResNet (depth, stem, width apply; YADIM's with --encoder resnet). */
+const RESNET_METHODS: readonly MethodName[] = ['simclr', 'moco', 'byol', 'cpc', 'yadim'];
+/** The methods with a projection head. */
+const HEAD_METHODS: readonly MethodName[] = ['simclr', 'moco', 'byol'];
+/** The methods with the AMDIM encoder (YADIM's by default). */
+const AMDIM_METHODS: readonly MethodName[] = ['amdim', 'yadim'];
 export type OptimizerName = 'lars' | 'sgd' | 'adam' | 'adamw';
 
 /** A value per view: one number for both views, or [first view, second view]. */
@@ -45,6 +51,10 @@ export interface TrainConfig {
   weightDecay: number;
   /** Momentum of SGD and LARS. */
   momentum: number;
+  /** Adam / AdamW beta1, beta2 (AMDIM's and CPC's recipes: 0.8, 0.999). */
+  adamBetas: readonly [number, number];
+  /** Adam / AdamW epsilon (AMDIM's recipe: 1e-7). */
+  adamEps: number;
   /** LARS trust coefficient eta (official SimCLR and the BYOL paper: 1e-3; solo-learn's CIFAR recipes: 0.02). */
   larsEta: number;
   warmupEpochs: number;
@@ -76,11 +86,15 @@ export interface TrainConfig {
   grayProb: PerView;
   blurProb: PerView;
   solarizeProb: PerView;
+  /** Random translation with reflection padding (AMDIM, CPC): the largest shift in pixels per axis. */
+  translate: number;
+  translateProb: PerView;
   // ---- heads ----
   /** Dense layers of the projection head (SimCLR v1: 2, v2: 3). */
   headLayers: number;
   /** Hidden width of the head; null: the encoder's feature width. */
   headHidden: number | null;
+  /** Output width of the projection head (CPC: of the target and prediction embeddings). */
   headOut: number;
   // ---- method options ----
   /** Softmax temperature of NT-Xent (SimCLR) and InfoNCE (MoCo). */
@@ -97,9 +111,26 @@ export interface TrainConfig {
   tauBase: number;
   /** BYOL: hidden width of the predictor. */
   predHidden: number;
+  /** YADIM: the encoder, the AMDIM encoder or a ResNet (depth, stem, width). */
+  encoder: 'amdim' | 'resnet';
+  /** AMDIM encoder: base width ndf. */
+  ndf: number;
+  /** AMDIM encoder: embedding and representation width n_rkhs. */
+  rkhs: number;
+  /** AMDIM encoder: blocks per ConvResBlock (n_depth). */
+  amdimDepth: number;
+  /** AMDIM, YADIM: soft clip of the NCE scores (c tanh(s / c)); 0: none. */
+  tclip: number;
+  /** CPC: patch side and stride of the grid (CIFAR: 8 and 4, a 7x7 grid). */
+  patchSize: number;
+  patchStride: number;
+  /** CPC: predictions of the rows 1..K below each context row. */
+  predictSteps: number;
+  /** CPC: residual blocks of the context network. */
+  contextBlocks: number;
 }
 
-type Kind = 'string' | 'paths' | 'path' | 'int' | 'number' | 'bool' | 'range' | 'perView' | 'jitter';
+type Kind = 'string' | 'paths' | 'path' | 'int' | 'number' | 'bool' | 'range' | 'pair' | 'perView' | 'jitter';
 
 export interface FieldSpec {
   key: keyof TrainConfig;
@@ -135,13 +166,15 @@ export const CONFIG_SCHEMA: readonly FieldSpec[] = [
   { key: 'out', flag: 'out', kind: 'path', arg: '<dir>', help: 'output directory: log.jsonl, plot.png, checkpoints, latest.json' },
   { key: 'epochs', flag: 'epochs', kind: 'int', min: 1, max: 2 ** 31 - 1, help: 'training epochs' },
   { key: 'batchSize', flag: 'batch-size', kind: 'int', min: 2, max: 2 ** 20, help: 'images per step (2x views)' },
-  { key: 'depth', flag: 'depth', kind: 'int', choices: [18, 34, 50], help: 'ResNet depth: 18 | 34 | 50' },
-  { key: 'stem', flag: 'stem', kind: 'string', choices: ['cifar', 'imagenet'], help: 'ResNet stem: cifar (3x3/1, no max-pool) | imagenet (7x7/2 + max-pool)' },
-  { key: 'width', flag: 'width', kind: 'number', above: 0, max: 64, help: 'ResNet width multiplier' },
+  { key: 'depth', flag: 'depth', kind: 'int', choices: [18, 34, 50], methods: RESNET_METHODS, help: 'ResNet depth: 18 | 34 | 50' },
+  { key: 'stem', flag: 'stem', kind: 'string', choices: ['cifar', 'imagenet'], methods: RESNET_METHODS, help: 'ResNet stem: cifar (3x3/1, no max-pool) | imagenet (7x7/2 + max-pool)' },
+  { key: 'width', flag: 'width', kind: 'number', above: 0, max: 64, methods: RESNET_METHODS, help: 'ResNet width multiplier' },
   { key: 'optimizer', flag: 'optimizer', kind: 'string', choices: ['lars', 'sgd', 'adam', 'adamw'], help: 'lars (BN and biases excluded) | sgd | adam | adamw' },
   { key: 'lr', flag: 'lr', kind: 'number', min: 0, max: 1e4, help: 'base learning rate (scaled by batch-size / 256)' },
   { key: 'weightDecay', flag: 'weight-decay', kind: 'number', min: 0, max: 1, help: 'weight decay' },
   { key: 'momentum', flag: 'momentum', kind: 'number', min: 0, max: 0.999999, help: 'momentum of SGD and LARS' },
+  { key: 'adamBetas', flag: 'adam-betas', kind: 'pair', min: 0, max: 0.999999, arg: '<b1,b2>', help: 'Adam / AdamW beta1,beta2' },
+  { key: 'adamEps', flag: 'adam-eps', kind: 'number', above: 0, max: 1, help: 'Adam / AdamW epsilon' },
   { key: 'larsEta', flag: 'lars-eta', kind: 'number', above: 0, max: 1, help: 'LARS trust coefficient eta' },
   { key: 'warmupEpochs', flag: 'warmup-epochs', kind: 'number', min: 0, max: 2 ** 31 - 1, help: 'linear warm-up epochs before the cosine decay' },
   { key: 'checkpointEvery', flag: 'checkpoint-every', kind: 'int', min: 1, max: 2 ** 31 - 1, help: 'checkpoint every N epochs (and at the end)' },
@@ -161,9 +194,11 @@ export const CONFIG_SCHEMA: readonly FieldSpec[] = [
   { key: 'grayProb', flag: 'gray-prob', kind: 'perView', min: 0, max: 1, arg: '<p[,p2]>', help: 'grayscale probability (one value, or one per view)' },
   { key: 'blurProb', flag: 'blur-prob', kind: 'perView', min: 0, max: 1, arg: '<p[,p2]>', help: 'Gaussian-blur probability (one value, or one per view)' },
   { key: 'solarizeProb', flag: 'solarize-prob', kind: 'perView', min: 0, max: 1, arg: '<p[,p2]>', help: 'solarization probability (one value, or one per view)' },
-  { key: 'headLayers', flag: 'head-layers', kind: 'int', min: 1, max: 8, help: 'dense layers of the projection head (SimCLR v1: 2, v2: 3)' },
-  { key: 'headHidden', flag: 'head-hidden', kind: 'int', min: 1, max: 65536, nullable: true, arg: '<n|none>', help: 'hidden width of the projection head (none: the encoder\'s feature width)' },
-  { key: 'headOut', flag: 'head-out', kind: 'int', min: 1, max: 65536, help: 'output width of the projection head' },
+  { key: 'translate', flag: 'translate', kind: 'int', min: 0, max: 64, help: 'largest random translation in pixels per axis, reflection-padded (AMDIM, CPC)' },
+  { key: 'translateProb', flag: 'translate-prob', kind: 'perView', min: 0, max: 1, arg: '<p[,p2]>', help: 'translation probability (one value, or one per view)' },
+  { key: 'headLayers', flag: 'head-layers', kind: 'int', min: 1, max: 8, methods: HEAD_METHODS, help: 'dense layers of the projection head (SimCLR v1: 2, v2: 3)' },
+  { key: 'headHidden', flag: 'head-hidden', kind: 'int', min: 1, max: 65536, nullable: true, methods: HEAD_METHODS, arg: '<n|none>', help: 'hidden width of the projection head (none: the encoder\'s feature width)' },
+  { key: 'headOut', flag: 'head-out', kind: 'int', min: 1, max: 65536, methods: [...HEAD_METHODS, 'cpc'], help: 'output width of the projection head (CPC: of the targets and predictions)' },
   { key: 'temperature', flag: 'temperature', kind: 'number', min: 1e-3, max: 100, methods: ['simclr', 'moco'], help: 'softmax temperature (NT-Xent / InfoNCE)' },
   { key: 'queueSize', flag: 'queue-size', kind: 'int', min: 1, max: 2 ** 20, methods: ['moco'], help: 'negative keys in the queue (K)' },
   { key: 'keyMomentum', flag: 'key-momentum', kind: 'number', min: 0, max: 1, methods: ['moco'], help: 'momentum m of the key encoder (EMA of the query side)' },
@@ -171,6 +206,15 @@ export const CONFIG_SCHEMA: readonly FieldSpec[] = [
   { key: 'bnSplits', flag: 'bn-splits', kind: 'int', min: 1, max: 1024, methods: ['moco'], help: 'batch-norm splits in both encoders (single-device shuffle-BN substitute; 1 = plain BN)' },
   { key: 'tauBase', flag: 'tau-base', kind: 'number', min: 0, max: 1, methods: ['byol'], help: 'tau_base of the target EMA (rises to 1 by a cosine)' },
   { key: 'predHidden', flag: 'pred-hidden', kind: 'int', min: 1, max: 65536, methods: ['byol'], help: 'hidden width of the predictor' },
+  { key: 'encoder', flag: 'encoder', kind: 'string', choices: ['amdim', 'resnet'], methods: ['yadim'], help: 'the encoder: amdim (--ndf, --rkhs, --amdim-depth) | resnet (--depth, --stem, --width)' },
+  { key: 'ndf', flag: 'ndf', kind: 'int', min: 1, max: 4096, methods: AMDIM_METHODS, help: 'AMDIM encoder base width (ndf)' },
+  { key: 'rkhs', flag: 'rkhs', kind: 'int', min: 1, max: 65536, methods: AMDIM_METHODS, help: 'AMDIM encoder embedding width (n_rkhs), the representation\'s width' },
+  { key: 'amdimDepth', flag: 'amdim-depth', kind: 'int', min: 1, max: 64, methods: AMDIM_METHODS, help: 'AMDIM encoder blocks per stage (n_depth)' },
+  { key: 'tclip', flag: 'tclip', kind: 'number', min: 0, max: 1e4, methods: AMDIM_METHODS, help: 'soft clip c of the NCE scores, c tanh(s / c) (0: none)' },
+  { key: 'patchSize', flag: 'patch-size', kind: 'int', min: 1, max: 4096, methods: ['cpc'], help: 'patch side of the grid' },
+  { key: 'patchStride', flag: 'patch-stride', kind: 'int', min: 1, max: 4096, methods: ['cpc'], help: 'patch stride of the grid (half the side: overlapping patches)' },
+  { key: 'predictSteps', flag: 'predict-steps', kind: 'int', min: 1, max: 64, methods: ['cpc'], help: 'predict the rows 1..K below each context row' },
+  { key: 'contextBlocks', flag: 'context-blocks', kind: 'int', min: 1, max: 64, methods: ['cpc'], help: 'residual blocks of the masked context network' },
 ];
 
 export const SCHEMA_BY_KEY: ReadonlyMap<string, FieldSpec> = new Map(CONFIG_SCHEMA.map((f) => [f.key, f]));
@@ -179,11 +223,13 @@ export const SCHEMA_BY_FLAG: ReadonlyMap<string, FieldSpec> = new Map(CONFIG_SCH
 /** The defaults every method shares; each method's `defaults` override the rest. */
 export const COMMON_DEFAULTS: Omit<TrainConfig, 'data' | 'out'> = {
   method: 'simclr', testData: null, format: 'auto', epochs: 100, batchSize: 256, depth: 18, stem: 'cifar', width: 1,
-  optimizer: 'lars', lr: 0.3, weightDecay: 1e-6, momentum: 0.9, larsEta: 1e-3, warmupEpochs: 10, checkpointEvery: 10, seed: 0,
-  resume: false, overwrite: false, keepCheckpoints: 3, backend: 'auto', evaluate: false, knnEvery: 1, profile: false,
+  optimizer: 'lars', lr: 0.3, weightDecay: 1e-6, momentum: 0.9, adamBetas: [0.9, 0.999], adamEps: 1e-8, larsEta: 1e-3, warmupEpochs: 10,
+  checkpointEvery: 10, seed: 0, resume: false, overwrite: false, keepCheckpoints: 3, backend: 'auto', evaluate: false, knnEvery: 1, profile: false,
   cropScale: [0.08, 1], flipProb: 0.5, jitterStrength: 0.5, jitter: null, jitterProb: 0.8, grayProb: 0.2, blurProb: 0, solarizeProb: 0,
+  translate: 0, translateProb: 0,
   headLayers: 3, headHidden: null, headOut: 128,
   temperature: 0.5, queueSize: 4096, keyMomentum: 0.999, symmetric: false, bnSplits: 8, tauBase: 0.996, predHidden: 4096,
+  encoder: 'amdim', ndf: 320, rkhs: 1280, amdimDepth: 10, tclip: 20, patchSize: 8, patchStride: 4, predictSteps: 3, contextBlocks: 5,
 };
 
 /** A configuration value that breaks the schema; the message says where it came from (a flag, a file). */
@@ -218,7 +264,7 @@ export function parseFlagValue(f: FieldSpec, s: string): unknown {
       if (s === 'false') return false;
       throw new ConfigError(`--${f.flag} takes no value (or =true / =false), got '${s}'`);
     case 'int': case 'number': return parseNumber(f, s);
-    case 'range': case 'perView': case 'jitter': {
+    case 'range': case 'pair': case 'perView': case 'jitter': {
       const parts = s.split(',').map((p) => parseNumber(f, p));
       return f.kind === 'perView' && parts.length === 1 ? parts[0] : parts;
     }
@@ -275,6 +321,10 @@ export function checkValue(f: FieldSpec, v: unknown, o: Origin): unknown {
       const [a, b] = v.map((x) => num(x, 'two numbers min,max each'));
       if (a > b) return fail('min <= max');
       return [a, b];
+    }
+    case 'pair': {
+      if (!Array.isArray(v) || v.length !== 2) return fail('two numbers a,b');
+      return v.map((x) => num(x, 'two numbers a,b each'));
     }
     case 'perView': {
       if (Array.isArray(v)) {
@@ -349,6 +399,7 @@ const LEGACY: Partial<Record<keyof TrainConfig, unknown>> = {
   format: 'cifar10', depth: 18, stem: 'cifar', jitterStrength: 0.5, blurProb: 0,
   method: 'simclr', optimizer: 'lars', momentum: 0.9, larsEta: 1e-3, cropScale: [0.08, 1], flipProb: 0.5, jitter: null, jitterProb: 0.8,
   grayProb: 0.2, solarizeProb: 0, headLayers: 3, headHidden: null, headOut: 128,
+  adamBetas: [0.9, 0.999], adamEps: 1e-8, translate: 0, translateProb: 0,
 };
 /**
  * Keys a resumed run may change: where files go, how it runs, what happens after training, and the

@@ -1,9 +1,10 @@
 /**
- * The encoder file's bytes: an encoder's state dict under torchvision's names as safetensors, with
- * metadata naming the format, architecture, stem and base width. No file I/O, so a page builds the
+ * The encoder file's bytes: an encoder's state dict under torchvision's names as safetensors (a
+ * ResNet; other encoders, such as the AMDIM encoder, under their own module names), with metadata
+ * naming the format, architecture, stem, base width and normalization. No file I/O, so a page builds the
  * same bytes for a download that `npm run eval -- --export` (simclr/export.ts) writes to disk.
  */
-import type { ResNet } from '../nn/resnet.js';
+import type { Encoder } from '../nn/encoder.js';
 import { encodeSafetensors, type SafetensorsInput } from '../nn/safetensors.js';
 
 export const ENCODER_FORMAT = 'webgpu-simclr-encoder/1';
@@ -14,7 +15,7 @@ const KNOWN: Record<string, { bottleneck: boolean; layers: readonly [number, num
   resnet50: { bottleneck: true, layers: [3, 4, 6, 3] },
 };
 
-/** The layout the keys describe: block type, blocks per stage, stem, base width, input channels. */
+/** The layout the keys describe: block type, blocks per stage, stem, base width, input channels, layer norm (no running statistics). */
 export function inferLayout(inputs: ReadonlyMap<string, SafetensorsInput>) {
   const layers: [number, number, number, number] = [0, 0, 0, 0];
   let bottleneck = false;
@@ -29,19 +30,21 @@ export function inferLayout(inputs: ReadonlyMap<string, SafetensorsInput>) {
   const k = conv1?.shape.length === 4 ? conv1.shape[2] : undefined;
   const stem = k === 3 ? 'cifar' : k === 7 ? 'imagenet' : 'unknown';
   const arch = Object.entries(KNOWN).find(([, a]) => a.bottleneck === bottleneck && a.layers.every((n, i) => n === layers[i]))?.[0];
-  return { layers, bottleneck, stem, arch, baseWidth: conv1?.shape[0], inChannels: conv1?.shape[1] };
+  const layerNorm = inputs.has('bn1.weight') && !inputs.has('bn1.running_mean');
+  return { layers, bottleneck, stem, arch, baseWidth: conv1?.shape[0], inChannels: conv1?.shape[1], layerNorm };
 }
 
 /** Safetensors bytes of the encoder tensors `inputs` (torchvision names) with the encoder metadata. */
 export function encodeEncoder(inputs: ReadonlyMap<string, SafetensorsInput>): Uint8Array {
-  const { stem, arch, baseWidth } = inferLayout(inputs);
-  const metadata: Record<string, string> = { format: ENCODER_FORMAT, arch: arch ?? 'unknown', stem };
+  const { stem, arch, baseWidth, layerNorm } = inferLayout(inputs);
+  if (!inputs.has('conv1.weight')) return encodeSafetensors(inputs, { format: ENCODER_FORMAT, arch: 'not-torchvision' });
+  const metadata: Record<string, string> = { format: ENCODER_FORMAT, arch: arch ?? 'unknown', stem, norm: layerNorm ? 'group_norm_1' : 'batch_norm' };
   if (baseWidth !== undefined) metadata.base_width = String(baseWidth);
   return encodeSafetensors(inputs, metadata);
 }
 
 /** The encoder's state dict read back as encoder-file inputs (f32 as F32, counters as I64). */
-export async function encoderInputs(encoder: ResNet): Promise<Map<string, SafetensorsInput>> {
+export async function encoderInputs(encoder: Encoder): Promise<Map<string, SafetensorsInput>> {
   const inputs = new Map<string, SafetensorsInput>();
   for (const [name, t] of encoder.stateDict()) inputs.set(name, { dtype: t.dtype === 'f32' ? 'F32' : 'I64', shape: [...t.shape], data: await t.data() });
   return inputs;

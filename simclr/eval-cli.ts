@@ -12,7 +12,8 @@ import { EngineError } from '../engine/errors.js';
 import { init } from '../engine/runtime.js';
 import { DATA_FORMATS, openSplits, type DataFormat } from './data/index.js';
 import { flagHelp, parseFlags, UsageError, type FlagSpec } from './cli-flags.js';
-import { evaluate, formatReport, loadEncoder, writeReport, type EvalReport } from './evaluate.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { evaluate, formatReport, loadEncoder, runConfig, writeReport, type EvalReport } from './evaluate.js';
 import { exportEncoder } from './export.js';
 import { checkWritableDir, checkWritableFile, uncaughtFileError } from './fs-error.js';
 import { METHODS } from './methods/index.js';
@@ -103,39 +104,33 @@ export function parseEvalArgs(argv: readonly string[]): EvalCliConfig | null {
   return { ...DEFAULT_EVAL_CONFIG, ...f, finetune } as EvalCliConfig;
 }
 
-/** The run's config.json (written by train), else the checkpoint's config. */
-async function runConfig(dir: string, fallback: Record<string, unknown>): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  } catch {
-    return fallback;
-  }
-}
-
 /** Runs the evaluation of `cfg`; `backend` overrides init({ backend: cfg.backend }) (tests). */
 export async function runEval(cfg: EvalCliConfig, log: (line: string) => void = console.log, backendIn?: Backend): Promise<EvalReport> {
   const backend = backendIn ?? await init({ backend: cfg.backend, quiet: false });
-  const loaded = await loadEncoder(cfg.run, backend);
   const outDir = cfg.out ?? join(cfg.run, 'eval');
+  // What will be written is checked before the data are read and minutes of evaluation, not after.
+  await checkWritableDir(outDir, cfg.out === null ? 'the evaluation directory' : '--out');
+  if (cfg.export) await checkWritableFile(cfg.export, '--export');
+  const ck = await loadCheckpoint(cfg.run);
+  const runCfg = await runConfig(cfg.run, (ck.config ?? {}) as Record<string, unknown>);
+  const data = cfg.data ?? (runCfg.data.length ? runCfg.data : null);
+  const testData = cfg.testData ?? runCfg.testData;
+  const format = cfg.format ?? runCfg.format;
+  if (!data) throw new UsageError(`${ck.path} does not name its training data; pass --data`);
+  const splits = openSplits(data, testData, format);
+  const train = splits.labelledTrain, test = splits.test;
+  if (!train) throw new UsageError(`${splits.description}: no labelled training split to evaluate with; pass --data`);
+  if (!test) throw new UsageError(`${splits.description}: no labelled test split; pass --test-data`);
+  // the run's method builds its encoder for these images (the AMDIM encoder's variant depends on their size)
+  const loaded = await loadEncoder(cfg.run, backend, { channels: train.channels, size: train.height }, ck);
   try {
-    // What will be written is checked before the data are read and minutes of evaluation, not after.
-    await checkWritableDir(outDir, cfg.out === null ? 'the evaluation directory' : '--out');
-    if (cfg.export) await checkWritableFile(cfg.export, '--export');
-    const runCfg = await runConfig(cfg.run, loaded.config);
-    const data = cfg.data ?? (Array.isArray(runCfg.data) ? runCfg.data as string[] : null);
-    const testData = cfg.testData ?? (typeof runCfg.testData === 'string' ? runCfg.testData : null);
-    const format = cfg.format ?? (typeof runCfg.format === 'string' ? runCfg.format as DataFormat : 'auto');
-    if (!data) throw new UsageError(`${loaded.checkpoint} does not name its training data; pass --data`);
-    const splits = openSplits(data, testData, format);
-    const train = splits.labelledTrain, test = splits.test;
-    if (!train) throw new UsageError(`${splits.description}: no labelled training split to evaluate with; pass --data`);
-    if (!test) throw new UsageError(`${splits.description}: no labelled test split; pass --test-data`);
     if (loaded.fallback) log(`note: ${loaded.fallback}`);
-    log(`encoder: ResNet-${loaded.spec.depth} width ${loaded.spec.width} (${loaded.spec.stem} stem) from ${loaded.checkpoint} (step ${loaded.step})`);
+    log(`encoder: ${loaded.description} from ${loaded.checkpoint} (step ${loaded.step})`);
     log(`data: ${splits.description}`);
     for (const n of splits.notes) log(`note: ${n}`);
     const report = await evaluate({
-      train, test, encoder: loaded.encoder, spec: loaded.spec, name: `${methodTitle(runCfg.method)} (step ${loaded.step})`, backend,
+      train, test, encoder: loaded.encoder, fresh: loaded.fresh, description: loaded.description,
+      name: `${methodTitle(runCfg.method)} (step ${loaded.step})`, backend,
       k: cfg.k, knnTemperature: cfg.knnTemperature, linearMode: cfg.linearMode, linearEpochs: cfg.linearEpochs,
       linearBatchSize: cfg.linearBatchSize, finetuneFractions: cfg.finetune.map((p) => p / 100),
       finetuneEpochs: cfg.finetuneEpochs ?? undefined, finetuneBatchSize: cfg.finetuneBatchSize, baselines: cfg.baselines, seed: cfg.seed, log,

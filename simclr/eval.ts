@@ -24,7 +24,7 @@ import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import { crossEntropy, div, sub, tensor } from '../engine/ops/index.js';
 import { Linear } from '../nn/layers.js';
 import { SGD } from '../nn/optim.js';
-import type { ResNet } from '../nn/resnet.js';
+import type { Encoder } from '../nn/encoder.js';
 import { augmentBatch, resolveAugment, type AugmentConfig } from './augment.js';
 import { imageSize, type ImageDataset } from './data/image-set.js';
 import { knnEvaluate } from './knn.js';
@@ -56,7 +56,7 @@ export function pixelFeatures(ds: ImageDataset): Float32Array { return pixels(ds
  * h [n, encoder.features] of every image, the encoder in eval mode without gradients, `chunk`
  * images at a time; the encoder's train/eval mode is restored afterwards.
  */
-export async function encodeImages(encoder: ResNet, ds: ImageDataset, backend: Backend, chunk = 256): Promise<Float32Array> {
+export async function encodeImages(encoder: Encoder, ds: ImageDataset, backend: Backend, chunk = 256): Promise<Float32Array> {
   const wasTraining = encoder.training;
   encoder.eval();
   try {
@@ -276,7 +276,7 @@ export interface TrainOnImagesOptions extends LinearEvalOptions {
  * 'finetune' mode the encoder is trained too (the caller passes a copy it may change). Returns the
  * test top-1 with the encoder in eval mode.
  */
-export async function trainOnImages(encoder: ResNet, train: ImageDataset, test: ImageDataset, opts: TrainOnImagesOptions): Promise<LinearEvalResult> {
+export async function trainOnImages(encoder: Encoder, train: ImageDataset, test: ImageDataset, opts: TrainOnImagesOptions): Promise<LinearEvalResult> {
   checkTrainOptions(opts);
   if (!train.labels || !test.labels) throw new ArgumentError(OP, 'training a classifier needs labelled train and test sets');
   const { backend, numClasses, batchSize } = opts;

@@ -4,14 +4,17 @@
  * random-init encoder of the same architecture and for raw pixels (kNN and linear only), all
  * computed by the same code (eval.ts) on the same splits. Results as JSON plus a text table.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../engine/backend.js';
 import { EngineError } from '../engine/errors.js';
 import { Random } from '../engine/random.js';
-import { RESNET_BY_DEPTH, type ResNet, type ResNetStem } from '../nn/resnet.js';
+import type { Encoder } from '../nn/encoder.js';
 import { writeFileAtomic } from '../nn/files.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { SCHEMA_BY_KEY, type TrainConfig } from './config.js';
+import { methodDefaults, methodOf } from './methods/index.js';
+import { describeEncoder, type EncoderShape } from './methods/method.js';
 import { labelCounts, type ImageDataset } from './data/index.js';
 import {
   encodeImages, knnTop1, labelledFraction, linearEvalFeatures, numClassesOf, pixelFeatures, subsetDataset, trainOnImages,
@@ -21,50 +24,67 @@ export class EvalError extends EngineError {
   constructor(detail: string) { super('eval', detail); }
 }
 
-export interface EncoderSpec { depth: 18 | 34 | 50; width: number; stem: ResNetStem }
-
-export function buildEncoder(spec: EncoderSpec, rng: Random, backend: Backend): ResNet {
-  const make = RESNET_BY_DEPTH[spec.depth];
-  if (!make) throw new EvalError(`depth must be 18, 34 or 50, got ${String(spec.depth)}`);
-  return make({ stem: spec.stem, width: spec.width, rng, backend });
+/** A run's configuration as its config.json says (else its checkpoint's), completed with its method's defaults. */
+export async function runConfig(runDir: string, fallback: Record<string, unknown> = {}): Promise<TrainConfig> {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    raw = fallback;
+  }
+  const method = methodOf(raw.method ?? 'simclr');
+  const known = Object.fromEntries(Object.entries(raw).filter(([k]) => SCHEMA_BY_KEY.has(k)));
+  return { ...methodDefaults(method.name), data: [], out: runDir, ...known, method: method.name } as TrainConfig;
 }
 
 export interface LoadedEncoder {
-  encoder: ResNet; spec: EncoderSpec; checkpoint: string; step: number; config: Record<string, unknown>;
+  /** The checkpoint's encoder (its '0.*' weights). */
+  encoder: Encoder;
+  /** A freshly initialized encoder of the same architecture (the random-init baseline, fine-tuning copies). */
+  fresh(rng: Random): Encoder;
+  /** e.g. 'ResNet-18 x0.125 (cifar stem)'. */
+  description: string;
+  /** The run's complete configuration. */
+  config: TrainConfig;
+  checkpoint: string;
+  step: number;
   /** Why the checkpoint is not the one latest.json names (see loadCheckpoint), else null. */
   fallback: string | null;
 }
 
 /**
- * The encoder of the latest checkpoint in a pre-training output directory: architecture from the
- * stored config (depth 18 and the CIFAR stem when the config predates those keys), weights from
- * the model's '0.' entries (the training model is Sequential(encoder, head)); strict.
+ * The encoder of the latest checkpoint in a pre-training output directory, for images of `shape`:
+ * the run's method (config.json, else the checkpoint's config; SimCLR for runs that predate methods)
+ * builds its encoder from the run's configuration (Method.encoder: a ResNet, the AMDIM encoder,
+ * CPC's patch encoder), and the checkpoint's '0.*' entries load into it, strictly. A caller that has
+ * read the checkpoint already passes it.
  */
-export async function loadEncoder(runDir: string, backend: Backend): Promise<LoadedEncoder> {
-  const ck = await loadCheckpoint(runDir);
-  const cfg = (ck.config ?? {}) as Record<string, unknown>;
-  const spec: EncoderSpec = {
-    depth: (cfg.depth as EncoderSpec['depth'] | undefined) ?? 18,
-    width: typeof cfg.width === 'number' ? cfg.width : 1,
-    stem: (cfg.stem as ResNetStem | undefined) ?? 'cifar',
-  };
-  const encoder = buildEncoder(spec, new Random(0), backend);
+export async function loadEncoder(runDir: string, backend: Backend, shape: EncoderShape, loadedCheckpoint?: LoadedCheckpoint): Promise<LoadedEncoder> {
+  const ck = loadedCheckpoint ?? await loadCheckpoint(runDir);
+  const config = await runConfig(runDir, (ck.config ?? {}) as Record<string, unknown>);
+  const method = methodOf(config.method);
+  const fresh = (rng: Random) => method.encoder(config, shape, rng, backend);
+  const encoder = fresh(new Random(0));
   const entries = new Map([...ck.model].filter(([k]) => k.startsWith('0.')).map(([k, v]) => [k.slice(2), v]));
+  const description = describeEncoder(encoder);
   try {
     encoder.loadStateDict(entries);
   } catch (e) {
     encoder.dispose();
-    throw new EvalError(`${ck.path}: the encoder weights do not fit a ResNet-${spec.depth} (width ${spec.width}, ${spec.stem} stem): ${(e as Error).message}`);
+    throw new EvalError(`${ck.path}: the encoder weights do not fit ${method.title}'s ${description}: ${(e as Error).message}`);
   }
-  return { encoder, spec, checkpoint: ck.path, step: ck.step, config: cfg, fallback: ck.fallback };
+  return { encoder, fresh, description, config, checkpoint: ck.path, step: ck.step, fallback: ck.fallback };
 }
 
 export interface EvaluateOptions {
   train: ImageDataset;
   test: ImageDataset;
   /** The pre-trained encoder (not modified: linear evaluation freezes it, fine-tuning trains a copy). */
-  encoder: ResNet;
-  spec: EncoderSpec;
+  encoder: Encoder;
+  /** A freshly initialized encoder of the same architecture (the random-init baseline, fine-tuning copies). */
+  fresh(rng: Random): Encoder;
+  /** What the encoder is, for the report's settings. */
+  description: string;
   /** Label of the pre-trained row, e.g. 'SimCLR (checkpoint-930)'. */
   name: string;
   backend: Backend;
@@ -134,7 +154,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
       () => linearEvalFeatures(train, trainLabels, test, testLabels, dim, { epochs: linearEpochs, batchSize: linearBatchSize, numClasses, backend, seed }),
       (r) => `top-1 ${pct(r.top1)} (train ${pct(r.trainTop1)})`);
 
-  const encoderRow = async (name: string, encoder: ResNet): Promise<EvalRow> => {
+  const encoderRow = async (name: string, encoder: Encoder): Promise<EvalRow> => {
     const dim = encoder.features;
     const [ftr, fte] = [await encodeImages(encoder, o.train, backend), await encodeImages(encoder, o.test, backend)];
     const knn = await timed(`${name} kNN (k=${k}, T=${temperature})`,
@@ -149,7 +169,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
       const subset = subsetDataset(o.train, labelledFraction(o.train, f, seed));
       const epochs = o.finetuneEpochs ?? (f <= 0.01 ? 60 : 30);
       // A copy: fine-tuning must not change the encoder the other rows (and the caller) use.
-      const copy = buildEncoder(o.spec, new Random(seed), backend);
+      const copy = o.fresh(new Random(seed));
       try {
         copy.loadStateDict(encoder.stateDict());
         const r = await timed(`${name} fine-tune ${fractionName(f)} (${subset.n} images, ${epochs} epochs)`,
@@ -165,7 +185,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
 
   const rows: EvalRow[] = [await encoderRow(o.name, o.encoder)];
   if (o.baselines ?? true) {
-    const random = buildEncoder(o.spec, new Random(seed), backend);
+    const random = o.fresh(new Random(seed));
     try {
       rows.push(await encoderRow('random-init encoder', random));
     } finally {
@@ -181,7 +201,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport> {
   return {
     dataset: { train: o.train.n, test: o.test.n, classes: numClasses, image: `${o.train.height}x${o.train.width}x${o.train.channels}` },
     settings: {
-      encoder: o.spec, k, knnTemperature: temperature, linearMode, linearEpochs, linearBatchSize, linearBaseLr: 0.1,
+      encoder: o.description, k, knnTemperature: temperature, linearMode, linearEpochs, linearBatchSize, linearBaseLr: 0.1,
       finetuneFractions: fractions, finetuneEpochs: o.finetuneEpochs ?? 'paper (60 for 1%, 30 otherwise)', finetuneBatchSize, finetuneBaseLr: 0.05, seed,
     },
     rows,

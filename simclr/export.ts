@@ -1,7 +1,10 @@
 /**
  * Exports the pretrained encoder alone: its state dict under torchvision's names (conv1.weight,
  * layer2.0.downsample.0.weight, bn1.num_batches_tracked, ...), without the projection head, as one
- * safetensors file written atomically (F32; num_batches_tracked as I64, as torchvision).
+ * safetensors file written atomically (F32; num_batches_tracked as I64, as torchvision). Encoders
+ * of other methods: CPC's patch encoder writes its ResNet (layer norm: torchvision's ResNet with
+ * norm_layer GroupNorm(1, C) has the same names), and an encoder that is not a ResNet (the AMDIM
+ * encoder) keeps its own module names; the report says which it wrote.
  *
  * From a training checkpoint (simclr/checkpoint.ts): the trainer's model is
  * `new Sequential(encoder, head)`, whose state-dict names are '0.<encoder name>' and
@@ -15,6 +18,8 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CpuBackend } from '../engine/cpu/backend.js';
+import type { Encoder } from '../nn/encoder.js';
+import { PatchEncoder } from '../nn/patch-encoder.js';
 import { BasicBlock, Bottleneck, ResNet } from '../nn/resnet.js';
 import type { SafetensorsInput } from '../nn/safetensors.js';
 import { writeFileAtomic } from '../nn/files.js';
@@ -45,17 +50,25 @@ function torchvisionKeys(bottleneck: boolean, layers: readonly [number, number, 
   return keys;
 }
 
-async function writeEncoder(inputs: Map<string, SafetensorsInput>, file: string, source: string): Promise<ExportReport> {
-  if (!inputs.has('conv1.weight')) throw new CheckpointError(`${source}: no encoder tensors (expected a ResNet with conv1.weight)`);
-  const { layers, bottleneck, stem, arch, baseWidth, inChannels } = inferLayout(inputs);
+async function writeBytes(inputs: Map<string, SafetensorsInput>, file: string): Promise<void> {
   let bytes: Uint8Array;
   try { bytes = encodeEncoder(inputs); } catch (e) {
     throw new CheckpointError(`${file}: ${(e as Error).message}`);
   }
   await mkdir(dirname(file), { recursive: true });
   await writeFileAtomic(file, bytes);
+}
 
-  const expected = torchvisionKeys(bottleneck, layers);
+async function writeEncoder(inputs: Map<string, SafetensorsInput>, file: string, extraNotes: string[] = []): Promise<ExportReport> {
+  await writeBytes(inputs, file);
+  if (!inputs.has('conv1.weight')) {
+    return {
+      file, tensors: inputs.size, missingForTorchvision: [], unexpected: [],
+      notes: [`not a torchvision ResNet (no conv1.weight): the tensors keep the encoder's own module names (${[...inputs.keys()].slice(0, 2).join(', ')}, ...); they load into the same architecture (e.g. the AMDIM encoder, nn/amdim-encoder.ts), not into torchvision`, ...extraNotes],
+    };
+  }
+  const { layers, bottleneck, stem, arch, baseWidth, inChannels, layerNorm } = inferLayout(inputs);
+  const expected = torchvisionKeys(bottleneck, layers).filter((k) => !layerNorm || !/\.(running_mean|running_var|num_batches_tracked)$/.test(k));
   const have = new Set(inputs.keys());
   const want = new Set(expected);
   const missingForTorchvision = expected.filter((k) => !have.has(k));
@@ -73,16 +86,21 @@ async function writeEncoder(inputs: Map<string, SafetensorsInput>, file: string,
   } else if (stem === 'unknown') {
     notes.push('conv1 is neither the 7x7 ImageNet stem nor the 3x3 CIFAR stem');
   }
+  if (layerNorm) notes.push('layer norm in place of batch norm (CPC v2): build the torchvision ResNet with norm_layer=lambda c: nn.GroupNorm(1, c), which has these names and no running statistics');
+  notes.push(...extraNotes);
   if (missingForTorchvision.length && missingForTorchvision.every((k) => k.startsWith('fc.'))) {
     notes.push(`no classifier: load_state_dict(strict=False) reports ${missingForTorchvision.join(', ')} missing (fc stays randomly initialized); or set model.fc = nn.Identity() and load with strict=True to get the representation h`);
   }
   return { file, tensors: inputs.size, missingForTorchvision, unexpected, notes };
 }
 
-/** Writes the encoder's state dict (torchvision names, no projection head) as safetensors atomically. */
-export async function exportEncoder(encoder: ResNet, file: string): Promise<ExportReport> {
+/** Writes the encoder's state dict (torchvision names for a ResNet, no projection head) as safetensors atomically. */
+export async function exportEncoder(encoder: Encoder, file: string): Promise<ExportReport> {
   for (const [name, t] of encoder.stateDict()) if (t.isDisposed) throw new CheckpointError(`encoder tensor '${name}' was disposed`);
-  return writeEncoder(await encoderInputs(encoder), file, 'encoder');
+  const notes = encoder instanceof PatchEncoder
+    ? [`CPC's patch encoder: the representation is this network's pooled output averaged over the ${encoder.patchSize}x${encoder.patchSize} patches (stride ${encoder.patchStride}) of an image`]
+    : [];
+  return writeEncoder(await encoderInputs(encoder), file, notes);
 }
 
 /**
@@ -105,7 +123,7 @@ export async function exportEncoderFromCheckpoint(checkpointFile: string, outFil
   }
   const inputs = encoderEntries(model);
   if (!inputs.size) {
-    throw new CheckpointError(`${source}: no encoder tensors: expected the trainer's Sequential(encoder, head) names '0.conv1.weight', ... (found ${[...model.keys()].slice(0, 3).join(', ') || 'no model tensors'})`);
+    throw new CheckpointError(`${source}: no encoder tensors: expected the method state's encoder names '0.conv1.weight', ... (found ${[...model.keys()].slice(0, 3).join(', ') || 'no model tensors'})`);
   }
-  return writeEncoder(inputs, outFile, source);
+  return writeEncoder(inputs, outFile);
 }

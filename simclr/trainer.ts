@@ -4,7 +4,7 @@
  * run writes goes through a RunSink (simclr/train.ts has the directory one for Node).
  *
  * Each step: the next batch from a seeded BatchLoader, two GPU views drawn with the method's view
- * recipes (augmentBatch), the method's loss, backward, one read of loss and accuracy, a finiteness
+ * recipes (augmentBatch; or the method's own views, CPC's patches), the method's loss, backward, one read of loss and accuracy, a finiteness
  * check (a non-finite loss throws naming the step before the optimizer moves, so no bad checkpoint
  * is written), the optimizer step at the scheduled learning rate (linear warm-up + cosine, lr x
  * B/256), then the method's afterStep hook (EMA, queue). Per-step metrics go to the log; after each
@@ -28,7 +28,7 @@ import { LARS } from '../nn/lars.js';
 import { Adam, AdamW, SGD } from '../nn/optim.js';
 import type { Optimizer } from '../nn/optimizer.js';
 import type { ParameterInfo } from '../nn/module.js';
-import type { ResNet } from '../nn/resnet.js';
+import type { Encoder } from '../nn/encoder.js';
 import { warmupCosineLr, type WarmupCosineOptions } from '../nn/schedule.js';
 import { augmentBatch, type ViewConfigs } from './augment.js';
 import type { LoadedCheckpoint, ResumeOptions, SaveCheckpointOptions } from './checkpoint.js';
@@ -40,7 +40,7 @@ import { encodeImages, knnTop1, numClassesOf } from './eval.js';
 import { methodOf } from './methods/index.js';
 import { WebGpuBackend } from '../engine/webgpu/backend.js';
 import type { ProfileReport } from '../engine/webgpu/profiler.js';
-import { viewRecipes, type MethodRun, type StepInfo } from './methods/method.js';
+import { describeEncoder, viewRecipes, type MethodRun, type StepInfo } from './methods/method.js';
 
 export interface StepMetrics {
   type: 'step';
@@ -146,8 +146,8 @@ export function buildOptimizer(c: TrainConfig, params: readonly ParameterInfo[])
   switch (c.optimizer) {
     case 'lars': return new LARS(params, { ...o, momentum: c.momentum, eta: c.larsEta });
     case 'sgd': return new SGD(params, { ...o, momentum: c.momentum });
-    case 'adam': return new Adam(params, o);
-    case 'adamw': return new AdamW(params, o);
+    case 'adam': return new Adam(params, { ...o, betas: c.adamBetas, eps: c.adamEps });
+    case 'adamw': return new AdamW(params, { ...o, betas: c.adamBetas, eps: c.adamEps });
   }
 }
 
@@ -175,7 +175,7 @@ export async function takeStep(run: MethodRun, opt: Optimizer, views: Tensor, at
 }
 
 /** kNN top-1 of the held-out split against the labelled train split, h from the encoder in eval mode. */
-async function knnMonitor(encoder: ResNet, bank: ImageDataset, test: ImageDataset, backend: Backend, classes: number | null): Promise<number> {
+async function knnMonitor(encoder: Encoder, bank: ImageDataset, test: ImageDataset, backend: Backend, classes: number | null): Promise<number> {
   const numClasses = Math.max(classes ?? 0, numClassesOf(bank, test));
   const [h, q] = [await encodeImages(encoder, bank, backend), await encodeImages(encoder, test, backend)];
   return knnTop1(h, bank.labels!, q, test.labels!, encoder.features, { numClasses, k: 200, temperature: 0.1, backend });
@@ -230,7 +230,7 @@ export async function runTraining(config: TrainConfig, splits: DataSplits, sink:
   // one class in the bank: every query would be "right" (100 %), which says nothing
   const bankClasses = bankSet ? labelCounts(bankSet.labels!, numClassesOf(bankSet)).filter((n) => n > 0).length : 0;
   const monitor = bankSet !== null && testSet !== null && bankClasses >= 2;
-  const title = `${method.title} ${splits.format} ResNet-${config.depth} x${config.width} batch ${config.batchSize}`;
+  const title = `${method.title} ${splits.format} ${describeEncoder(run.encoder)} batch ${config.batchSize}`;
 
   let step = 0;
   let lastCheckpoint: string | null = null;
@@ -283,8 +283,10 @@ export async function runTraining(config: TrainConfig, splits: DataSplits, sink:
       // the run's second step: pipelines are compiled by then
       const prof = config.profile && step === startStep + 1 && backend instanceof WebGpuBackend ? backend.startProfile() : null;
       if (prof) prof.phase = 'augment';
-      const v = augmentBatch(backend, { images: batch.images, n: batch.size, channels: trainSet.channels, height: trainSet.height, width: trainSet.width }, rng, views);
-      await hooks.onViews?.(v, batch.size);
+      const images = { images: batch.images, n: batch.size, channels: trainSet.channels, height: trainSet.height, width: trainSet.width };
+      // the method's own views (CPC's patches), or the two views of every image
+      const v = run.views ? run.views(images, rng, backend) : augmentBatch(backend, images, rng, views);
+      if (!run.views) await hooks.onViews?.(v, batch.size);
       if (prof) prof.phase = 'loss, backward, read, optimizer';
       const scheduled = warmupCosineLr(step, sched);
       const lr = hooks.lrAt ? hooks.lrAt(step, scheduled) : scheduled;

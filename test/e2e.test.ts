@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../nn/safetensors.js';
-import type { ResNet } from '../nn/resnet.js';
+import type { Module } from '../nn/module.js';
 import { openSplits } from '../simclr/data/index.js';
 import { DEFAULT_EVAL_CONFIG, runEval } from '../simclr/eval-cli.js';
 import { evaluate, loadEncoder } from '../simclr/evaluate.js';
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { if (root) await rm(root, { recursive: true, force: true }); });
 
-async function snapshot(m: ResNet): Promise<Map<string, number[]>> {
+async function snapshot(m: Module): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>();
   for (const [k, t] of m.stateDict()) out.set(k, Array.from(await t.data()));
   return out;
@@ -52,12 +52,12 @@ describe('SimCLR end to end (WebGPU)', () => {
     expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))).toMatchObject({ testData: testFile, format: 'cifar10', width: 1 / 16 });
 
     // Library path: the loaded encoder is frozen through evaluation (fine-tuning trains a copy).
-    const loaded = await loadEncoder(out, backend);
-    expect(loaded).toMatchObject({ step: 8, spec: { depth: 18, width: 1 / 16, stem: 'cifar' } });
+    const loaded = await loadEncoder(out, backend, { channels: 3, size: 32 });
+    expect(loaded).toMatchObject({ step: 8, description: 'ResNet-18 x0.0625 (cifar stem)', config: { depth: 18, width: 1 / 16, stem: 'cifar' } });
     const before = await snapshot(loaded.encoder);
     const splits = openSplits([trainFile], testFile);
     const report = await evaluate({
-      train: splits.labelledTrain!, test: splits.test!, encoder: loaded.encoder, spec: loaded.spec, name: 'SimCLR', backend,
+      train: splits.labelledTrain!, test: splits.test!, encoder: loaded.encoder, fresh: loaded.fresh, description: loaded.description, name: 'SimCLR', backend,
       k: 10, linearEpochs: 2, linearBatchSize: 32, linearMode: 'augment', finetuneFractions: [0.25], finetuneEpochs: 1, finetuneBatchSize: 8,
     });
     expect(await snapshot(loaded.encoder)).toEqual(before);

@@ -140,7 +140,7 @@ describe('evaluation with an encoder (WebGPU)', () => {
     const lines: string[] = [];
     const liveBefore = backend.memory().liveBuffers;
     const r = await evaluate({
-      train, test, encoder, spec, name: 'SimCLR (test)', backend, k: 5, linearEpochs: 3, linearBatchSize: 16,
+      train, test, encoder, fresh: (rng) => resnet18({ stem: 'cifar', width: spec.width, rng, backend }), description: 'ResNet-18', name: 'SimCLR (test)', backend, k: 5, linearEpochs: 3, linearBatchSize: 16,
       finetuneFractions: [0.5], finetuneEpochs: 1, finetuneBatchSize: 8, log: (l) => lines.push(l),
     });
     expect(await snapshot(encoder)).toEqual(before);
@@ -167,7 +167,7 @@ describe('evaluation with an encoder (WebGPU)', () => {
     const encoder = resnet18({ stem: 'cifar', width: spec.width, rng: new Random(5), backend: c });
     const one = colourClasses(6, 1, 4, 9);
     const named = { ...one, classes: ['only'] };
-    await expect(evaluate({ train: named, test: colourClasses(6, 3, 4, 10), encoder, spec, name: 'x', backend: c }))
+    await expect(evaluate({ train: named, test: colourClasses(6, 3, 4, 10), encoder, fresh: (rng) => resnet18({ stem: 'cifar', width: spec.width, rng, backend: c }), description: 'ResNet-18', name: 'x', backend: c }))
       .rejects.toThrow(/the labelled training split holds a single class \(only\): kNN and linear accuracy would be 100 % by construction/);
     encoder.dispose();
   });

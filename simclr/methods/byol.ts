@@ -31,7 +31,7 @@ import { affine, byolLoss, concat, greaterEqual, l2Normalize, matmul, max, mean,
 import { Sequential } from '../../nn/layers.js';
 import { MovingAverage } from '../../nn/ema.js';
 import { ProjectionHead } from '../head.js';
-import { MethodState, buildEncoder, trainableOf, type Method } from './method.js';
+import { MethodState, buildEncoder, resnetEncoder, trainableOf, type Method } from './method.js';
 
 /** BYOL's MLP: Linear - BN - ReLU - Linear (PyTorch's init). */
 function mlp(inDim: number, hidden: number, out: number, rng: Random, backend: Backend): ProjectionHead {
@@ -53,6 +53,7 @@ export const byol: Method = {
     blurProb: [1, 0.1], solarizeProb: [0, 0.2],
     headLayers: 2, headHidden: 4096, headOut: 256, predHidden: 4096, tauBase: 0.996,
   },
+  encoder: resnetEncoder,
   build({ config: c, rng, backend, totalSteps }) {
     const encoder = buildEncoder(c, rng, backend);
     const hidden = c.headHidden ?? encoder.features;

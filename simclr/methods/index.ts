@@ -4,12 +4,15 @@
  * completed and checked, for the command line and library callers alike.
  */
 import { COMMON_DEFAULTS, ConfigError, METHOD_NAMES, validateConfig, type MethodName, type TrainConfig } from '../config.js';
+import { amdim } from './amdim.js';
 import { byol } from './byol.js';
+import { cpc } from './cpc.js';
 import type { Method } from './method.js';
 import { moco } from './moco.js';
 import { simclr } from './simclr.js';
+import { yadim } from './yadim.js';
 
-export const METHODS: Readonly<Record<MethodName, Method>> = { simclr, moco, byol };
+export const METHODS: Readonly<Record<MethodName, Method>> = { simclr, moco, byol, amdim, cpc, yadim };
 
 export function methodOf(name: unknown): Method {
   if (typeof name !== 'string' || !(METHOD_NAMES as readonly string[]).includes(name)) {
@@ -34,5 +37,5 @@ export function resolveTrainConfig(given: TrainOptions): TrainConfig {
   return c;
 }
 
-export type { Method, MethodRun, MethodSetup, StepInfo, MethodLoss } from './method.js';
+export type { Method, MethodRun, MethodSetup, StepInfo, MethodLoss, EncoderShape } from './method.js';
 export { MethodState, viewRecipes, buildEncoder, trainableOf } from './method.js';

@@ -9,25 +9,32 @@
  * What a method file declares:
  *  - `defaults`: its recipe as configuration values over the common defaults: the augmentation of
  *    each view (1), head widths, optimizer, learning rate, weight decay, warm-up, its own options.
+ *  - `encoder(config, shape)`: (2) the encoder alone, an Encoder (nn/encoder.ts: a Module whose
+ *    forward maps images to the representation for evaluation [N, features]): a ResNet's pooled h,
+ *    the AMDIM encoder's pooled global map, CPC's mean patch embedding. Evaluation rebuilds it from
+ *    a run's config.json and loads the checkpoint's '0.*' into it, for every method alike.
  *  - `build(setup)`: its modules and state, returned as a MethodRun:
  *      model      one Module holding everything a checkpoint keeps; child '0' is always the encoder
  *                 (2), so evaluation and export read '0.*' from any method's checkpoint;
  *      trainable  what the optimizer trains (target networks and queues are not in it);
+ *      views()    optional (1): a method that cuts its own inputs from the images (CPC's patches);
  *      loss()     (3)-(5): from the batch of views, the scalar loss and a monitoring accuracy;
  *      afterStep  hooks after the optimizer step: the EMA of a target network, a queue update.
- *  - Representation for evaluation: the encoder's pooled output h (ResNet.representation), the
- *    same for every method in this file's family; a method that needs another says so in `build`.
  *
- * Views: `loss` receives [2B, C, S, S] where rows i and B + i are the two views of image i (the
- * first B drawn with the first view's recipe, the rest with the second's).
+ * Views: unless the method draws its own, `loss` receives [2B, C, S, S] where rows i and B + i are
+ * the two views of image i (the first B drawn with the first view's recipe, the rest with the
+ * second's).
  */
 import type { Backend } from '../../engine/backend.js';
 import { EngineError } from '../../engine/errors.js';
 import type { Random } from '../../engine/random.js';
 import type { Tensor } from '../../engine/tensor.js';
+import type { Encoder } from '../../nn/encoder.js';
 import { Module, type ParameterInfo } from '../../nn/module.js';
-import { RESNET_BY_DEPTH, type ResNet } from '../../nn/resnet.js';
-import { resolveAugment, type AugmentConfig } from '../augment.js';
+import { AmdimEncoder } from '../../nn/amdim-encoder.js';
+import { PatchEncoder } from '../../nn/patch-encoder.js';
+import { Bottleneck, RESNET_BY_DEPTH, ResNet, type ResNetNorm } from '../../nn/resnet.js';
+import { resolveAugment, type AugmentConfig, type ImageBatch } from '../augment.js';
 import { perView, type MethodName, type TrainConfig } from '../config.js';
 
 /** What `build` gets. */
@@ -52,6 +59,8 @@ export interface StepInfo {
   rng: Random;
   /** @internal Test hook: the permutations a method would draw from rng (MoCo's key shuffle), in call order. */
   permutation?(n: number): Int32Array;
+  /** @internal Test hook: the source location per image a method would draw from rng (AMDIM, YADIM), in call order. */
+  locations?(images: number, perImage: number): Int32Array;
 }
 
 export interface MethodLoss {
@@ -64,11 +73,17 @@ export interface MethodLoss {
 export interface MethodRun {
   /** Everything a checkpoint keeps; child '0' is the encoder. */
   readonly model: Module;
-  /** The encoder (child '0' of model): its pooled output h is the representation for evaluation. */
-  readonly encoder: ResNet;
+  /** The encoder (child '0' of model): its forward gives the representation for evaluation. */
+  readonly encoder: Encoder;
   /** What the optimizer trains, with roles (LARS excludes BN parameters and biases by role). */
   readonly trainable: readonly ParameterInfo[];
-  /** (3)-(5): the loss of one batch of views [2B, C, S, S] (image i at rows i and B + i). */
+  /**
+   * (1) When a method cuts its own inputs from the images (CPC: patches, each augmented on its own):
+   * the loss's input for a batch of images, drawn from rng (the run's checkpointed stream). Without
+   * it the trainer draws the two views with the configured recipes.
+   */
+  views?(batch: ImageBatch, rng: Random, backend: Backend): Tensor;
+  /** (3)-(5): the loss of one batch of views [2B, C, S, S] (image i at rows i and B + i), or of the method's own views. */
   loss(views: Tensor, at: StepInfo): MethodLoss;
   /** After the optimizer step (EMA updates, queue updates); reads nothing back. */
   afterStep?(at: StepInfo): void;
@@ -86,8 +101,13 @@ export interface Method {
   readonly summary: string;
   /** The method's recipe over the common defaults (config.ts COMMON_DEFAULTS). */
   readonly defaults: Partial<TrainConfig>;
+  /** (2) The encoder of a run with this (complete) config, for images of the given channels and side, freshly initialized. */
+  encoder(config: TrainConfig, shape: EncoderShape, rng: Random, backend: Backend): Encoder;
   build(setup: MethodSetup): MethodRun;
 }
+
+/** The images an encoder is built for. */
+export interface EncoderShape { channels: number; size: number }
 
 /**
  * (1) The two views' recipes from the configuration: crop scale, flip, color jitter (explicit, or
@@ -98,14 +118,31 @@ export function viewRecipes(c: TrainConfig, size: number): [AugmentConfig, Augme
   const view = (v: 0 | 1) => resolveAugment({
     size, scale: c.cropScale, flipP: c.flipProb, brightness: b, contrast: ct, saturation: s, hue: h,
     jitterP: perView(c.jitterProb, v), grayP: perView(c.grayProb, v), blurP: perView(c.blurProb, v), solarizeP: perView(c.solarizeProb, v),
+    translate: c.translate, translateP: perView(c.translateProb, v),
   });
   return [view(0), view(1)];
 }
 
-/** (2) The encoder every method in this family uses: a ResNet of the configured depth, stem and width, without fc. */
-export function buildEncoder(c: Pick<TrainConfig, 'depth' | 'stem' | 'width'>, rng: Random, backend: Backend, bnSplits = 1): ResNet {
-  return RESNET_BY_DEPTH[c.depth]({ stem: c.stem, width: c.width, rng, backend, bnSplits });
+/** (2) A ResNet of the configured depth, stem and width, without fc (batch norm unless `norm` says 'layer'). */
+export function buildEncoder(c: Pick<TrainConfig, 'depth' | 'stem' | 'width'>, rng: Random, backend: Backend, bnSplits = 1, norm: ResNetNorm = 'batch'): ResNet {
+  return RESNET_BY_DEPTH[c.depth]({ stem: c.stem, width: c.width, rng, backend, bnSplits, norm });
 }
+
+/** A short name of an encoder for titles and logs: 'ResNet-18 x0.125 (cifar stem)', 'AMDIM encoder ndf 32 n_rkhs 256 depth 3'. */
+export function describeEncoder(e: Encoder): string {
+  const resnet = (r: ResNet) => {
+    const blocks = [r.layer1, r.layer2, r.layer3, r.layer4].reduce((n, l) => n + l.children().length, 0);
+    const depth = r.layer1.children()[0] instanceof Bottleneck ? 50 : blocks === 8 ? 18 : 34;
+    return `ResNet-${depth ?? '?'} x${r.widths[0] / 64} (${r.stem} stem${r.norm === 'layer' ? ', layer norm' : ''})`;
+  };
+  if (e instanceof ResNet) return resnet(e);
+  if (e instanceof AmdimEncoder) return `AMDIM encoder (${e.encoderSize} px) ndf ${e.ndf} n_rkhs ${e.features} depth ${e.depth}`;
+  if (e instanceof PatchEncoder && e.network instanceof ResNet) return `${resnet(e.network)} on ${e.patchSize}x${e.patchSize} patches, stride ${e.patchStride}`;
+  return `${e.constructor.name} (${e.features} features)`;
+}
+
+/** Method.encoder of the methods whose encoder is a plain ResNet (SimCLR, MoCo, BYOL). */
+export const resnetEncoder = (c: TrainConfig, _shape: EncoderShape, rng: Random, backend: Backend): Encoder => buildEncoder(c, rng, backend);
 
 /**
  * A method's checkpointed state: named child modules ('0' the encoder, '1' a head, 'target' a

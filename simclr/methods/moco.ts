@@ -36,7 +36,7 @@ import { Sequential } from '../../nn/layers.js';
 import { MovingAverage } from '../../nn/ema.js';
 import type { TrainConfig } from '../config.js';
 import { ProjectionHead } from '../head.js';
-import { MethodState, buildEncoder, trainableOf, type Method, type StepInfo } from './method.js';
+import { MethodState, buildEncoder, resnetEncoder, trainableOf, type Method, type StepInfo } from './method.js';
 
 /** The v2 head: Linear - ReLU - Linear (with biases, PyTorch's init), no batch norm. */
 function mocoHead(c: TrainConfig, features: number, rng: Random, backend: Backend): ProjectionHead {
@@ -81,6 +81,7 @@ export const moco: Method = {
     headLayers: 2, headHidden: null, headOut: 128,
     queueSize: 4096, keyMomentum: 0.999, symmetric: false, bnSplits: 8,
   },
+  encoder: resnetEncoder,
   build({ config: c, rng, backend }) {
     const encoder = buildEncoder(c, rng, backend, c.bnSplits);
     const head = mocoHead(c, encoder.features, rng, backend);

@@ -17,7 +17,7 @@
  */
 import { ntXent } from '../../engine/ops/index.js';
 import { ProjectionHead } from '../head.js';
-import { MethodState, buildEncoder, trainableOf, type Method } from './method.js';
+import { MethodState, buildEncoder, resnetEncoder, trainableOf, type Method } from './method.js';
 
 export const simclr: Method = {
   name: 'simclr',
@@ -28,6 +28,7 @@ export const simclr: Method = {
     cropScale: [0.08, 1], flipProb: 0.5, jitterStrength: 0.5, jitter: null, jitterProb: 0.8, grayProb: 0.2, blurProb: 0, solarizeProb: 0,
     headLayers: 3, headHidden: null, headOut: 128,
   },
+  encoder: resnetEncoder,
   build({ config: c, rng, backend }) {
     const encoder = buildEncoder(c, rng, backend);
     const head = new ProjectionHead(encoder.features, { numLayers: c.headLayers, hiddenDims: c.headHidden ?? encoder.features, outDim: c.headOut, rng, backend });
