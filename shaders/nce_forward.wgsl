@@ -3,7 +3,8 @@
 // scores: one invocation per row streams over the columns four at a time (the two ranges around
 // its own group), keeping an online max mx and sum se of exp(score - mx), rescaled when mx grows (as
 // flash attention does). Writes lse[r] = mx + log(se) and mx[r]. Every lane reads the same column
-// rows at once (a broadcast, not a gather); no workgroup memory or barriers; 1-D grid.
+// rows at once (a broadcast, not a gather); no workgroup memory or barriers; 1-D grid. Entry points:
+// `main` reads the row from storage, `main_cached` from a private copy (CPU adapters, d <= 256).
 // Bindings: 0 a, 1 b (read), 2 lse, 3 mx (read_write), 4 params.
 #include "grid.wgsl"
 override WG: u32 = 64u;
@@ -27,25 +28,35 @@ fn take(v: f32) {
   }
 }
 
-fn stream(ab: u32, j0: u32, j1: u32) {
+fn stream(ab: u32, j0: u32, j1: u32, cached: bool) {
   var j = j0;
   for (; j + 4u <= j1; j += 4u) {
-    let v = dot4(ab, j * p.d);
+    let v = dot4(ab, j * p.d, cached);
     take(score(v.x)); take(score(v.y)); take(score(v.z)); take(score(v.w));
   }
-  for (; j < j1; j++) { take(score(dot1(ab, j * p.d))); }
+  for (; j < j1; j++) { take(score(dot1(ab, j * p.d, cached))); }
+}
+
+fn row(r: u32, cached: bool) {
+  let ab = r * p.d;
+  if (cached) { cache_row(ab); }
+  let own = own_cols(r);
+  mx = -3.0e38;
+  se = 0.0;
+  stream(ab, 0u, own.x, cached);
+  stream(ab, own.y, p.n, cached);
+  lse[r] = mx + log(se);
+  mxo[r] = mx;
 }
 
 @compute @workgroup_size(WG)
 fn main(gid: Grid1D) {
   let r = grid_index(gid);
-  if (r >= p.m) { return; }
-  let ab = r * p.d;
-  let own = own_cols(r);
-  mx = -3.0e38;
-  se = 0.0;
-  stream(ab, 0u, own.x);
-  stream(ab, own.y, p.n);
-  lse[r] = mx + log(se);
-  mxo[r] = mx;
+  if (r < p.m) { row(r, false); }
+}
+
+@compute @workgroup_size(WG)
+fn main_cached(gid: Grid1D) {
+  let r = grid_index(gid);
+  if (r < p.m) { row(r, true); }
 }

@@ -11,6 +11,8 @@
  *   shaders/nce_forward.wgsl streams over the columns with an online max and sum of exponentials (as
  *   the fused NT-Xent does); backward recomputes the scores: the anchors' gradient by
  *   nce_grad_a.wgsl (one invocation per anchor), the targets' by nce_grad_b.wgsl (one per target).
+ *   On CPU adapters each invocation first copies its own row into private memory (d <= 256), which
+ *   lavapipe reads as vectors instead of per-lane gathers (nceEntry).
  * - `featureMapNce` (composite): AMDIM's NCE (Bachman et al. 2019, as pl_bolts' AmdimNCELoss):
  *   scores s = <src_i, tgt_(j,l)> / sqrt(d), soft-clipped by tclip tanh(s / tclip); each of image
  *   i's L locations is a positive whose negatives are all locations of the other images; loss =
@@ -22,7 +24,7 @@
  */
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor, noGrad, tidy } from '../tensor.js';
-import { f32, grid, u32 } from '../webgpu/backend.js';
+import { f32, grid, u32, type WebGpuBackend } from '../webgpu/backend.js';
 import { affine, greater, greaterEqual, mul, sub, tanh } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { broadcastTo, concat, reshape } from './movement.js';
@@ -50,6 +52,20 @@ export interface NceScoreOptions {
 }
 
 const WG = 64;
+/** The cached kernels keep the own row in a private array of this many floats (shaders/lib/nce_rows.wgsl). */
+const ROW_CACHE = 256;
+/**
+ * Entry point: on CPU adapters a private copy of the row turns every lane's gather into one vector
+ * read (and the gradient kernels sum in private memory); GPUs keep reading storage, so the 256
+ * floats do not take their registers. Tests run both (ncePathForTests).
+ */
+export function nceEntry(gpu: WebGpuBackend, d: number): 'main' | 'main_cached' {
+  const forced = ncePathForTests.force;
+  if (forced) return forced === 'cached' && d <= ROW_CACHE ? 'main_cached' : 'main';
+  return gpu.isCpuAdapter && d <= ROW_CACHE ? 'main_cached' : 'main';
+}
+/** @internal Test hook: force one path of the NCE kernels. */
+export const ncePathForTests: { force: 'cached' | 'streamed' | null } = { force: null };
 /** tanh saturates in f32 beyond this; clamping keeps implementations that compute it from exponentials finite. */
 const TANH_ARG_MAX = 15;
 
@@ -126,7 +142,7 @@ export const NceLogSumExpOp = defineOp<NceAttrs>({
     const [m, n, d] = [a.shape[0], b.shape[0], a.shape[1]];
     const lse = gpu.alloc(m), mx = gpu.alloc(m);
     gpu.run({
-      shader: 'nce_forward', inputs: [a.storage, b.storage], outputs: [lse, mx],
+      shader: 'nce_forward', entry: nceEntry(gpu, d), inputs: [a.storage, b.storage], outputs: [lse, mx],
       params: params(m, n, d, at), constants: { WG }, workgroups: grid(Math.ceil(m / WG)),
     });
     return { out: lse, aux: [mx] };
@@ -166,7 +182,7 @@ export const NceGradAOp = defineOp<NceAttrs>({
     const [m, n, d] = [a.shape[0], b.shape[0], a.shape[1]];
     const out = gpu.alloc(m * d);
     gpu.run({
-      shader: 'nce_grad_a', inputs: [a.storage, b.storage, g.storage, lse.storage], outputs: [out],
+      shader: 'nce_grad_a', entry: nceEntry(gpu, d), inputs: [a.storage, b.storage, g.storage, lse.storage], outputs: [out],
       params: params(m, n, d, at), constants: { WG }, workgroups: grid(Math.ceil(m / WG)),
     });
     return out;
@@ -190,7 +206,7 @@ export const NceGradBOp = defineOp<NceAttrs>({
     const [m, n, d] = [a.shape[0], b.shape[0], a.shape[1]];
     const out = gpu.alloc(n * d);
     gpu.run({
-      shader: 'nce_grad_b', inputs: [b.storage, a.storage, g.storage, lse.storage], outputs: [out],
+      shader: 'nce_grad_b', entry: nceEntry(gpu, d), inputs: [b.storage, a.storage, g.storage, lse.storage], outputs: [out],
       params: params(m, n, d, at), constants: { WG }, workgroups: grid(Math.ceil(n / WG)),
     });
     return out;

@@ -4,10 +4,18 @@
 // rpg > 0, anchor r leaves out the columns of its own group [floor(r / rpg) * cpg, + cpg).
 // Provides struct Params {m, n, d, rpg, cpg, scale, clip}, fn score(dot) -> f32, fn slope(dot) ->
 // f32 (d score / d dot), fn own_cols(r) -> vec2<u32> and fn own_rows(n) -> vec2<u32> (the excluded
-// [lo, hi) of a row or a column; lo = hi when nothing is), and dot products of row `ab` of `x` with
-// rows of `y`: fn dot4(ab, jb) -> vec4<f32> (the four rows from jb), fn dot1(ab, jb) -> f32.
-// The including shader names its arrays x (the row owner) and y.
+// [lo, hi) of a row or a column; lo = hi when nothing is), and the dot products of the invocation's
+// own row of `x` (flat start ab) with rows of `y`: fn dot4(ab, jb, cached) -> vec4<f32> (the four
+// rows from jb), fn dot1(ab, jb, cached) -> f32.
+// Two ways to read the own row: from storage (cached = false; every lane reads its own row, a gather
+// on CPU adapters), or from `xa`, a private copy made once by fn cache_row(ab) (cached = true; the
+// index is the same for every lane, so a CPU adapter reads it as one vector, and the 256 floats stay
+// out of a GPU's registers when the uncached entry point is used). ROW_CACHE bounds d for the cached
+// path. The including shader names its arrays x (the row owner) and y.
 struct Params { m: u32, n: u32, d: u32, rpg: u32, cpg: u32, scale: f32, clip: f32, _pad: u32 }
+
+const ROW_CACHE: u32 = 256u;
+var<private> xa: array<f32, ROW_CACHE>;
 
 fn clip_arg(v: f32) -> f32 { return clamp(v * p.scale / p.clip, -15.0, 15.0); }
 
@@ -33,18 +41,27 @@ fn own_rows(n: u32) -> vec2<u32> {
   return vec2<u32>(lo, min(lo + p.rpg, p.m));
 }
 
-// Each load of x's element serves four dot products.
-fn dot4(ab: u32, jb: u32) -> vec4<f32> {
+fn cache_row(ab: u32) {
+  for (var c = 0u; c < p.d; c++) { xa[c] = x[ab + c]; }
+}
+
+fn own(ab: u32, c: u32, cached: bool) -> f32 {
+  if (cached) { return xa[c]; }
+  return x[ab + c];
+}
+
+// Each read of the own row's element serves four dot products.
+fn dot4(ab: u32, jb: u32, cached: bool) -> vec4<f32> {
   let d = p.d;
   var s = vec4<f32>(0.0);
   for (var c = 0u; c < d; c++) {
-    s += x[ab + c] * vec4<f32>(y[jb + c], y[jb + d + c], y[jb + 2u * d + c], y[jb + 3u * d + c]);
+    s += own(ab, c, cached) * vec4<f32>(y[jb + c], y[jb + d + c], y[jb + 2u * d + c], y[jb + 3u * d + c]);
   }
   return s;
 }
 
-fn dot1(ab: u32, jb: u32) -> f32 {
+fn dot1(ab: u32, jb: u32, cached: bool) -> f32 {
   var s = 0.0;
-  for (var c = 0u; c < p.d; c++) { s += x[ab + c] * y[jb + c]; }
+  for (var c = 0u; c < p.d; c++) { s += own(ab, c, cached) * y[jb + c]; }
   return s;
 }
