@@ -12,7 +12,9 @@
  *   the fused NT-Xent does); backward recomputes the scores: the anchors' gradient by
  *   nce_grad_a.wgsl (one invocation per anchor), the targets' by nce_grad_b.wgsl (one per target).
  *   On CPU adapters each invocation first copies its own row into private memory (d <= 256), which
- *   lavapipe reads as vectors instead of per-lane gathers (nceEntry).
+ *   lavapipe reads as vectors instead of per-lane gathers (nceEntry), and the backward goes by
+ *   bounded tiles of scores through the matmul kernels instead (tiledBackward), which lavapipe runs
+ *   several times faster; the whole score matrix is stored on neither path.
  * - `featureMapNce` (composite): AMDIM's NCE (Bachman et al. 2019, as pl_bolts' AmdimNCELoss):
  *   scores s = <src_i, tgt_(j,l)> / sqrt(d), soft-clipped by tclip tanh(s / tclip); each of image
  *   i's L locations is a positive whose negatives are all locations of the other images; loss =
@@ -23,15 +25,16 @@
  *   every column of the batch is in the denominator: mean over rows of lse_r - <pred_r, tgt_label_r>.
  */
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
-import { Tensor, noGrad, tidy } from '../tensor.js';
-import { f32, grid, u32, type WebGpuBackend } from '../webgpu/backend.js';
-import { affine, greater, greaterEqual, mul, sub, tanh } from './elementwise.js';
+import { StorageRef, Tensor, noGrad, tidy } from '../tensor.js';
+import { WebGpuBackend, f32, grid, u32, type GpuStorage } from '../webgpu/backend.js';
+import { add, affine, exp, greater, greaterEqual, log, mul, square, sub, tanh } from './elementwise.js';
+import { fullLike, tensor } from './creation.js';
 import { matmul } from './matmul.js';
-import { broadcastTo, concat, reshape } from './movement.js';
+import { broadcastTo, concat, reshape, slice } from './movement.js';
 import { gather } from './gather.js';
-import { mean, sum } from './reduce.js';
+import { max, mean, sum } from './reduce.js';
 import { logsumexp } from './softmax.js';
-import { defineComposite, defineOp, requireF32, runOp, runOpAux, type CpuInput, type TensorMeta } from './registry.js';
+import { defineComposite, defineOp, requireF32, runOp, runOpAux, type CpuInput, type GpuInput, type TensorMeta } from './registry.js';
 
 export interface NceAttrs {
   readonly scale: number;
@@ -54,18 +57,128 @@ export interface NceScoreOptions {
 const WG = 64;
 /** The cached kernels keep the own row in a private array of this many floats (shaders/lib/nce_rows.wgsl). */
 const ROW_CACHE = 256;
+/** Largest score tile the tiled backward materializes (floats; 16 MiB). */
+const TILE_FLOATS = 1 << 22;
+
 /**
- * Entry point: on CPU adapters a private copy of the row turns every lane's gather into one vector
- * read (and the gradient kernels sum in private memory); GPUs keep reading storage, so the 256
- * floats do not take their registers. Tests run both (ncePathForTests).
+ * Kernel entry point: on CPU adapters a private copy of the row turns every lane's gather into one
+ * vector read (and the gradient kernels sum in private memory); GPUs keep reading storage, so the
+ * 256 floats do not take their registers. Tests run every path (ncePathForTests).
  */
 export function nceEntry(gpu: WebGpuBackend, d: number): 'main' | 'main_cached' {
   const forced = ncePathForTests.force;
   if (forced) return forced === 'cached' && d <= ROW_CACHE ? 'main_cached' : 'main';
   return gpu.isCpuAdapter && d <= ROW_CACHE ? 'main_cached' : 'main';
 }
-/** @internal Test hook: force one path of the NCE kernels. */
-export const ncePathForTests: { force: 'cached' | 'streamed' | null } = { force: null };
+/** @internal Test hook: force one path of the NCE backward ('tiled') or kernels ('cached', 'streamed'). */
+export const ncePathForTests: { force: 'tiled' | 'cached' | 'streamed' | null } = { force: null };
+
+/**
+ * The backward by score tiles (CPU adapters; the forward likewise, tiledForward): rows in blocks
+ * whose [rows, N] scores fit TILE_FLOATS, each block's scores by the matmul kernel (22-32 GFLOP/s on
+ * lavapipe, where the streaming kernels reach about 4), then W = g exp(f(S) - lse) f'(S) with the own
+ * groups masked, dA = W B and dB += W^T A. The full [M, N] matrix is never stored. Needs whole
+ * groups (M divisible by rowsPerGroup, N by colsPerGroup) so a block's mask is an identity over
+ * group indices; otherwise the kernels run.
+ */
+function tiledBackward(a: Tensor, b: Tensor, g: Tensor, lse: Tensor, at: NceAttrs, needs: readonly boolean[]): [Tensor | null, Tensor | null] {
+  const n = b.shape[0];
+  const parts: Tensor[] = [];
+  let db: Tensor | null = null;
+  for (const [r0, rows] of rowBlocks(a.shape[0], n, at)) {
+    const [da, dbPart] = tidy(() => {
+      const { ar, f, slope } = scoreTile(a, b, r0, rows, at, true);
+      let w = mul(exp(sub(f, reshape(slice(lse, [r0], [rows]), [rows, 1]))), slope!);
+      if (at.rowsPerGroup) w = masked(w, keepMask(r0, rows, n, at, a.backend), at);
+      w = mul(w, reshape(slice(g, [r0], [rows]), [rows, 1]));
+      return [needs[0] ? matmul(w, b) : null, needs[1] ? matmul(w, ar, { transA: true }) : null];
+    });
+    if (da) parts.push(da);
+    if (dbPart) {
+      const next: Tensor = db ? add(db, dbPart) : dbPart;
+      if (db) { db.dispose(); dbPart.dispose(); }
+      db = next;
+    }
+  }
+  const da = needs[0] ? (parts.length === 1 ? parts[0] : concat(parts, 0)) : null;
+  if (parts.length > 1) parts.forEach((t) => t.dispose());
+  return [da, db];
+}
+
+/** Row blocks of whole groups whose [rows, N] scores fit TILE_FLOATS: [first row, rows] pairs. */
+function rowBlocks(m: number, n: number, at: NceAttrs): [number, number][] {
+  const rpg = at.rowsPerGroup || 1;
+  const block = Math.min(m, rpg * Math.max(1, Math.floor(TILE_FLOATS / (rpg * n))));
+  const out: [number, number][] = [];
+  for (let r0 = 0; r0 < m; r0 += block) out.push([r0, Math.min(block, m - r0)]);
+  return out;
+}
+
+/** The scores f(scale S) of rows [r0, r0 + rows) and the slope f'(scale S) scale (when asked), S by the matmul kernel. */
+function scoreTile(a: Tensor, b: Tensor, r0: number, rows: number, at: NceAttrs, withSlope: boolean): { ar: Tensor; f: Tensor; slope: Tensor | null } {
+  const ar = slice(a, [r0, 0], [rows, a.shape[1]]);
+  const s = matmul(ar, b, { transB: true });
+  if (at.clip === 0) return { ar, f: affine(s, at.scale, 0), slope: withSlope ? fullLike(s, at.scale) : null };
+  const t = tanh(affine(s, at.scale / at.clip, 0));
+  return { ar, f: affine(t, at.clip, 0), slope: withSlope ? affine(square(t), -at.scale, at.scale) : null };
+}
+
+/** 0 on each row's own group of columns and 1 elsewhere, for the rows [r0, r0 + rows), as [groups, 1, column groups, 1]. */
+function keepMask(r0: number, rows: number, n: number, at: NceAttrs, backend: Tensor['backend']): Tensor {
+  const gr = rows / at.rowsPerGroup, gc = n / at.colsPerGroup, g0 = r0 / at.rowsPerGroup;
+  const keep = new Float32Array(gr * gc).fill(1);
+  for (let i = 0; i < gr; i++) if (g0 + i < gc) keep[i * gc + g0 + i] = 0;
+  return tensor(keep, [gr, 1, gc, 1], { backend });
+}
+
+/** x [rows, N] times the keep mask (grouped view). */
+function masked(x: Tensor, keep: Tensor, at: NceAttrs): Tensor {
+  const [rows, n] = x.shape;
+  return reshape(mul(reshape(x, [rows / at.rowsPerGroup, at.rowsPerGroup, n / at.colsPerGroup, at.colsPerGroup]), keep), [rows, n]);
+}
+
+/** The forward by tiles: per row block, lse and max of the allowed scores (excluded ones pushed to -1e30). */
+function tiledForward(a: Tensor, b: Tensor, at: NceAttrs): [Tensor, Tensor] {
+  const n = b.shape[0];
+  const lse: Tensor[] = [], mx: Tensor[] = [];
+  for (const [r0, rows] of rowBlocks(a.shape[0], n, at)) {
+    const [l, m] = tidy(() => {
+      let { f } = scoreTile(a, b, r0, rows, at, false);
+      if (at.rowsPerGroup) {
+        const keep = keepMask(r0, rows, n, at, a.backend);
+        f = sub(masked(f, keep, at), masked(fullLike(f, 1e30), affine(keep, -1, 1), at));
+      }
+      const top = max(f, 1, true);
+      return [reshape(add(log(sum(exp(sub(f, top)), 1, true)), top), [rows]), reshape(top, [rows])];
+    });
+    lse.push(l); mx.push(m);
+  }
+  const join = (ts: Tensor[]) => { if (ts.length === 1) return ts[0]; const t = concat(ts, 0); ts.forEach((x) => x.dispose()); return t; };
+  return [join(lse), join(mx)];
+}
+
+/** Whether forward and backward run by tiles: CPU adapters (or forced), whole groups only. */
+function useTiles(backend: Tensor['backend'], m: number, n: number, at: NceAttrs): boolean {
+  const forced = ncePathForTests.force;
+  const cpuAdapter = backend instanceof WebGpuBackend && backend.isCpuAdapter;
+  if (forced ? forced !== 'tiled' : !cpuAdapter) return false;
+  return !at.rowsPerGroup || (m % at.rowsPerGroup === 0 && n % at.colsPerGroup === 0);
+}
+
+/**
+ * A handle on an op input's storage for running other ops inside a kernel function: the reference
+ * count starts at 2, so disposing the handle never releases the storage, which stays the input's.
+ */
+function borrowed(gpu: WebGpuBackend, x: GpuInput): Tensor {
+  return new Tensor(new StorageRef(gpu, x.storage).retain(), x.shape, x.dtype, false);
+}
+
+/** The storage of a tensor computed inside a kernel function, handed over as the kernel's output. */
+function handOver(t: Tensor): GpuStorage {
+  const ref = t.ref('nceLogSumExp').retain();
+  t.dispose();
+  return ref.storage as GpuStorage;
+}
 /** tanh saturates in f32 beyond this; clamping keeps implementations that compute it from exponentials finite. */
 const TANH_ARG_MAX = 15;
 
@@ -140,6 +253,10 @@ export const NceLogSumExpOp = defineOp<NceAttrs>({
   },
   webgpu(gpu, [a, b], at) {
     const [m, n, d] = [a.shape[0], b.shape[0], a.shape[1]];
+    if (useTiles(gpu, m, n, at)) {
+      const [l, x] = noGrad(() => tiledForward(borrowed(gpu, a), borrowed(gpu, b), at));
+      return { out: handOver(l), aux: [handOver(x)] };
+    }
     const lse = gpu.alloc(m), mx = gpu.alloc(m);
     gpu.run({
       shader: 'nce_forward', entry: nceEntry(gpu, d), inputs: [a.storage, b.storage], outputs: [lse, mx],
@@ -150,6 +267,7 @@ export const NceLogSumExpOp = defineOp<NceAttrs>({
   backward(g, ctx) {
     const [a, b] = ctx.inputs as [Tensor, Tensor];
     const lse = ctx.output!;
+    if (useTiles(a.backend, a.shape[0], b.shape[0], ctx.attrs)) return tiledBackward(a, b, g, lse, ctx.attrs, ctx.needs);
     return [
       ctx.needs[0] ? runOp(NceGradAOp, [a, b, g, lse], ctx.attrs) : null,
       ctx.needs[1] ? runOp(NceGradBOp, [a, b, g, lse], ctx.attrs) : null,
