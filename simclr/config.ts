@@ -159,7 +159,7 @@ const U32_MAX = 2 ** 32 - 1;
 
 /** Every TrainConfig key, in --help order. */
 export const CONFIG_SCHEMA: readonly FieldSpec[] = [
-  { key: 'method', flag: 'method', kind: 'string', choices: METHOD_NAMES, help: 'contrastive method: simclr | moco (MoCo v2) | byol' },
+  { key: 'method', flag: 'method', kind: 'string', choices: METHOD_NAMES, help: 'contrastive method: simclr | moco (MoCo v2) | byol | amdim | cpc (CPC v2) | yadim' },
   { key: 'data', flag: 'data', kind: 'paths', arg: '<path[,path]>', help: 'training data: CIFAR binary file(s), comma-separated, or one directory (STL-10, idx, PNG folders)' },
   { key: 'testData', flag: 'test-data', kind: 'path', nullable: true, arg: '<path>', help: 'held-out split for the kNN monitor (a CIFAR file, or a directory)' },
   { key: 'format', flag: 'format', kind: 'string', choices: ALL_FORMATS, arg: '<name>', help: `data format: ${ALL_FORMATS.join(' | ')}` },

@@ -1,6 +1,6 @@
 /**
  * `npm run pretrain [-- flags]`: contrastive pre-training (simclr/train.ts) with any method of
- * simclr/methods/ (`--method simclr|moco|byol`). With no arguments it runs the `demo` preset on the
+ * simclr/methods/ (`--method simclr|moco|byol|amdim|cpc|yadim`). With no arguments it runs the `demo` preset on the
  * shipped data/cifar10-demo files. Values come from the common defaults, then the method's
  * defaults, then a `--preset <name>` (simclr/presets.ts), then a `--config <json file>` (keys as in
  * config.json), then the flags; one schema (simclr/config.ts) checks them all. Progress: on a TTY one bar redrawn in place; otherwise plain lines, at most one per
@@ -32,25 +32,37 @@ export function helpText(): string {
   const common = CONFIG_SCHEMA.filter((f) => !f.methods);
   const simclrDefaults = methodDefaults('simclr') as unknown as Record<string, unknown>;
   const presets = Object.entries(PRESETS).map(([name, p]) => `  ${name}`.padEnd(17) + p.summary);
+  // keys of several methods (the ResNet's, the head's, the AMDIM encoder's): one section each
+  const groups = new Map<string, FieldSpec[]>();
+  for (const f of CONFIG_SCHEMA) {
+    if (!f.methods || f.methods.length < 2) continue;
+    const key = f.methods.join('|');
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  /** The defaults a section shows: simclr's for common keys, the group's first method's for shared keys. */
+  const shownDefaults = (f: FieldSpec) => methodDefaults(f.methods?.[0] ?? 'simclr') as unknown as Record<string, unknown>;
+  const groupSection = ([key, fields]: [string, FieldSpec[]]) =>
+    [`Flags of --method ${key} (defaults shown for --method ${fields[0].methods![0]}):`, ...fields.map((f) => fieldHelp(f, shownDefaults(f))), ''];
   const methodSection = (m: MethodName) => {
     const d = methodDefaults(m) as unknown as Record<string, unknown>;
-    const own = CONFIG_SCHEMA.filter((f) => f.methods?.includes(m));
-    // the method's recipe: the common keys whose default it changes
-    const changed = common.filter((f) => JSON.stringify(d[f.key]) !== JSON.stringify(simclrDefaults[f.key]))
+    const own = CONFIG_SCHEMA.filter((f) => f.methods?.length === 1 && f.methods[0] === m);
+    // the method's recipe: the keys shown elsewhere whose default it changes
+    const changed = CONFIG_SCHEMA.filter((f) => (!f.methods || (f.methods.length > 1 && f.methods.includes(m))) && f.key !== 'method')
+      .filter((f) => JSON.stringify(d[f.key]) !== JSON.stringify(shownDefaults(f)[f.key]))
       .map((f) => `--${f.flag} ${shown(f, d[f.key])}`);
     return [
       `--method ${m}: ${METHODS[m].summary}`,
       ...own.map((f: FieldSpec) => fieldHelp(f, d)),
-      ...(changed.length ? [`  defaults differing from simclr's: ${changed.join(' ')}`] : []),
+      ...(changed.length ? [`  defaults differing from those shown above: ${changed.join(' ')}`] : []),
       '',
     ];
   };
   return [
     'Usage: npm run pretrain                         the demo preset on the shipped CIFAR-10 sample',
     '       npm run pretrain -- --preset <name> [flags]',
-    '       npm run pretrain -- [--method simclr|moco|byol] --data <path[,path]> --out <dir> [flags]',
+    `       npm run pretrain -- [--method ${METHOD_NAMES.join('|')}] --data <path[,path]> --out <dir> [flags]`,
     '',
-    'Contrastive pre-training of a ResNet encoder with a kNN monitor each epoch. Every method is a choice',
+    'Contrastive pre-training of an encoder with a kNN monitor each epoch. Every method is a choice',
     'of augmentations, encoder, representation, similarity and loss (simclr/methods/<method>.ts).',
     'Values: defaults < the method\'s defaults < --preset < --config < flags; --config takes the same keys',
     'as config.json (e.g. "batchSize"), with JSON types. Per-view flags take one value or two (view 1,view 2).',
@@ -61,6 +73,7 @@ export function helpText(): string {
     '  --config <json file>'.padEnd(30) + 'JSON object of configuration keys; flags override it',
     '  --help'.padEnd(30) + 'print this help',
     '',
+    ...[...groups].flatMap(groupSection),
     ...METHOD_NAMES.flatMap(methodSection),
     'Presets (no arguments = demo):',
     ...presets,

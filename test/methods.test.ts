@@ -301,7 +301,7 @@ describe('per-method configuration: flags, presets, help', () => {
     const h = helpText();
     for (const s of ['--method moco:', '--method byol:', '--method simclr:', '--queue-size', '--key-momentum', '--symmetric', '--bn-splits', '--tau-base',
       '--pred-hidden', '--solarize-prob', '--crop-scale', '--head-layers', '--optimizer']) expect(h).toContain(s);
-    expect(h).toMatch(/--method moco:[\s\S]*defaults differing from simclr's:.*--optimizer "sgd"/);
+    expect(h).toMatch(/--method moco:[\s\S]*defaults differing from those shown above:.*--optimizer "sgd"/);
   });
   it('library callers get the method\'s defaults; bad values are ConfigErrors naming the key', () => {
     expect(resolveTrainConfig({ method: 'byol', data: ['a'], out: 'o' })).toMatchObject(methodDefaults('byol'));

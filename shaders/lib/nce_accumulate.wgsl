@@ -1,9 +1,10 @@
-// nce_accumulate.wgsl (include, after nce_rows.wgsl): the gradient kernels' sum over weighted rows of
-// y into the invocation's own row of `out` (flat start ab). fn begin(ab, cached) zeroes it (and, when
-// cached, copies the own row of x into xa), fn add4(ab, jb, w, cached) adds w.x y[jb..] + ... + w.w
-// y[jb + 3d..], fn add1(ab, jb, w, cached) one weighted row, fn finish(ab, cached) writes the sum.
-// Uncached: straight into out (read-modify-write of storage); cached: into the private acc, written
-// once by finish. The including shader names its output array `out`.
+// nce_accumulate.wgsl (include): the gradient kernels' sum over weighted rows of y into the
+// invocation's own row of `out` (flat start ab), after nce_rows.wgsl. Provides fn begin(ab, cached)
+// (zeroes the sum; when cached, also copies the own row of x into xa), fn add4(ab, jb, w, cached)
+// (adds w.x y[jb..] + ... + w.w y[jb + 3d..]), fn add1(ab, jb, w, cached) (one weighted row) and
+// fn finish(ab, cached) (writes the sum). Uncached: straight into out (read-modify-write of
+// storage); cached: into the private acc, written once by finish. The including shader names its
+// output array `out`.
 var<private> acc: array<f32, ROW_CACHE>;
 
 fn begin(ab: u32, cached: bool) {
