@@ -6,41 +6,25 @@
  * resumes bit-exactly (Adam state, CPC's per-patch views from the checkpointed stream, the source
  * locations AMDIM draws).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSafetensors } from '../nn/index.js';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_EVAL_CONFIG, runEval } from '../simclr/eval-cli.js';
-import { train, type TrainOptions } from '../simclr/train.js';
-import { cifarRecords, gpu } from './helpers.js';
+import type { TrainOptions } from '../simclr/train.js';
+import { checkpointTensors, gpu, syntheticCifarFiles } from './helpers.js';
+import { expectResumeBitExact, trainWithoutLeaks } from './train-helpers.js';
 
-let root = '', trainFile = '', testFile = '';
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'feature-methods-train-'));
-  trainFile = join(root, 'train.bin');
-  testFile = join(root, 'test.bin');
-  await writeFile(trainFile, cifarRecords(32, 1));
-  await writeFile(testFile, cifarRecords(20, 2));
-});
-afterAll(async () => { if (root) await rm(root, { recursive: true, force: true }); });
-
-let n = 0;
-const outDir = () => join(root, `run-${n++}`);
+const files = syntheticCifarFiles('feature-methods-train-', 32, 20);
+const outDir = files.outDir;
 
 type Feature = 'amdim' | 'cpc' | 'yadim';
 /** Tiny recipes that still run every part: AMDIM's three comparisons, CPC's grid and offsets, YADIM with a ResNet. */
 function options(method: Feature, out: string, over: Partial<TrainOptions> = {}): TrainOptions {
-  const base: TrainOptions = { method, data: [trainFile], testData: testFile, out, epochs: 2, batchSize: 8, checkpointEvery: 1, seed: 3, lr: 1e-3 };
+  const base: TrainOptions = { method, data: [files.trainFile()], testData: files.testFile(), out, epochs: 2, batchSize: 8, checkpointEvery: 1, seed: 3, lr: 1e-3 };
   const own: Partial<TrainOptions> = method === 'cpc'
     ? { width: 1 / 16, patchSize: 16, patchStride: 8, predictSteps: 1, contextBlocks: 1, headOut: 8 }
     : method === 'amdim' ? { ndf: 2, rkhs: 8, amdimDepth: 1 } : { encoder: 'resnet', width: 1 / 16 };
   return { ...base, ...own, ...over };
-}
-
-async function checkpointTensors(path: string): Promise<Map<string, number[]>> {
-  const file = await loadSafetensors(path);
-  return new Map([...file].map(([k, v]) => [k, Array.from(v.data as ArrayLike<number>)]));
 }
 
 describe.each(['amdim', 'cpc', 'yadim'] as const)('%s through the shared trainer and npm run eval (WebGPU)', (method) => {
@@ -49,15 +33,7 @@ describe.each(['amdim', 'cpc', 'yadim'] as const)('%s through the shared trainer
   it('trains without leaking GPU buffers; the checkpoint holds the method\'s state; eval rebuilds, evaluates and exports the encoder', async () => {
     const backend = await gpu();
     const out = outDir();
-    await backend.sync();
-    const start = backend.memory();
-    const live: number[] = [];
-    const r = await train(options(method, out), { backend, onStep: () => live.push(backend.memory().liveBuffers) });
-    expect(r.steps).toBe(8);
-    expect(new Set(live.slice(1))).toEqual(new Set([live[1]]));
-    await backend.sync();
-    expect(backend.memory().liveBuffers).toBe(start.liveBuffers);
-    expect(r.losses.every(Number.isFinite)).toBe(true);
+    const r = await trainWithoutLeaks(options(method, out), backend);
     full = { losses: r.losses, checkpoint: r.lastCheckpoint!, out };
     const keys = [...(await checkpointTensors(r.lastCheckpoint!)).keys()];
     const expected = { amdim: ['0.layer_list.0.conv.weight', '0.rkhs_block_7.bn_out.running_mean'], cpc: ['0.conv1.weight', '0.bn1.weight', 'context.blocks.0.c2.conv.weight', 'target.weight', 'predict.0.weight'], yadim: ['0.conv1.weight', '0.bn1.running_mean'] }[method];
@@ -78,15 +54,7 @@ describe.each(['amdim', 'cpc', 'yadim'] as const)('%s through the shared trainer
   });
 
   it('interrupted after 3 steps + resume == uninterrupted: same losses, same final checkpoint bit for bit', async () => {
-    const backend = await gpu();
     const out = outDir();
-    let k = 0;
-    const a = await train(options(method, out), { backend, shouldStop: () => ++k >= 3 });
-    expect(a.interrupted).toBe(true);
-    const b = await train(options(method, out, { resume: true }), { backend });
-    expect([...a.losses, ...b.losses]).toEqual(full.losses);
-    const [x, y] = [await checkpointTensors(b.lastCheckpoint!), await checkpointTensors(full.checkpoint)];
-    expect([...x.keys()].sort()).toEqual([...y.keys()].sort());
-    for (const [name, v] of x) expect(v, name).toEqual(y.get(name));
+    await expectResumeBitExact((over) => options(method, out, over), full, await gpu());
   });
 });

@@ -16,7 +16,7 @@ import {
   add, cpcInfoNce, featureMapNce, mul, ncePathForTests, randn, sum, tensor, unfoldPatches,
 } from '../engine/ops/index.js';
 import type { Backend } from '../engine/backend.js';
-import { AmdimEncoder, CpcContext, LayerNorm2d, entryToTensor, loadSafetensors, type SafetensorsEntry } from '../nn/index.js';
+import { AmdimEncoder, CpcContext, LayerNorm2d, entryToTensor, loadSafetensors, type SafetensorsEntry } from '../nn/node.js';
 import { P, VIEW_PARAMS, augmentCpu, augmentGpu, drawAugmentParams, resolveAugment } from '../simclr/augment.js';
 import { METHODS, resolveTrainConfig, type TrainOptions } from '../simclr/methods/index.js';
 import { patchBatch } from '../simclr/methods/cpc.js';

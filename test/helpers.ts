@@ -2,7 +2,10 @@
  * Shared test helpers: a WebGPU backend per test file (a missing adapter fails the test, never
  * skips it), and running one function on the CPU reference and on WebGPU from the same inputs.
  */
-import { afterAll, expect } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { CpuBackend } from '../engine/cpu/backend.js';
 import { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { Tensor, tidy } from '../engine/tensor.js';
@@ -13,6 +16,7 @@ import { toTypedArray, type DType } from '../engine/dtype.js';
 import { WEBGPU_HELP } from '../engine/webgpu/device.js';
 import type { Backend } from '../engine/backend.js';
 import { gradcheck, type GradcheckInput, type GradcheckOptions } from '../engine/gradcheck.js';
+import { loadSafetensors } from '../nn/files.js';
 
 let gpuPromise: Promise<WebGpuBackend> | null = null;
 
@@ -125,4 +129,27 @@ export function cifarRecords(n: number, seed: number): Uint8Array {
     }
   }
   return out;
+}
+
+/**
+ * A temporary folder with synthetic CIFAR-10 files for training-loop tests (cifarRecords: nTrain
+ * records in train.bin, nTest in test.bin), made before the file's tests and removed after them;
+ * outDir() names a fresh run directory in it.
+ */
+export function syntheticCifarFiles(prefix: string, nTrain: number, nTest: number): { trainFile: () => string; testFile: () => string; outDir: () => string } {
+  let root = '';
+  let runs = 0;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), prefix));
+    await writeFile(join(root, 'train.bin'), cifarRecords(nTrain, 1));
+    await writeFile(join(root, 'test.bin'), cifarRecords(nTest, 2));
+  });
+  afterAll(async () => { if (root) await rm(root, { recursive: true, force: true }); });
+  return { trainFile: () => join(root, 'train.bin'), testFile: () => join(root, 'test.bin'), outDir: () => join(root, `run-${runs++}`) };
+}
+
+/** Every tensor of a safetensors file (a checkpoint) by name, as plain numbers. */
+export async function checkpointTensors(path: string): Promise<Map<string, number[]>> {
+  const file = await loadSafetensors(path);
+  return new Map([...file].map(([k, v]) => [k, Array.from(v.data as ArrayLike<number>)]));
 }

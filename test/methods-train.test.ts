@@ -4,42 +4,26 @@
  * the queue and the optimizer state); no GPU buffer leaks per step; `npm run eval`'s loader reads
  * the encoder of any method's checkpoint.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSafetensors } from '../nn/node.js';
+import { describe, expect, it } from 'vitest';
 import { loadEncoder } from '../simclr/evaluate.js';
-import { train, type TrainOptions } from '../simclr/train.js';
+import type { TrainOptions } from '../simclr/train.js';
 import type { MethodName } from '../simclr/config.js';
 import { byolTau } from '../simclr/methods/byol.js';
-import { cifarRecords, gpu } from './helpers.js';
+import { checkpointTensors, gpu, syntheticCifarFiles } from './helpers.js';
+import { expectResumeBitExact, trainWithoutLeaks } from './train-helpers.js';
 
-let root = '', trainFile = '', testFile = '';
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'methods-train-'));
-  trainFile = join(root, 'train.bin');
-  testFile = join(root, 'test.bin');
-  await writeFile(trainFile, cifarRecords(64, 1));
-  await writeFile(testFile, cifarRecords(32, 2));
-});
-afterAll(async () => { if (root) await rm(root, { recursive: true, force: true }); });
-
-let n = 0;
-const outDir = () => join(root, `run-${n++}`);
+const files = syntheticCifarFiles('methods-train-', 64, 32);
+const outDir = files.outDir;
 
 /** Tiny but complete recipes: every part of each method runs (split BN and a wrapping queue for MoCo). */
 function options(method: MethodName, out: string, over: Partial<TrainOptions> = {}): TrainOptions {
-  const base: TrainOptions = { method, data: [trainFile], testData: testFile, out, epochs: 2, batchSize: 16, width: 1 / 16, checkpointEvery: 1, seed: 3, warmupEpochs: 0 };
+  const base: TrainOptions = { method, data: [files.trainFile()], testData: files.testFile(), out, epochs: 2, batchSize: 16, width: 1 / 16, checkpointEvery: 1, seed: 3, warmupEpochs: 0 };
   const own: Partial<TrainOptions> = method === 'moco'
     ? { queueSize: 40, bnSplits: 2, keyMomentum: 0.9, lr: 0.06 }
     : method === 'byol' ? { headHidden: 64, headOut: 32, predHidden: 64, tauBase: 0.9, lr: 0.4 } : {};
   return { ...base, ...own, ...over };
-}
-
-async function checkpointTensors(path: string): Promise<Map<string, number[]>> {
-  const file = await loadSafetensors(path);
-  return new Map([...file].map(([k, v]) => [k, Array.from(v.data as ArrayLike<number>)]));
 }
 
 describe.each(['moco', 'byol'] as const)('%s through the shared trainer (WebGPU)', (method) => {
@@ -48,17 +32,7 @@ describe.each(['moco', 'byol'] as const)('%s through the shared trainer (WebGPU)
   it('runs without leaking GPU buffers; checkpoints hold the encoder at 0.*, the target network and (MoCo) the queue; eval reads the encoder', async () => {
     const backend = await gpu();
     const out = outDir();
-    await backend.sync();
-    const start = backend.memory();
-    const live: number[] = [];
-    const r = await train(options(method, out), { backend, onStep: () => live.push(backend.memory().liveBuffers) });
-    expect(r.steps).toBe(8);
-    // flat from step to step (kNN epochs included) and back to the start after train returns
-    expect(new Set(live.slice(1))).toEqual(new Set([live[1]]));
-    await backend.sync();
-    expect(backend.memory().liveBuffers).toBe(start.liveBuffers);
-    expect(backend.memory().liveBytes).toBe(start.liveBytes);
-    expect(r.losses.every(Number.isFinite)).toBe(true);
+    const r = await trainWithoutLeaks(options(method, out), backend);
     full = { losses: r.losses, checkpoint: r.lastCheckpoint! };
     const keys = [...(await checkpointTensors(r.lastCheckpoint!)).keys()];
     expect(keys).toContain('0.conv1.weight');
@@ -77,15 +51,7 @@ describe.each(['moco', 'byol'] as const)('%s through the shared trainer (WebGPU)
   });
 
   it('interrupted after 3 steps + resume == uninterrupted: same losses, same final checkpoint bit for bit', async () => {
-    const backend = await gpu();
     const out = outDir();
-    let k = 0;
-    const a = await train(options(method, out), { backend, shouldStop: () => ++k >= 3 });
-    expect(a.interrupted).toBe(true);
-    const b = await train(options(method, out, { resume: true }), { backend });
-    expect([...a.losses, ...b.losses]).toEqual(full.losses);
-    const [x, y] = [await checkpointTensors(b.lastCheckpoint!), await checkpointTensors(full.checkpoint)];
-    expect([...x.keys()].sort()).toEqual([...y.keys()].sort());
-    for (const [name, v] of x) expect(v, name).toEqual(y.get(name));
+    await expectResumeBitExact((over) => options(method, out, over), full, await gpu());
   });
 });
