@@ -118,6 +118,18 @@ describe('ops and modules against PyTorch (make_feature_methods_fixture.py)', ()
       enc.dispose();
     });
   }
+  it('the 64 px AMDIM encoder: maps 1, 5 and 7 wide at 64 px; on 96 px views (the STL-10 presets) 5, 9 and 11, r1 pooled', async () => {
+    const c = new CpuBackend();
+    const enc = new AmdimEncoder({ encoderSize: 64, ndf: 1, nRkhs: 4, depth: 1, rng: new Random(1), backend: c });
+    for (const [size, w1, w5, w7] of [[64, 1, 5, 7], [96, 5, 9, 11]]) {
+      const x = randn([2, 3, size, size], { backend: c, rng: new Random(2) });
+      const m = enc.maps(x);
+      expect([m.r1.shape, m.r5.shape, m.r7.shape]).toEqual([[2, 4, w1, w1], [2, 4, w5, w5], [2, 4, w7, w7]]);
+      expect(enc.call(x).shape).toEqual([2, 4]);
+    }
+    expect(() => enc.call(randn([1, 3, 32, 32], { backend: c }))).toThrow(/expected images \[N, C, >= 64, >= 64\] for the 64 px encoder/);
+    enc.dispose();
+  });
   it('the AMDIM encoder\'s state dict is exactly the PyTorch module\'s (names and shapes)', async () => {
     const c = new CpuBackend();
     const enc = new AmdimEncoder({ encoderSize: 32, ndf: 2, nRkhs: 16, depth: 2, backend: c });
