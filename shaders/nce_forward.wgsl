@@ -1,4 +1,4 @@
-// nce_forward.wgsl: per anchor row r of x = a [M, d] against y = b [N, d] (lib/nce_rows.wgsl), the
+// nce_forward.wgsl: per anchor row r of x = a [M, d] against y = b [N, d] (lib/nce_score.wgsl), the
 // logsumexp of the scores f(scale <a_r, b_n>) over the allowed columns, without storing the [M, N]
 // scores: one invocation per row streams over the columns four at a time (the two ranges around
 // its own group), keeping an online max mx and sum se of exp(score - mx), rescaled when mx grows (as
@@ -14,6 +14,7 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(3) var<storage, read_write> mxo: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
+#include "nce_score.wgsl"
 #include "nce_rows.wgsl"
 
 var<private> mx: f32;

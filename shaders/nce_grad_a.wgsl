@@ -1,6 +1,6 @@
 // nce_grad_a.wgsl: gradient of sum_r g_r lse_r (nce_forward.wgsl) with respect to the anchors
 // x = a [M, d], recomputing the scores: da_r = g_r sum_n exp(f(s_rn) - lse_r) f'(s_rn) b_n over the
-// allowed columns (lib/nce_rows.wgsl). One invocation per anchor row, columns four at a time (four
+// allowed columns (lib/nce_score.wgsl). One invocation per anchor row, columns four at a time (four
 // dot products, then one pass adding the four weighted rows). Entry `main` accumulates in place in
 // out (each invocation owns its row); `main_cached` (CPU adapters, d <= 256) keeps the row and the
 // sum in private arrays and writes out once. No workgroup memory or barriers; 1-D grid.
@@ -14,6 +14,7 @@ override WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read> lse: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
+#include "nce_score.wgsl"
 #include "nce_rows.wgsl"
 #include "nce_accumulate.wgsl"
 

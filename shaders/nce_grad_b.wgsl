@@ -1,6 +1,6 @@
 // nce_grad_b.wgsl: gradient of sum_r g_r lse_r (nce_forward.wgsl) with respect to the targets
 // x = b [N, d] (the row owner here; y = a), recomputing the scores: db_n = sum_r g_r exp(f(s_rn) -
-// lse_r) f'(s_rn) a_r over the anchors r for which column n is allowed (lib/nce_rows.wgsl). One
+// lse_r) f'(s_rn) a_r over the anchors r for which column n is allowed (lib/nce_score.wgsl). One
 // invocation per target row, anchors four at a time. Entry `main` accumulates in place in out;
 // `main_cached` (CPU adapters, d <= 256) in private arrays, written once (lib/nce_accumulate.wgsl).
 // No workgroup memory or barriers; 1-D grid.
@@ -14,6 +14,7 @@ override WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read> lse: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
+#include "nce_score.wgsl"
 #include "nce_rows.wgsl"
 #include "nce_accumulate.wgsl"
 

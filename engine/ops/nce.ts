@@ -11,10 +11,12 @@
  *   shaders/nce_forward.wgsl streams over the columns with an online max and sum of exponentials (as
  *   the fused NT-Xent does); backward recomputes the scores: the anchors' gradient by
  *   nce_grad_a.wgsl (one invocation per anchor), the targets' by nce_grad_b.wgsl (one per target).
- *   On CPU adapters each invocation first copies its own row into private memory (d <= 256), which
- *   lavapipe reads as vectors instead of per-lane gathers (nceEntry), and the backward goes by
- *   bounded tiles of scores through the matmul kernels instead (tiledBackward), which lavapipe runs
- *   several times faster; the whole score matrix is stored on neither path.
+ *   On CPU adapters the op goes by bounded tiles of scores instead (tiledForward, tiledBackward):
+ *   the dot products of a block of rows by the matmul kernel, then one pass over the tile
+ *   (nceTileLse for the forward, nceTileWeights for the backward's weights, then two matmuls);
+ *   lavapipe runs that faster than the streaming kernels. The kernels there copy their own row
+ *   into private memory first (d <= 256; nceEntry), which lavapipe reads as vectors instead of
+ *   per-lane gathers. The whole score matrix is stored on neither path.
  * - `featureMapNce` (composite): AMDIM's NCE (Bachman et al. 2019, as pl_bolts' AmdimNCELoss):
  *   scores s = <src_i, tgt_(j,l)> / sqrt(d), soft-clipped by tclip tanh(s / tclip); each of image
  *   i's L locations is a positive whose negatives are all locations of the other images; loss =
@@ -27,12 +29,11 @@
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { StorageRef, Tensor, noGrad, tidy } from '../tensor.js';
 import { WebGpuBackend, f32, grid, u32, type GpuStorage } from '../webgpu/backend.js';
-import { add, affine, exp, greater, greaterEqual, log, mul, square, sub, tanh } from './elementwise.js';
-import { fullLike, tensor } from './creation.js';
+import { add, affine, greater, greaterEqual, mul, sub, tanh } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { broadcastTo, concat, reshape, slice } from './movement.js';
 import { gather } from './gather.js';
-import { max, mean, sum } from './reduce.js';
+import { mean, sum } from './reduce.js';
 import { logsumexp } from './softmax.js';
 import { defineComposite, defineOp, requireF32, runOp, runOpAux, type CpuInput, type GpuInput, type TensorMeta } from './registry.js';
 
@@ -57,7 +58,7 @@ export interface NceScoreOptions {
 const WG = 64;
 /** The cached kernels keep the own row in a private array of this many floats (shaders/lib/nce_rows.wgsl). */
 const ROW_CACHE = 256;
-/** Largest score tile the tiled backward materializes (floats; 16 MiB). */
+/** Largest tile of scores the tiled path materializes (floats; 16 MiB). */
 const TILE_FLOATS = 1 << 22;
 
 /**
@@ -73,38 +74,6 @@ export function nceEntry(gpu: WebGpuBackend, d: number): 'main' | 'main_cached' 
 /** @internal Test hook: force one path of the NCE backward ('tiled') or kernels ('cached', 'streamed'). */
 export const ncePathForTests: { force: 'tiled' | 'cached' | 'streamed' | null } = { force: null };
 
-/**
- * The backward by score tiles (CPU adapters; the forward likewise, tiledForward): rows in blocks
- * whose [rows, N] scores fit TILE_FLOATS, each block's scores by the matmul kernel (22-32 GFLOP/s on
- * lavapipe, where the streaming kernels reach about 4), then W = g exp(f(S) - lse) f'(S) with the own
- * groups masked, dA = W B and dB += W^T A. The full [M, N] matrix is never stored. Needs whole
- * groups (M divisible by rowsPerGroup, N by colsPerGroup) so a block's mask is an identity over
- * group indices; otherwise the kernels run.
- */
-function tiledBackward(a: Tensor, b: Tensor, g: Tensor, lse: Tensor, at: NceAttrs, needs: readonly boolean[]): [Tensor | null, Tensor | null] {
-  const n = b.shape[0];
-  const parts: Tensor[] = [];
-  let db: Tensor | null = null;
-  for (const [r0, rows] of rowBlocks(a.shape[0], n, at)) {
-    const [da, dbPart] = tidy(() => {
-      const { ar, f, slope } = scoreTile(a, b, r0, rows, at, true);
-      let w = mul(exp(sub(f, reshape(slice(lse, [r0], [rows]), [rows, 1]))), slope!);
-      if (at.rowsPerGroup) w = masked(w, keepMask(r0, rows, n, at, a.backend), at);
-      w = mul(w, reshape(slice(g, [r0], [rows]), [rows, 1]));
-      return [needs[0] ? matmul(w, b) : null, needs[1] ? matmul(w, ar, { transA: true }) : null];
-    });
-    if (da) parts.push(da);
-    if (dbPart) {
-      const next: Tensor = db ? add(db, dbPart) : dbPart;
-      if (db) { db.dispose(); dbPart.dispose(); }
-      db = next;
-    }
-  }
-  const da = needs[0] ? (parts.length === 1 ? parts[0] : concat(parts, 0)) : null;
-  if (parts.length > 1) parts.forEach((t) => t.dispose());
-  return [da, db];
-}
-
 /** Row blocks of whole groups whose [rows, N] scores fit TILE_FLOATS: [first row, rows] pairs. */
 function rowBlocks(m: number, n: number, at: NceAttrs): [number, number][] {
   const rpg = at.rowsPerGroup || 1;
@@ -114,55 +83,60 @@ function rowBlocks(m: number, n: number, at: NceAttrs): [number, number][] {
   return out;
 }
 
-/** The scores f(scale S) of rows [r0, r0 + rows) and the slope f'(scale S) scale (when asked), S by the matmul kernel. */
-function scoreTile(a: Tensor, b: Tensor, r0: number, rows: number, at: NceAttrs, withSlope: boolean): { ar: Tensor; f: Tensor; slope: Tensor | null } {
-  const ar = slice(a, [r0, 0], [rows, a.shape[1]]);
-  const s = matmul(ar, b, { transB: true });
-  if (at.clip === 0) return { ar, f: affine(s, at.scale, 0), slope: withSlope ? fullLike(s, at.scale) : null };
-  const t = tanh(affine(s, at.scale / at.clip, 0));
-  return { ar, f: affine(t, at.clip, 0), slope: withSlope ? affine(square(t), -at.scale, at.scale) : null };
-}
-
-/** 0 on each row's own group of columns and 1 elsewhere, for the rows [r0, r0 + rows), as [groups, 1, column groups, 1]. */
-function keepMask(r0: number, rows: number, n: number, at: NceAttrs, backend: Tensor['backend']): Tensor {
-  const gr = rows / at.rowsPerGroup, gc = n / at.colsPerGroup, g0 = r0 / at.rowsPerGroup;
-  const keep = new Float32Array(gr * gc).fill(1);
-  for (let i = 0; i < gr; i++) if (g0 + i < gc) keep[i * gc + g0 + i] = 0;
-  return tensor(keep, [gr, 1, gc, 1], { backend });
-}
-
-/** x [rows, N] times the keep mask (grouped view). */
-function masked(x: Tensor, keep: Tensor, at: NceAttrs): Tensor {
-  const [rows, n] = x.shape;
-  return reshape(mul(reshape(x, [rows / at.rowsPerGroup, at.rowsPerGroup, n / at.colsPerGroup, at.colsPerGroup]), keep), [rows, n]);
-}
-
-/** The forward by tiles: per row block, lse and max of the allowed scores (excluded ones pushed to -1e30). */
+/**
+ * The forward by score tiles (CPU adapters): rows in blocks whose [rows, N] dot products fit
+ * TILE_FLOATS, each block's by the matmul kernel (22-32 GFLOP/s on lavapipe, where the streaming
+ * kernels reach about 4), then one pass over the tile for each row's logsumexp and max
+ * (nceTileLse). The full [M, N] matrix is never stored.
+ */
 function tiledForward(a: Tensor, b: Tensor, at: NceAttrs): [Tensor, Tensor] {
-  const n = b.shape[0];
   const lse: Tensor[] = [], mx: Tensor[] = [];
-  for (const [r0, rows] of rowBlocks(a.shape[0], n, at)) {
+  for (const [r0, rows] of rowBlocks(a.shape[0], b.shape[0], at)) {
     const [l, m] = tidy(() => {
-      let { f } = scoreTile(a, b, r0, rows, at, false);
-      if (at.rowsPerGroup) {
-        const keep = keepMask(r0, rows, n, at, a.backend);
-        f = sub(masked(f, keep, at), masked(fullLike(f, 1e30), affine(keep, -1, 1), at));
-      }
-      const top = max(f, 1, true);
-      return [reshape(add(log(sum(exp(sub(f, top)), 1, true)), top), [rows]), reshape(top, [rows])];
+      const r = runOpAux(NceTileLseOp, [matmul(slice(a, [r0, 0], [rows, a.shape[1]]), b, { transB: true })], { ...at, rowOffset: r0 });
+      return [r.out, r.aux[0]];
     });
     lse.push(l); mx.push(m);
   }
-  const join = (ts: Tensor[]) => { if (ts.length === 1) return ts[0]; const t = concat(ts, 0); ts.forEach((x) => x.dispose()); return t; };
-  return [join(lse), join(mx)];
+  return [joinRows(lse), joinRows(mx)];
 }
 
-/** Whether forward and backward run by tiles: CPU adapters (or forced), whole groups only. */
-function useTiles(backend: Tensor['backend'], m: number, n: number, at: NceAttrs): boolean {
+/**
+ * The backward by the same tiles: per block, the dot products again (matmul), the weights
+ * W = g exp(f(S) - lse) f'(S) with the own groups zeroed in one pass (nceTileWeights), then
+ * dA = W B and dB += W^T A (matmul).
+ */
+function tiledBackward(a: Tensor, b: Tensor, g: Tensor, lse: Tensor, at: NceAttrs, needs: readonly boolean[]): [Tensor | null, Tensor | null] {
+  const parts: Tensor[] = [];
+  let db: Tensor | null = null;
+  for (const [r0, rows] of rowBlocks(a.shape[0], b.shape[0], at)) {
+    const [da, dbPart] = tidy(() => {
+      const ar = slice(a, [r0, 0], [rows, a.shape[1]]);
+      const w = runOp(NceTileWeightsOp, [matmul(ar, b, { transB: true }), slice(lse, [r0], [rows]), slice(g, [r0], [rows])], { ...at, rowOffset: r0 });
+      return [needs[0] ? matmul(w, b) : null, needs[1] ? matmul(w, ar, { transA: true }) : null];
+    });
+    if (da) parts.push(da);
+    if (dbPart) {
+      const next: Tensor = db ? add(db, dbPart) : dbPart;
+      if (db) { db.dispose(); dbPart.dispose(); }
+      db = next;
+    }
+  }
+  return [needs[0] ? joinRows(parts) : null, db];
+}
+
+/** Row blocks stacked back into one tensor (the blocks are disposed). */
+function joinRows(ts: Tensor[]): Tensor {
+  if (ts.length === 1) return ts[0];
+  const t = concat(ts, 0);
+  ts.forEach((x) => x.dispose());
+  return t;
+}
+
+/** Whether forward and backward run by tiles: CPU adapters (or forced). */
+function useTiles(backend: Tensor['backend']): boolean {
   const forced = ncePathForTests.force;
-  const cpuAdapter = backend instanceof WebGpuBackend && backend.isCpuAdapter;
-  if (forced ? forced !== 'tiled' : !cpuAdapter) return false;
-  return !at.rowsPerGroup || (m % at.rowsPerGroup === 0 && n % at.colsPerGroup === 0);
+  return forced ? forced === 'tiled' : backend instanceof WebGpuBackend && backend.isCpuAdapter;
 }
 
 /**
@@ -253,7 +227,7 @@ export const NceLogSumExpOp = defineOp<NceAttrs>({
   },
   webgpu(gpu, [a, b], at) {
     const [m, n, d] = [a.shape[0], b.shape[0], a.shape[1]];
-    if (useTiles(gpu, m, n, at)) {
+    if (useTiles(gpu)) {
       const [l, x] = noGrad(() => tiledForward(borrowed(gpu, a), borrowed(gpu, b), at));
       return { out: handOver(l), aux: [handOver(x)] };
     }
@@ -267,7 +241,7 @@ export const NceLogSumExpOp = defineOp<NceAttrs>({
   backward(g, ctx) {
     const [a, b] = ctx.inputs as [Tensor, Tensor];
     const lse = ctx.output!;
-    if (useTiles(a.backend, a.shape[0], b.shape[0], ctx.attrs)) return tiledBackward(a, b, g, lse, ctx.attrs, ctx.needs);
+    if (useTiles(a.backend)) return tiledBackward(a, b, g, lse, ctx.attrs, ctx.needs);
     return [
       ctx.needs[0] ? runOp(NceGradAOp, [a, b, g, lse], ctx.attrs) : null,
       ctx.needs[1] ? runOp(NceGradBOp, [a, b, g, lse], ctx.attrs) : null,
@@ -330,6 +304,76 @@ export const NceGradBOp = defineOp<NceAttrs>({
     return out;
   },
 });
+
+/** A tile's attributes: the NCE's and the tile's first row in the whole (for the own groups). */
+export interface NceTileAttrs extends NceAttrs { readonly rowOffset: number }
+
+function checkTile(op: string, s: TensorMeta, a: NceTileAttrs): [number, number] {
+  requireF32(op, s);
+  if (s.shape.length !== 2) throw new ShapeError(op, `expected dot products [rows, N], got ${fmtShape(s.shape)}`);
+  const [rows, n] = s.shape;
+  if (a.rowsPerGroup && ((a.rowOffset % a.rowsPerGroup) !== 0)) throw new ArgumentError(op, `a tile starts at row ${a.rowOffset}, inside a group of ${a.rowsPerGroup} rows`);
+  return [rows, n];
+}
+
+/** Forward of a tile (CPU adapters' path): per row of dot products s [rows, N], lse and max over the allowed f(scale s). */
+export const NceTileLseOp = defineOp<NceTileAttrs>({
+  name: 'nceTileLse',
+  shape([s], at) { const [rows] = checkTile('nceTileLse', s, at); return { shape: [rows], dtype: 'f32' }; },
+  aux([s]) { return [{ shape: [s.shape[0]], dtype: 'f32' }]; },
+  cpu(_b, [s], at) {
+    const [rows, n] = s.shape;
+    const lse = new Float64Array(rows), mx = new Float64Array(rows).fill(-Infinity);
+    for (let r = 0; r < rows; r++) {
+      const [lo, hi] = excluded(at.rowOffset + r, n, at);
+      const vals: number[] = [];
+      for (let j = 0; j < n; j++) if (j < lo || j >= hi) vals.push(scoreOf(s.data[r * n + j], at));
+      mx[r] = Math.max(...vals);
+      lse[r] = mx[r] + Math.log(vals.reduce((acc, v) => acc + Math.exp(v - mx[r]), 0));
+    }
+    return { out: lse, aux: [mx] };
+  },
+  webgpu(gpu, [s], at) {
+    const [rows, n] = s.shape;
+    const lse = gpu.alloc(rows), mx = gpu.alloc(rows);
+    gpu.run({ shader: 'nce_tile_lse', inputs: [s.storage], outputs: [lse, mx], params: tileParams(rows, n, at), constants: { WG }, workgroups: grid(Math.ceil(rows / WG)) });
+    return { out: lse, aux: [mx] };
+  },
+});
+
+/** Backward weights of a tile: w = g exp(f(scale s) - lse) f'(scale s) scale, 0 on each row's own group. */
+export const NceTileWeightsOp = defineOp<NceTileAttrs>({
+  name: 'nceTileWeights',
+  shape([s, lse, g], at) {
+    const [rows] = checkTile('nceTileWeights', s, at);
+    checkRowVector('nceTileWeights', 'lse', lse, rows);
+    checkRowVector('nceTileWeights', 'g', g, rows);
+    return { shape: s.shape, dtype: 'f32' };
+  },
+  cpu(_b, [s, lse, g], at) {
+    const [rows, n] = s.shape;
+    const w = new Float64Array(rows * n);
+    for (let r = 0; r < rows; r++) {
+      const [lo, hi] = excluded(at.rowOffset + r, n, at);
+      for (let j = 0; j < n; j++) {
+        if (j >= lo && j < hi) continue;
+        const v = s.data[r * n + j];
+        w[r * n + j] = g.data[r] * Math.exp(scoreOf(v, at) - lse.data[r]) * slopeOf(v, at);
+      }
+    }
+    return w;
+  },
+  webgpu(gpu, [s, lse, g], at) {
+    const [rows, n] = s.shape;
+    const w = gpu.alloc(rows * n);
+    gpu.run({ shader: 'nce_tile_weights', inputs: [s.storage, lse.storage, g.storage], outputs: [w], params: tileParams(rows, n, at), constants: { WG: 256 }, workgroups: grid(Math.ceil(rows * n / 256)) });
+    return w;
+  },
+});
+
+const tileParams = (rows: number, n: number, at: NceTileAttrs) => [
+  u32(rows), u32(n), u32(0), u32(at.rowsPerGroup), u32(at.colsPerGroup), f32(at.scale), f32(at.clip), u32(at.rowOffset),
+];
 
 function nceAttrs(op: string, o: NceScoreOptions): NceAttrs {
   const scale = o.scale ?? 1, clip = o.clip ?? 0;

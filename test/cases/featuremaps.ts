@@ -1,6 +1,6 @@
 import * as X from '../../engine/ops/index.js';
 import type { Tensor } from '../../engine/tensor.js';
-import { runOp } from '../../engine/ops/registry.js';
+import { runOp, runOpAux } from '../../engine/ops/registry.js';
 import type { OpCase } from './types.js';
 
 const rows = (n: number, d: number, low = -1, high = 1) => ({ shape: [n, d], low, high });
@@ -41,6 +41,13 @@ export const featureMapCases: OpCase[] = [
     fn: nceGrad(X.NceGradAOp, ATTRS(0.6, 2, 1, 2)), inputs: [rows(5, 3), rows(8, 3), vec(5, -1, 1), vec(5, 1, 3)] },
   { name: 'nceGradB [6,3] x [7,3] plain', ops: ['nceGradB'], grad: false,
     fn: nceGrad(X.NceGradBOp, ATTRS(1, 0, 0, 0)), inputs: [rows(6, 3), rows(7, 3), vec(6, -1, 1), vec(6, 1, 3)] },
+  // the CPU adapters' tiles: a block of rows starting at row 2 of the whole, own groups of 1 row : 3 columns
+  { name: 'nceTileLse [4,12] rows 2.. clip 1.5', ops: ['nceTileLse'], grad: false,
+    fn: (t) => runOp(X.NceTileLseOp, [t], { ...ATTRS(0.7, 1.5, 1, 3), rowOffset: 2 }), inputs: [rows(4, 12, -3, 3)] },
+  { name: 'nceTileLse max [70,9] plain', ops: ['nceTileLse'], grad: false,
+    fn: (t) => runOpAux(X.NceTileLseOp, [t], { ...ATTRS(1, 0, 0, 0), rowOffset: 0 }).aux[0], inputs: [rows(70, 9)] },
+  { name: 'nceTileWeights [3,12] rows 2.. clip 2 (own groups 0)', ops: ['nceTileWeights'], grad: false,
+    fn: (t, l, g) => runOp(X.NceTileWeightsOp, [t, l, g], { ...ATTRS(0.5, 2, 1, 3), rowOffset: 2 }), inputs: [rows(3, 12, -3, 3), vec(3, 1, 3), vec(3, -1, 1)] },
   // the losses built on it
   { name: 'featureMapNce (AMDIM NCE + regularizer) B 3, L 4, d 5, tclip 2', ops: ['featureMapNce', 'nceLogSumExp'],
     fn: fmNce(2), inputs: [rows(3, 5, -2, 2), rows(12, 5, -2, 2)] },
