@@ -36,6 +36,7 @@ import { Conv2d, Sequential } from '../../nn/layers.js';
 import { PatchEncoder } from '../../nn/patch-encoder.js';
 import { augmentBatch, type ImageBatch } from '../augment.js';
 import type { TrainConfig } from '../config.js';
+import { mapLocations } from './feature-maps.js';
 import { MethodState, buildEncoder, trainableOf, viewRecipes, type EncoderShape, type Method } from './method.js';
 
 /** The pseudo-code's emb_scale on the predictions. */
@@ -72,9 +73,6 @@ export function cpcLabels(b: number, rows: number, cols: number, k: number): Int
   for (let n = 0; n < b; n++) for (let r = 0; r < rows - k; r++) for (let j = 0; j < cols; j++) out[i++] = (n * rows + r + k) * cols + j;
   return out;
 }
-
-/** Rows [B h w, d] of a map [B, d, h, w]. */
-const rowsOf = (m: Tensor) => reshape(permute(m, [0, 2, 3, 1]), [m.shape[0] * m.shape[2] * m.shape[3], m.shape[1]]);
 
 export const cpc: Method = {
   name: 'cpc',
@@ -114,11 +112,11 @@ export const cpc: Method = {
         // z: the grid of patch embeddings [B, F, rows, cols]
         const z = permute(reshape(encoder.embed(patches), [b, rows, cols, f]), [0, 3, 1, 2]);
         const ctx = context.call(z);
-        const targets = rowsOf(target.call(z));
+        const targets = mapLocations(target.call(z));
         const parts = predict.children().map((conv, i) => {
           const k = i + 1;
           const p = slice(conv.call(ctx), [0, 0, 0, 0], [b, c.headOut, rows - k, cols]);
-          return cpcInfoNce(affine(rowsOf(p), EMBED_SCALE, 0), targets, labelsFor(b, k));
+          return cpcInfoNce(affine(mapLocations(p), EMBED_SCALE, 0), targets, labelsFor(b, k));
         });
         const loss = parts.slice(1).reduce((s, r) => add(s, r.loss), parts[0].loss);
         const accuracy = noGrad(() => affine(parts.slice(1).reduce((s, r) => add(s, r.accuracy), parts[0].accuracy), 1 / parts.length, 0));

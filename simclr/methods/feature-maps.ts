@@ -1,7 +1,7 @@
 /**
- * What AMDIM and YADIM share: turning feature maps into NCE sources and targets, and the
- * bidirectional comparison of two views' maps (pl_bolts' FeatureMapContrastiveTask, the framework's
- * standardized implementation).
+ * What the feature-map methods share: turning feature maps into NCE sources and targets (CPC takes
+ * its rows with mapLocations too), and AMDIM's and YADIM's bidirectional comparison of two views'
+ * maps (pl_bolts' FeatureMapContrastiveTask, the framework's standardized implementation).
  *
  * A map [B, d, h, w] gives targets: every location as a row, image-major, [B h w, d]; and sources:
  * one location per image drawn at random (the reference's random mask; a 1x1 map has one), [B, d].
