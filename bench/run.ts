@@ -7,8 +7,9 @@
  * matmul also prints the machine's FMA peak the bench assumes and compares with PyTorch. NT-Xent,
  * optimizer and step sections: against PyTorch on the same machine (bench/torch_ref.py through
  * bench/torch.ts, /usr/bin/python3), alternating; they say so and report ours alone without torch.
- * Methods section (bench/methods.ts): one training step of SimCLR, MoCo v2 and BYOL with the same
- * encoder and batch, and the after-step hooks' share. Each section writes bench/results/<section>-<timestamp>.json and <section>-latest.json (matmul:
+ * Methods section (bench/methods.ts): one training step of each method (SimCLR, MoCo v2, BYOL, AMDIM,
+ * CPC v2, YADIM), the first three with the same encoder and batch, and the after-step hooks' share.
+ * Each section writes bench/results/<section>-<timestamp>.json and <section>-latest.json (matmul:
  * matmul-<timestamp>.json and latest.json). tfjs and torch are loaded only by sections that use them.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
