@@ -1,4 +1,4 @@
-// nce_rows.wgsl (include, after nce_score.wgsl): the dot products of the streaming NCE kernels: of
+// nce_rows.wgsl (include): after nce_score.wgsl, the dot products of the streaming NCE kernels: of
 // the invocation's own row of `x` (flat start ab) with rows of `y`: fn dot4(ab, jb, cached) ->
 // vec4<f32> (the four rows from jb), fn dot1(ab, jb, cached) -> f32. Two ways to read the own row:
 // from storage (cached = false; every lane reads its own row, a gather on CPU adapters), or from
