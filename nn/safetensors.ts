@@ -305,8 +305,9 @@ export function decodeSafetensorsTensor(t: SafetensorsTensorInfo, bytes: Uint8Ar
 
 function convert(r: Raw, b: Uint8Array, fail: (d: string) => never, owned = false): Float32Array | Int32Array | Uint8Array {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  // the bytes as they are, aligned: in place when handed over, else a copy
-  const own = () => (owned && b.byteOffset % 4 === 0 ? b : b.slice());
+  // the bytes as they are, aligned: in place when handed over, else a copy (new Uint8Array, not
+  // slice(): a Node Buffer's slice() is a view at the same unaligned offset)
+  const own = () => (owned && b.byteOffset % 4 === 0 ? b : new Uint8Array(b));
   switch (r.dtype) {
     case 'F32': {
       if (LITTLE_ENDIAN_HOST) { const o = own(); return new Float32Array(o.buffer, o.byteOffset, o.length / 4); }

@@ -119,6 +119,16 @@ describe('encode / decode', () => {
     expect(Array.from(decodeSafetensors(b).get('x')!.data)).toEqual([1.5, -2]);
   });
 
+  it('decodes a Node Buffer that is an unaligned view into a larger pool', () => {
+    // Buffer.prototype.slice() is a view, not a copy: the decoder must copy before it aligns
+    const bytes = encodeSafetensors({ a: { dtype: 'F32', shape: [3], data: new Float32Array([1, 2, 3]) }, i: { dtype: 'I32', shape: [1], data: new Int32Array([-7]) } });
+    const pool = Buffer.alloc(bytes.length + 3);
+    pool.set(bytes, 3);
+    const d = decodeSafetensors(pool.subarray(3));
+    expect(Array.from(d.get('a')!.data)).toEqual([1, 2, 3]);
+    expect(Array.from(d.get('i')!.data)).toEqual([-7]);
+  });
+
   it('rejects inputs it cannot write, naming the tensor', () => {
     expect(() => encodeSafetensors({ x: { dtype: 'F16', shape: [1], data: [1] } })).toThrow(/tensor 'x': writing dtype F16 is not supported/);
     expect(() => encodeSafetensors({ x: { dtype: 'F32', shape: [2, 2], data: [1, 2, 3] } })).toThrow(/tensor 'x': 3 values for shape \[2,2\] \(4 elements\)/);
