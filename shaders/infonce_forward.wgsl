@@ -1,8 +1,8 @@
 // infonce_forward.wgsl: MoCo's InfoNCE per query row without materializing the [N, 1 + K] logits.
 // x = q [N, d] (queries), kpos [N, d] (each query's positive key), y = queue [K, d] (negatives).
 // Logits: s_pos = <q_i, kpos_i> * inv_tau, s_ij = <q_i, queue_j> * inv_tau. One invocation per
-// query row starts its online max mx and sum se of exp(logit - mx) at the positive, then streams
-// over the queue four rows at a time (rescaling se when mx grows, as flash attention does).
+// query row starts its online logsumexp (lib/online_lse.wgsl) at the positive, then streams over the
+// queue four rows at a time.
 // Writes loss[i] = (mx - s_pos) + log(se) (= logsumexp - s_pos), lse[i] = mx + log(se), and
 // correct[i] = 1 when s_pos is strictly above every negative (else 0). Every lane reads the same
 // queue rows at once (a broadcast, not a gather); no workgroup memory or barriers. 1-D grid.
@@ -18,21 +18,15 @@ override WG: u32 = 64u;
 @group(0) @binding(5) var<storage, read_write> correct: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 #include "infonce_rows.wgsl"
+#include "online_lse.wgsl"
 
 const NEG_BIG: f32 = -3.0e38;
 
-var<private> mx: f32;
-var<private> se: f32;
 var<private> max_neg: f32;
 
 fn take(v: f32) {
   max_neg = max(max_neg, v);
-  if (v > mx) {
-    se = se * exp(mx - v) + 1.0;
-    mx = v;
-  } else {
-    se += exp(v - mx);
-  }
+  lse_take(v);
 }
 
 @compute @workgroup_size(WG)

@@ -1,8 +1,7 @@
 // nce_forward.wgsl: per anchor row r of x = a [M, d] against y = b [N, d] (lib/nce_score.wgsl), the
 // logsumexp of the scores f(scale <a_r, b_n>) over the allowed columns, without storing the [M, N]
 // scores: one invocation per row streams over the columns four at a time (the two ranges around
-// its own group), keeping an online max mx and sum se of exp(score - mx), rescaled when mx grows (as
-// flash attention does). Writes lse[r] = mx + log(se) and mx[r]. Every lane reads the same column
+// its own group), keeping its logsumexp online (lib/online_lse.wgsl). Writes lse[r] = mx + log(se) and mx[r]. Every lane reads the same column
 // rows at once (a broadcast, not a gather); no workgroup memory or barriers; 1-D grid. Entry points:
 // `main` reads the row from storage, `main_cached` from a private copy (CPU adapters, d <= 256).
 // Bindings: 0 a, 1 b (read), 2 lse, 3 mx (read_write), 4 params.
@@ -16,26 +15,15 @@ override WG: u32 = 64u;
 @group(0) @binding(4) var<uniform> p: Params;
 #include "nce_score.wgsl"
 #include "nce_rows.wgsl"
-
-var<private> mx: f32;
-var<private> se: f32;
-
-fn take(v: f32) {
-  if (v > mx) {
-    se = se * exp(mx - v) + 1.0;
-    mx = v;
-  } else {
-    se += exp(v - mx);
-  }
-}
+#include "online_lse.wgsl"
 
 fn stream(ab: u32, j0: u32, j1: u32, cached: bool) {
   var j = j0;
   for (; j + 4u <= j1; j += 4u) {
     let v = dot4(ab, j * p.d, cached);
-    take(score(v.x)); take(score(v.y)); take(score(v.z)); take(score(v.w));
+    lse_take(score(v.x)); lse_take(score(v.y)); lse_take(score(v.z)); lse_take(score(v.w));
   }
-  for (; j < j1; j++) { take(score(dot1(ab, j * p.d, cached))); }
+  for (; j < j1; j++) { lse_take(score(dot1(ab, j * p.d, cached))); }
 }
 
 fn row(r: u32, cached: bool) {
