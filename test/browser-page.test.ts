@@ -8,8 +8,11 @@
  * - the downloaded encoder loads strictly into a ResNet-18 in Node and is byte for byte what
  *   Node's exportEncoder writes for the same weights;
  * - the nearest-neighbour view answers; dropped files that are not images are refused by name;
- * - a lost device stops the run with a message and keeps the stored checkpoint.
- * The tests share one page and run in order. SCREENSHOT=1 also writes the mid-training screenshot to docs/web-page.png (shown in README).
+ * - a lost device stops the run with a message and keeps the stored checkpoint;
+ * - images dropped on the drop zone (a real drop event) are taken as the file picker takes them,
+ *   PNG and JPEG (test/fixtures/quadrants.jpg, written by libjpeg) decoded to the right pixels;
+ * - without navigator.gpu, or with no adapter, the page says so and what to do (own pages).
+ * The tests of the first group share one page and run in order. SCREENSHOT=1 also writes the mid-training screenshot to docs/web-page.png (shown in README).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -21,13 +24,18 @@ import { init } from '../engine/index.js';
 import type { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { decodeSafetensors, resnet18 } from '../nn/index.js';
 import { DEFAULT_TRAIN_CONFIG, exportEncoder, train } from '../simclr/index.js';
-import { ROOT, launchChromium, serveDir, type BrowserSession, type Server } from './browser/harness.js';
+import { ROOT, launchChromium, serveDir, watchProblems, type BrowserSession, type Server } from './browser/harness.js';
 
 // Small, because SwiftShader runs WebGPU on the CPU: batch 8 at width 1/16 (4 base channels).
 const BATCH = 8, WIDTH = 0.0625, EPOCHS = 1, SEED = 0;
 const DEMO_TRAIN = join(ROOT, 'data/cifar10-demo/data_batch_1.first1500.bin.gz');
 
 interface PageState { state: string; steps: { step: number; loss: number; accuracy: number; lr: number }[]; messages: { level: string; text: string }[]; checkpointStep: number | null; adapter: string; isCpuAdapter: boolean }
+interface ImageSet { n: number; images: Uint8Array; labels: Int32Array | null }
+/** What the page holds beyond PageState (its images), marked `old` by loadImages before a load. */
+interface PageWithData extends PageState { data: { train: ImageSet; test: ImageSet | null; source: string; old?: boolean } }
+/** A file to hand to the page. */
+interface FileSpec { name: string; type: string; bytes: Buffer }
 
 let session: BrowserSession;
 let server: Server;
@@ -57,6 +65,31 @@ const pageState = () => session.page.evaluate(() => {
 async function waitForState(states: string[], timeoutMs = 240_000): Promise<PageState> {
   await session.page.waitForFunction((s) => s.includes((globalThis as unknown as { simclrPage?: PageState }).simclrPage?.state ?? ''), states, { timeout: timeoutMs, polling: 250 });
   return pageState();
+}
+
+/**
+ * Runs `act` (which makes the page load images) and waits until the page is idle with new images
+ * or has shown an error; returns what it took and the messages since.
+ */
+async function loadImages(act: () => Promise<unknown>) {
+  const { page } = session;
+  const seen = await page.evaluate(() => {
+    const p = (globalThis as unknown as { simclrPage: PageWithData }).simclrPage;
+    p.data.old = true;
+    return p.messages.length;
+  });
+  await act();
+  await page.waitForFunction((seen) => {
+    const p = (globalThis as unknown as { simclrPage: PageWithData }).simclrPage;
+    return p.state === 'idle' && (!p.data.old || p.messages.slice(seen).some((m) => m.level === 'error'));
+  }, seen, { timeout: 60_000, polling: 100 });
+  return page.evaluate((seen) => {
+    const p = (globalThis as unknown as { simclrPage: PageWithData }).simclrPage;
+    return {
+      shown: document.getElementById('data-source')!.textContent, n: p.data.train.n, images: Array.from(p.data.train.images),
+      labelled: p.data.train.labels !== null, test: p.data.test !== null, messages: p.messages.slice(seen).map((m) => m.text),
+    };
+  }, seen);
 }
 
 const url = (q: string) => `${server.url}dist/web/?batch=${BATCH}&width=${WIDTH}&epochs=${EPOCHS}&seed=${SEED}&${q}`;
@@ -178,4 +211,93 @@ describe('the SimCLR page', () => {
     expect(await page.textContent('#data-source')).toBe('40 dropped images in 2 folders');
     expect(await page.isEnabled('#start')).toBe(true);
   }, 300_000);
+
+  it('takes images dropped on the drop zone as the file picker does: PNG and JPEG decoded, a non-image refused by name', async () => {
+    const { page, problems } = session;
+    // Two 32 x 32 PNGs (no resampling: their pixels come through exactly), the 48 x 32 JPEG whose
+    // center crop is four flat quadrants, and a text file.
+    const pngs = [0, 1].map((i) => {
+      const p = new PNG({ width: 32, height: 32 });
+      for (let k = 0; k < p.data.length; k++) p.data[k] = k % 4 === 3 ? 255 : (k * (i + 3) + 11) % 251;
+      return p;
+    });
+    const files: FileSpec[] = [
+      { name: 'first.png', type: 'image/png', bytes: PNG.sync.write(pngs[0]!) },
+      { name: 'second.png', type: 'image/png', bytes: PNG.sync.write(pngs[1]!) },
+      { name: 'quadrants.jpg', type: 'image/jpeg', bytes: readFileSync(join(ROOT, 'test/fixtures/quadrants.jpg')) },
+      { name: 'shopping-list.txt', type: 'text/plain', bytes: Buffer.from('not an image') },
+    ];
+    const dropped = await loadImages(() => page.evaluate((specs) => {
+      const dt = new DataTransfer();
+      for (const f of specs) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
+      const zone = document.getElementById('drop')!;
+      // The browser drops only where dragover was cancelled: dispatchEvent says whether it was.
+      const accepted = !zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      if (!accepted) throw new Error('the drop zone did not accept the dragover');
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, files.map((f) => ({ name: f.name, type: f.type, b64: f.bytes.toString('base64') }))));
+    expect(dropped.messages).toEqual(['shopping-list.txt is not a PNG or JPEG image: skipped']);
+    expect(dropped).toMatchObject({ shown: '3 dropped images (no labels: the kNN monitor is off)', n: 3, labelled: false, test: false });
+
+    const px = 32 * 32, image = (i: number) => dropped.images.slice(i * 3 * px, (i + 1) * 3 * px);
+    pngs.forEach((p, i) => {
+      const planar = Array.from({ length: 3 * px }, (_, j) => p.data[4 * (j % px) + Math.floor(j / px)]!);
+      expect(image(i), `${files[i]!.name}: planar RGB of its pixels`).toEqual(planar);
+    });
+    const quadrant = [[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [255, 255, 255]]];
+    const jpeg = image(2);
+    let worst = 0;
+    for (let c = 0; c < 3; c++) for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
+      worst = Math.max(worst, Math.abs(jpeg[c * px + y * 32 + x]! - quadrant[y >> 4]![x >> 4]![c]!));
+    }
+    expect(worst, 'JPEG: largest difference from the quadrant colours (black bars would give 255)').toBeLessThanOrEqual(4);
+
+    // The same files through the file picker: the same images (the picker's order is the folder
+    // listing's, so compared as a sorted list), the same refusal.
+    const dir = join(work, 'drop-vs-picker');
+    mkdirSync(dir);
+    for (const f of files) writeFileSync(join(dir, f.name), f.bytes);
+    const picked = await loadImages(() => page.setInputFiles('#files', dir));
+    const sorted = (r: typeof dropped) => [0, 1, 2].map((i) => r.images.slice(i * 3 * px, (i + 1) * 3 * px).join()).sort();
+    expect(picked.messages).toEqual(dropped.messages);
+    expect({ ...picked, images: sorted(picked) }).toEqual({ ...dropped, images: sorted(dropped) });
+    expect(problems, 'console errors').toEqual([]);
+  }, 120_000);
+});
+
+describe('the SimCLR page without WebGPU', () => {
+  /** Opens the page in a new tab of the browser with `before` run ahead of the page's scripts. */
+  async function openWith(before: () => void) {
+    const page = await session.context.newPage();
+    try {
+      const problems = watchProblems(page);
+      await page.addInitScript(before);
+      await page.goto(url(''));
+      await page.waitForFunction(() => !['starting', 'loading'].includes((globalThis as unknown as { simclrPage?: PageState }).simclrPage?.state ?? 'starting'), undefined, { timeout: 60_000, polling: 100 });
+      return {
+        state: await page.evaluate(() => (globalThis as unknown as { simclrPage: PageState }).simclrPage.state),
+        errors: await page.locator('#messages div.error').allTextContents(),
+        startEnabled: await page.isEnabled('#start'),
+        problems,
+      };
+    } finally {
+      await page.close();
+    }
+  }
+
+  it('says WebGPU is missing and what to do when navigator.gpu is not there', async () => {
+    const r = await openWith(() => { delete (Navigator.prototype as { gpu?: unknown }).gpu; });
+    expect(r).toMatchObject({ state: 'unsupported', startEnabled: false, problems: [] });
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/no WebGPU \(navigator\.gpu is missing\)/);
+    expect(r.errors[0]).toMatch(/Chrome.*--enable-unsafe-webgpu.*https or localhost/);
+  }, 120_000);
+
+  it('says no adapter could be obtained, and what to do, when requestAdapter gives none', async () => {
+    const r = await openWith(() => { GPU.prototype.requestAdapter = async () => null; });
+    expect(r).toMatchObject({ state: 'unsupported', startEnabled: false, problems: [] });
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^No WebGPU adapter could be obtained: the browser has WebGPU but offered no adapter\./);
+    expect(r.errors[0]).toMatch(/hardware acceleration.*chrome:\/\/gpu.*--enable-unsafe-webgpu/);
+  }, 120_000);
 });

@@ -10,7 +10,7 @@
  * override the defaults; stopAfter=N pauses after step N; autostart=demo|resume starts without a
  * click; fresh=1 forgets a stored run first.
  */
-import { init, type WebGpuBackend } from '../engine/index.js';
+import { DeviceError, init, type WebGpuBackend } from '../engine/index.js';
 import { BatchLoader, runTraining, type ImageDataset, type StepMetrics, type EpochMetrics, type TrainConfig } from '../simclr/browser.js';
 import { drawChart, drawTiles } from './chart.js';
 import { IMAGE_SIZE, ImageInputError, loadDemo, loadUserImages, type InputFile } from './data.js';
@@ -33,6 +33,8 @@ const page = {
   adapter: '',
   isCpuAdapter: false,
   backend: null as WebGpuBackend | null,
+  /** The images in use (the demo's, the user's, or a stored run's). */
+  data: null as PageData | null,
 };
 (globalThis as { simclrPage?: typeof page }).simclrPage = page;
 
@@ -161,13 +163,17 @@ async function start(): Promise<void> {
 }
 
 async function useData(d: PageData): Promise<void> {
-  data = d;
+  data = page.data = d;
   $('data-source').textContent = d.source + (d.test ? '' : ' (no labels: the kNN monitor is off)');
   showPickGrid();
   setState('idle');
 }
 
-async function readDrop(items: DataTransferItemList): Promise<InputFile[]> {
+async function readDrop(list: DataTransferItemList): Promise<InputFile[]> {
+  // Everything is taken from the list before the first await: the browser empties it once the drop
+  // handler returns. An item without a file-system entry (dragged from an application that offers
+  // none, or a DataTransfer made by a script) is still a file: it is taken as a loose one.
+  const items = Array.from(list).filter((i) => i.kind === 'file').map((i) => ({ entry: i.webkitGetAsEntry(), file: i.getAsFile() }));
   const out: InputFile[] = [];
   const walk = async (entry: FileSystemEntry, folder: string): Promise<void> => {
     if (entry.isFile) {
@@ -181,8 +187,10 @@ async function readDrop(items: DataTransferItemList): Promise<InputFile[]> {
       }
     }
   };
-  const entries = Array.from(items).map((i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
-  for (const e of entries) await walk(e, '');
+  for (const { entry, file } of items) {
+    if (entry) await walk(entry, '');
+    else if (file) out.push({ file, folder: '' });
+  }
   return out;
 }
 
@@ -267,7 +275,8 @@ function showNeighbours(q: number): void {
 // ---- start-up -----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  if (!('gpu' in navigator)) {
+  // Absent, or present but undefined (a browser or extension that switched it off).
+  if (!navigator.gpu) {
     message('This browser has no WebGPU (navigator.gpu is missing). Use a recent Chrome, Edge or Safari; on Linux Chromium start it with --enable-unsafe-webgpu; WebGPU also needs https or localhost.', 'error');
     setState('unsupported');
     return;
@@ -276,7 +285,10 @@ async function main(): Promise<void> {
   try {
     backend = await init({ backend: 'webgpu' }) as WebGpuBackend;
   } catch (e) {
-    message(`No WebGPU adapter could be obtained: ${e instanceof Error ? e.message : String(e)}. Check that hardware acceleration is on (chrome://gpu).`, 'error');
+    // init throws a DeviceError when requestAdapter gives null (a blocklisted GPU, acceleration off,
+    // Chromium on Linux without the flag); anything else failed while asking for the adapter or device.
+    const cause = e instanceof DeviceError ? 'the browser has WebGPU but offered no adapter' : `asking for one failed: ${e instanceof Error ? e.message : String(e)}`;
+    message(`No WebGPU adapter could be obtained: ${cause}. Turn on hardware acceleration (chrome://settings/system) and look at chrome://gpu for WebGPU's status; on Linux Chromium start it with --enable-unsafe-webgpu.`, 'error');
     setState('unsupported');
     return;
   }
@@ -338,7 +350,7 @@ async function main(): Promise<void> {
   if (params.get('fresh') === '1') await clearRun();
   const stored = await loadRun().catch((e) => { message(String(e), 'warn'); return null; });
   if (stored?.checkpoint) {
-    data = stored.data;
+    data = page.data = stored.data;
     const c = stored.config;
     $('data-source').textContent = `${stored.data.source} (stored run)`;
     set('batch', c.batchSize); set('width', c.width); set('epochs', c.epochs); set('seed', c.seed);

@@ -79,6 +79,15 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
+/** Collects the page's console errors, uncaught exceptions and failed requests, as they happen. */
+export function watchProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.stack ?? e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  return problems;
+}
+
 /** Launches the system Chromium with a fresh profile and opens one page. */
 export async function launchChromium(opts: { acceptDownloads?: boolean } = {}): Promise<BrowserSession> {
   if (!existsSync(CHROMIUM)) {
@@ -97,12 +106,8 @@ export async function launchChromium(opts: { acceptDownloads?: boolean } = {}): 
     throw new Error(`cannot start ${CHROMIUM}: ${(e as Error).message}`);
   }
   const page = context.pages()[0] ?? await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.stack ?? e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
   return {
-    context, page, problems,
+    context, page, problems: watchProblems(page),
     close: async () => {
       await context.close().catch(() => {});
       rmSync(profile, { recursive: true, force: true });
