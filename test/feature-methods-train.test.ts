@@ -1,7 +1,7 @@
 /**
  * AMDIM, CPC v2 and YADIM through the shared trainer and evaluation (WebGPU): no leaked buffers over
  * a run with kNN epochs; checkpoints hold the method's state (CPC's context and predictions beside
- * the encoder at 0.*); `npm run eval` rebuilds each method's encoder from config.json (the AMDIM
+ * the encoder at 0.*, YADIM-ResNet's embedding beside it); `npm run eval` rebuilds each method's encoder from config.json (the AMDIM
  * encoder, CPC's patch encoder, YADIM's ResNet) and evaluates and exports it; an interrupted run
  * resumes bit-exactly (Adam state, CPC's per-patch views from the checkpointed stream, the source
  * locations AMDIM draws).
@@ -23,7 +23,7 @@ function options(method: Feature, out: string, over: Partial<TrainOptions> = {})
   const base: TrainOptions = { method, data: [files.trainFile()], testData: files.testFile(), out, epochs: 2, batchSize: 8, checkpointEvery: 1, seed: 3, lr: 1e-3 };
   const own: Partial<TrainOptions> = method === 'cpc'
     ? { width: 1 / 16, patchSize: 16, patchStride: 8, predictSteps: 1, contextBlocks: 1, headOut: 8 }
-    : method === 'amdim' ? { ndf: 2, rkhs: 8, amdimDepth: 1 } : { encoder: 'resnet', width: 1 / 16 };
+    : method === 'amdim' ? { ndf: 2, rkhs: 8, amdimDepth: 1 } : { encoder: 'resnet', width: 1 / 16, rkhs: 8 };
   return { ...base, ...own, ...over };
 }
 
@@ -36,7 +36,7 @@ describe.each(['amdim', 'cpc', 'yadim'] as const)('%s through the shared trainer
     const r = await trainWithoutLeaks(options(method, out), backend);
     full = { losses: r.losses, checkpoint: r.lastCheckpoint!, out };
     const keys = [...(await checkpointTensors(r.lastCheckpoint!)).keys()];
-    const expected = { amdim: ['0.layer_list.0.conv.weight', '0.rkhs_block_7.bn_out.running_mean'], cpc: ['0.conv1.weight', '0.bn1.weight', 'context.blocks.0.c2.conv.weight', 'target.weight', 'predict.0.weight'], yadim: ['0.conv1.weight', '0.bn1.running_mean'] }[method];
+    const expected = { amdim: ['0.layer_list.0.conv.weight', '0.rkhs_block_7.bn_out.running_mean'], cpc: ['0.conv1.weight', '0.bn1.weight', 'context.blocks.0.c2.conv.weight', 'target.weight', 'predict.0.weight'], yadim: ['0.conv1.weight', '0.bn1.running_mean', 'embed.shortcut.weight', 'embed.bn_out.running_mean'] }[method];
     for (const k of expected) expect(keys).toContain(k);
     expect(keys.some((k) => k.startsWith('optimizer.exp_avg.'))).toBe(true);
     if (method === 'cpc') expect(keys.some((k) => k.endsWith('running_mean'))).toBe(false); // layer norm: no batch statistics

@@ -145,7 +145,7 @@ const COMMON = { data: ['unused'], out: 'unused', optimizer: 'adam' as const, we
 const CONFIGS: Record<'amdim' | 'cpc' | 'yadim', { opts: TrainOptions; size: number }> = {
   amdim: { opts: { ...COMMON, method: 'amdim', ndf: 4, rkhs: 8, amdimDepth: 2, tclip: 20, adamBetas: [0.8, 0.999], adamEps: 1e-7 }, size: 32 },
   cpc: { opts: { ...COMMON, method: 'cpc', width: 1 / 16, patchSize: 8, patchStride: 4, predictSteps: 2, contextBlocks: 2, headOut: 8, adamBetas: [0.8, 0.999], adamEps: 1e-8 }, size: 16 },
-  yadim: { opts: { ...COMMON, method: 'yadim', encoder: 'resnet', width: 1 / 16, tclip: 20, adamBetas: [0.8, 0.999], adamEps: 1e-7 }, size: 16 },
+  yadim: { opts: { ...COMMON, method: 'yadim', encoder: 'resnet', width: 1 / 16, rkhs: 16, tclip: 20, adamBetas: [0.8, 0.999], adamEps: 1e-7 }, size: 16 },
 };
 
 /**
