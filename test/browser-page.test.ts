@@ -214,6 +214,9 @@ describe('the SimCLR page', () => {
 
   it('takes images dropped on the drop zone as the file picker does: PNG and JPEG decoded, a non-image refused by name', async () => {
     const { page, problems } = session;
+    // its own fresh page, so it runs alone too (-t) and does not lean on the previous test's state
+    await page.goto(url('fresh=1'));
+    await waitForState(['idle']);
     // Two 32 x 32 PNGs (no resampling: their pixels come through exactly), the 48 x 32 JPEG whose
     // center crop is four flat quadrants, and a text file.
     const pngs = [0, 1].map((i) => {
