@@ -10,6 +10,7 @@ import { ArgumentError, ShapeError } from '../engine/errors.js';
 import { Tensor, tidy } from '../engine/tensor.js';
 import { crossEntropy, gather, logSoftmax, logsumexp, max, mean, oneHot, scatterAdd, square, sum, variance } from '../engine/ops/index.js';
 import type { Backend } from '../engine/backend.js';
+import { scatterChunkForTests } from '../engine/ops/gather.js';
 import { gpu, tensorOn } from './helpers.js';
 
 const backends: [string, () => Promise<Backend>][] = [['cpu', async () => new CpuBackend()], ['webgpu', gpu]];
@@ -130,6 +131,26 @@ describe('gather and scatterAdd out-of-range indices', () => {
     const g = tensorOn(b, [1, 2, 3, 4, 5, 6, 7, 8], [4, 2]);
     expect(await values(tidy(() => scatterAdd(g, i, 3)))).toEqual([7, 8, 0, 0, 1, 2]);
     [x, i, g].forEach((t) => t.dispose());
+  });
+
+  it('every scatterAdd chunk size (each device variant) sums the same slices as the CPU reference', async () => {
+    const cpu = new CpuBackend(), b = await gpu();
+    const k = 50, d = 37, inner = 70;
+    const gv = Array.from({ length: 3 * k * inner }, (_, j) => Math.sin(j * 0.37));
+    const iv = Array.from({ length: k }, (_, j) => (j * 11) % d);
+    const want = await values(scatterAdd(tensorOn(cpu, gv, [3, k, inner]), tensorOn(cpu, iv, [k], 'i32'), d, 1));
+    const g = tensorOn(b, gv, [3, k, inner]), i = tensorOn(b, iv, [k], 'i32');
+    try {
+      for (const chunk of [1, 4, 32, 64, 128]) {
+        scatterChunkForTests.force = chunk;
+        const got = await values(tidy(() => scatterAdd(g, i, d, 1)));
+        expect(got.length).toBe(want.length);
+        got.forEach((v, j) => expect(Math.abs(v - want[j]), `chunk ${chunk} element ${j}`).toBeLessThan(1e-5));
+      }
+    } finally {
+      scatterChunkForTests.force = null;
+      [g, i].forEach((t) => t.dispose());
+    }
   });
 
   it('rejects indices that are not i32 [K]', async () => {

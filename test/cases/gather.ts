@@ -12,5 +12,6 @@ export const gatherCases: OpCase[] = polynomial([
   { name: 'gather i32 values (no grad)', ops: ['gather'], fn: (x, i) => G.gather(x, i), grad: false,
     inputs: [{ shape: [6, 2], dtype: 'i32', low: -100, high: 100 }, idx(4, 6)] },
   { name: 'scatterAdd axis 0 [6,4] -> [9,4]', ops: ['scatterAdd', 'gather'], fn: (g, i) => G.scatterAdd(g, i, 9), inputs: [{ shape: [6, 4] }, idx(6, 9)] },
+  { name: 'scatterAdd [2,40,70] -> [2,30,70] (rows of several chunks, a partial one)', ops: ['scatterAdd', 'gather'], fn: (g, i) => G.scatterAdd(g, i, 30, 1), inputs: [{ shape: [2, 40, 70] }, idx(40, 30)] },
   { name: 'scatterAdd axis 1 then mul', ops: ['scatterAdd', 'gather'], fn: (g, i) => E.mul(G.scatterAdd(g, i, 5, 1), 2), inputs: [{ shape: [2, 7, 3] }, idx(7, 5)] },
 ]);
