@@ -39,7 +39,6 @@ const page = {
 (globalThis as { simclrPage?: typeof page }).simclrPage = page;
 
 let sink: BrowserSink | null = null;
-let data: PageData | null = null;
 let totalSteps = 0;
 let deviceLost = false;
 const DEMO_BASE = new URL('../../data/cifar10-demo/', location.href);
@@ -57,7 +56,7 @@ function message(text: string, level: 'info' | 'warn' | 'error' = 'info'): void 
 function setState(s: State): void {
   page.state = s;
   const running = s === 'training' || s === 'pausing';
-  $<HTMLButtonElement>('start').disabled = !(s === 'idle' && data !== null);
+  $<HTMLButtonElement>('start').disabled = !(s === 'idle' && page.data !== null);
   $<HTMLButtonElement>('pause').disabled = s !== 'training';
   $<HTMLButtonElement>('resume').disabled = s !== 'paused';
   const noCheckpoint = sink?.checkpoint == null;
@@ -153,6 +152,7 @@ async function stop(e: unknown): Promise<void> {
 }
 
 async function start(): Promise<void> {
+  const data = page.data;
   if (!data) return;
   const c = config(data);
   if (!c) return;
@@ -163,7 +163,7 @@ async function start(): Promise<void> {
 }
 
 async function useData(d: PageData): Promise<void> {
-  data = page.data = d;
+  page.data = d;
   $('data-source').textContent = d.source + (d.test ? '' : ' (no labels: the kNN monitor is off)');
   showPickGrid();
   setState('idle');
@@ -212,7 +212,7 @@ let nnDim = 0;
 
 /** Up to 128 images of the test split, else of the training images. */
 function nnSet(): ImageDataset {
-  const ds = data!.test ?? data!.train;
+  const data = page.data!, ds = data.test ?? data.train;
   const n = Math.min(ds.n, 128), px = 3 * IMAGE_SIZE * IMAGE_SIZE;
   return { ...ds, n, images: ds.images.subarray(0, n * px), labels: ds.labels && ds.labels.subarray(0, n) };
 }
@@ -263,7 +263,7 @@ function showNeighbours(q: number): void {
   out.textContent = '';
   const c = document.createElement('canvas');
   drawTiles(c, tiles, top.length, IMAGE_SIZE, top.length, 3, true);
-  const cls = (i: number) => (ds.labels && data!.classes ? data!.classes[ds.labels[i]!] : '');
+  const cls = (i: number) => (ds.labels && page.data!.classes ? page.data!.classes[ds.labels[i]!] : '');
   const caption = document.createElement('p');
   caption.className = 'muted';
   caption.textContent = `query ${cls(q)} | nearest: ${sims.slice(0, 8).map(([sim, i]) => `${cls(i)} ${sim.toFixed(2)}`).join(', ')}`;
@@ -350,12 +350,12 @@ async function main(): Promise<void> {
   if (params.get('fresh') === '1') await clearRun();
   const stored = await loadRun().catch((e) => { message(String(e), 'warn'); return null; });
   if (stored?.checkpoint) {
-    data = page.data = stored.data;
+    page.data = stored.data;
     const c = stored.config;
     $('data-source').textContent = `${stored.data.source} (stored run)`;
     set('batch', c.batchSize); set('width', c.width); set('epochs', c.epochs); set('seed', c.seed);
     sink = new BrowserSink(c, stored.data, stored);
-    totalSteps = c.epochs * new BatchLoader(data.train, { batchSize: c.batchSize, seed: c.seed }).batchesPerEpoch;
+    totalSteps = c.epochs * new BatchLoader(stored.data.train, { batchSize: c.batchSize, seed: c.seed }).batchesPerEpoch;
     fromLog();
     showPickGrid();
     showProgress();
