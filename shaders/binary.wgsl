@@ -2,6 +2,10 @@
 // Entry `main` (broadcasting): out contiguous; ia/ib come from out's multi-index and per-operand
 //   strides (0 on broadcast axes), rank <= 8 after the host merges contiguous axes; one element per
 //   invocation, 1-D grid split over x/y. Bindings: 0 a (read), 1 b (read), 2 out (read_write), 3 params.
+// Entry `bcast4` (broadcasting whose innermost merged axis is a multiple of 4 long): one vec4 of out
+//   per invocation (p.T of them), its multi-index computed once for its 4 elements; an operand with
+//   stride 1 on that axis is read as one vec4 (its offset is then a multiple of 4), one with stride 0
+//   (a per-channel scale, a bias) as one float splatted. Same bindings viewed as vec4 arrays.
 // Entry `same4` (a, b and out of one shape): everything read and written as vec4s
 //   (lib/vec4_tail.wgsl), E per invocation, grid-stride over T = p.T invocations; the same bindings
 //   viewed as vec4 arrays.
@@ -75,4 +79,26 @@ fn same4(gid: Grid1D) {
     let y = b4[q];
     out4[q] = vec4<f32>(apply(x.x, y.x), apply(x.y, y.y), apply(x.z, y.z), apply(x.w, y.w));
   }
+}
+
+@compute @workgroup_size(WG)
+fn bcast4(gid: Grid1D) {
+  let q = grid_index(gid);
+  if (q >= p.T) { return; }
+  var rem = 4u * q;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let dim = p.shape[d / 4][d % 4];
+    let idx = rem % dim;
+    rem = rem / dim;
+    ia += idx * p.sa[d / 4][d % 4];
+    ib += idx * p.sb[d / 4][d % 4];
+  }
+  let last = p.rank - 1u;
+  let xa = a4[ia / 4u];
+  let x = select(vec4<f32>(xa[ia % 4u]), xa, p.sa[last / 4u][last % 4u] == 1u);
+  let yb = b4[ib / 4u];
+  let y = select(vec4<f32>(yb[ib % 4u]), yb, p.sb[last / 4u][last % 4u] == 1u);
+  out4[q] = vec4<f32>(apply(x.x, y.x), apply(x.y, y.y), apply(x.z, y.z), apply(x.w, y.w));
 }

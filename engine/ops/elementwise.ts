@@ -130,6 +130,11 @@ export function broadcastCpu(out: TensorMeta, inputs: readonly { shape: readonly
   return res;
 }
 
+/** Whether a buffer can be bound as array<vec4<f32>> covering its n elements. */
+function holdsVec4s(s: GpuStorage, n: number): boolean {
+  return s.classBytes >= Math.ceil(n / 4) * 16;
+}
+
 function binaryOp(spec: BinarySpec): OpDef<void> {
   return defineOp<void>({
     name: spec.name,
@@ -148,12 +153,16 @@ function binaryOp(spec: BinarySpec): OpDef<void> {
         return out;
       }
       const m = mergeAxes(meta.shape, [broadcastStrides(a.shape, meta.shape), broadcastStrides(b.shape, meta.shape)]);
+      // whole vec4s along the innermost axis, and every operand's buffer bindable as vec4s
+      const rows4 = m.shape.length > 0 && m.shape[m.shape.length - 1] % 4 === 0 &&
+        holdsVec4s(a.storage, sizeOf(a.shape)) && holdsVec4s(b.storage, sizeOf(b.shape)) && holdsVec4s(out, n);
+      const T = rows4 ? n / 4 : 0;
       gpu.run({
-        shader: 'binary', constants: { OP: spec.code },
+        shader: 'binary', entry: rows4 ? 'bcast4' : 'main', constants: { OP: spec.code },
         inputs: [a.storage, b.storage], outputs: [out],
-        params: [u32(n), u32(m.shape.length), u32(0), u32(0),
+        params: [u32(n), u32(m.shape.length), u32(T), u32(0),
           ...u32Array(spec.name, m.shape), ...u32Array(spec.name, m.strides[0]), ...u32Array(spec.name, m.strides[1])],
-        workgroups: grid(Math.ceil(n / 256)),
+        workgroups: grid(Math.ceil((rows4 ? T : n) / 256)),
       });
       return out;
     },
