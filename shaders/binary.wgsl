@@ -48,10 +48,12 @@ fn apply(x: f32, y: f32) -> f32 {
   }
 }
 
-@compute @workgroup_size(WG)
-fn main(gid: Grid1D) {
-  let i = grid_index(gid);
-  if (i >= p.n) { return; }
+fn apply4(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(apply(x.x, y.x), apply(x.y, y.y), apply(x.z, y.z), apply(x.w, y.w));
+}
+
+// (a's offset, b's offset) of out's element i: its multi-index against the per-operand strides.
+fn offsets(i: u32) -> vec2<u32> {
   var rem = i;
   var ia = 0u;
   var ib = 0u;
@@ -62,7 +64,15 @@ fn main(gid: Grid1D) {
     ia += idx * p.sa[d / 4][d % 4];
     ib += idx * p.sb[d / 4][d % 4];
   }
-  out[i] = apply(a[ia], b[ib]);
+  return vec2<u32>(ia, ib);
+}
+
+@compute @workgroup_size(WG)
+fn main(gid: Grid1D) {
+  let i = grid_index(gid);
+  if (i >= p.n) { return; }
+  let o = offsets(i);
+  out[i] = apply(a[o.x], b[o.y]);
 }
 
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
@@ -77,7 +87,7 @@ fn same4(gid: Grid1D) {
     if (q == NO_VEC4) { break; }
     let x = a4[q];
     let y = b4[q];
-    out4[q] = vec4<f32>(apply(x.x, y.x), apply(x.y, y.y), apply(x.z, y.z), apply(x.w, y.w));
+    out4[q] = apply4(x, y);
   }
 }
 
@@ -85,20 +95,11 @@ fn same4(gid: Grid1D) {
 fn bcast4(gid: Grid1D) {
   let q = grid_index(gid);
   if (q >= p.T) { return; }
-  var rem = 4u * q;
-  var ia = 0u;
-  var ib = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let dim = p.shape[d / 4][d % 4];
-    let idx = rem % dim;
-    rem = rem / dim;
-    ia += idx * p.sa[d / 4][d % 4];
-    ib += idx * p.sb[d / 4][d % 4];
-  }
+  let o = offsets(4u * q);
   let last = p.rank - 1u;
-  let xa = a4[ia / 4u];
-  let x = select(vec4<f32>(xa[ia % 4u]), xa, p.sa[last / 4u][last % 4u] == 1u);
-  let yb = b4[ib / 4u];
-  let y = select(vec4<f32>(yb[ib % 4u]), yb, p.sb[last / 4u][last % 4u] == 1u);
-  out4[q] = vec4<f32>(apply(x.x, y.x), apply(x.y, y.y), apply(x.z, y.z), apply(x.w, y.w));
+  let xa = a4[o.x / 4u];
+  let x = select(vec4<f32>(xa[o.x % 4u]), xa, p.sa[last / 4u][last % 4u] == 1u);
+  let yb = b4[o.y / 4u];
+  let y = select(vec4<f32>(yb[o.y % 4u]), yb, p.sb[last / 4u][last % 4u] == 1u);
+  out4[q] = apply4(x, y);
 }

@@ -4,7 +4,7 @@
  * and gradient sit together in one table entry.
  */
 import { broadcastShapes, broadcastStrides, mergeAxes, sameShape, sizeOf, walkStrided } from '../shape.js';
-import { grid, u32, f32, vec4Grid, type GpuStorage } from '../webgpu/backend.js';
+import { grid, u32, f32, holdsVec4s, vec4Grid, type GpuStorage } from '../webgpu/backend.js';
 import { u32Array } from '../webgpu/params.js';
 import { Tensor } from '../tensor.js';
 import { defineOp, requireF32, runOp, type OpDef, type TensorMeta } from './registry.js';
@@ -128,11 +128,6 @@ export function broadcastCpu(out: TensorMeta, inputs: readonly { shape: readonly
     res[i] = f(...vals);
   });
   return res;
-}
-
-/** Whether a buffer can be bound as array<vec4<f32>> covering its n elements. */
-function holdsVec4s(s: GpuStorage, n: number): boolean {
-  return s.classBytes >= Math.ceil(n / 4) * 16;
 }
 
 function binaryOp(spec: BinarySpec): OpDef<void> {

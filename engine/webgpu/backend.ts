@@ -41,6 +41,11 @@ export interface Dispatch {
 
 export const MAX_WORKGROUPS_PER_DIM = 65535;
 
+/** Whether a buffer can be bound as array<vec4<f32>> covering n elements (its last vec4 may reach into the slack). */
+export function holdsVec4s(s: GpuStorage, n: number): boolean {
+  return s.classBytes >= Math.ceil(n / 4) * 16;
+}
+
 /**
  * The grid of a kernel that walks n f32 as ceil(n / 4) vec4s, `perInvocation` of them per
  * invocation, grid-stride (shaders/lib/vec4_tail.wgsl): T invocations and the workgroups for wg.
@@ -48,9 +53,8 @@ export const MAX_WORKGROUPS_PER_DIM = 65535;
  * do (size classes are multiples of 16 bytes); anything else is a DeviceError naming the op.
  */
 export function vec4Grid(op: string, n: number, perInvocation: number, wg: number, storages: readonly GpuStorage[]): { T: number; workgroups: [number, number] } {
-  const need = Math.ceil(n / 4) * 16;
   for (const s of storages) {
-    if (s.classBytes < need) throw new DeviceError(op, `a buffer of ${s.classBytes} bytes cannot hold ${n} elements as vec4s (${need} bytes)`);
+    if (!holdsVec4s(s, n)) throw new DeviceError(op, `a buffer of ${s.classBytes} bytes cannot hold ${n} elements as vec4s (${Math.ceil(n / 4) * 16} bytes)`);
   }
   const T = Math.ceil(Math.ceil(n / 4) / perInvocation);
   return { T, workgroups: grid(Math.ceil(T / wg)) };
