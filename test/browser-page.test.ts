@@ -1,6 +1,7 @@
 /**
- * The SimCLR page (web/, built into dist/web/ by `npm run build`, which this file runs first so
- * the page is never stale) in headless Chromium, one launch, one page:
+ * The SimCLR page (web/, bundled into dist/web/ from the sources by scripts/build-web.mjs, which
+ * this file runs first after regenerating the kernels, so the page is never stale) in headless
+ * Chromium, one launch, one page:
  * - it starts on the CIFAR-10 demo, trains 2 steps and pauses, with no console errors;
  * - a reload resumes from the checkpoint in IndexedDB and trains 1 more step;
  * - those 3 losses equal Node's train() on the same images, seed and config (Dawn), within f32
@@ -43,7 +44,8 @@ let work: string;
 let backend: WebGpuBackend;
 
 beforeAll(async () => {
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
+  // the page's bundle only (esbuild, from the sources): a full `npm run build` would add tsc's half minute
+  for (const script of ['scripts/generate-shaders.mjs', 'scripts/build-web.mjs']) execFileSync(process.execPath, [script], { cwd: ROOT, stdio: 'pipe' });
   work = mkdtempSync(join(tmpdir(), 'simclr-page-'));
   server = await serveDir(ROOT);
   session = await launchChromium({ acceptDownloads: true });
