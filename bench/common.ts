@@ -46,6 +46,8 @@ export interface BenchArgs {
   supervised: boolean;
   /** Conv shapes by index into the shape list (default all). */
   convShapes: number[] | null;
+  /** Conv section: ResNet-18 width the shapes' channels are scaled by (default 1; the stem keeps 3 inputs). */
+  convWidth: number;
 }
 
 export const BENCH_SECTIONS = ['matmul', 'conv', 'resnet', 'ntxent', 'optim', 'augment', 'methods', 'step'] as const;
@@ -65,6 +67,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     return xs;
   };
   const widths = numbers('widths', (n) => n > 0 && Number.isFinite(n), 'positive numbers separated by commas') ?? [0.25, 0.5, 1];
+  const convWidth = numbers('conv-width', (n) => n > 0 && Number.isFinite(n), 'a positive number')?.[0] ?? 1;
   const batch = numbers('batch', (n) => Number.isInteger(n) && n > 0, 'a positive integer')?.[0] ?? 256;
   return {
     quick, variants: argv.includes('--variants'), convVariants: argv.includes('--conv-variants'),
@@ -72,6 +75,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     convSamples: val('conv-samples') ? Math.max(1, Number(val('conv-samples'))) : 3,
     only: only as BenchSection[] | null,
     convShapes: val('conv-shapes') ? val('conv-shapes')!.split(',').map(Number) : null,
+    convWidth,
     profile: argv.includes('--profile'),
     widths,
     batch,

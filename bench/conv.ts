@@ -33,6 +33,9 @@ export const RESNET18_CIFAR: ConvShape[] = [
   [512, 512, 4, 3, 1, 1],
   [256, 512, 8, 1, 2, 0],
 ];
+/** The shapes of a ResNet-18 at `width` (channels scaled and rounded, at least 1; the stem keeps its 3 inputs). */
+export const atWidth = (shapes: readonly ConvShape[], width: number): ConvShape[] =>
+  shapes.map(([C, O, ...rest]) => [C === 3 ? 3 : Math.max(1, Math.round(C * width)), Math.max(1, Math.round(O * width)), ...rest]);
 export const QUICK_SHAPES: ConvShape[] = [RESNET18_CIFAR[0], RESNET18_CIFAR[1], RESNET18_CIFAR[4], RESNET18_CIFAR[6], RESNET18_CIFAR[9]];
 
 export const KERNELS = ['forward', 'inputGrad', 'weightGrad'] as const;
@@ -48,8 +51,9 @@ export const CONV_VARIANTS: ConvKernel[] = [
   { kind: 'subgroup', tm: 16, tn: 8, wg: 128, sgn: 2 },
   { kind: 'tiled' },
 ];
-export const convKernelName = (k: ConvKernel): string =>
-  k.kind === 'tiled' ? 'tiled 64x64 wg256 (workgroup memory)' : `subgroup ${k.tm}x${k.tn * 8} wg${k.wg} sgn${k.sgn}`;
+/** null: the per-device choice, which on lavapipe runs conv_direct.wgsl where a shape fits it. */
+export const convKernelName = (k: ConvKernel | null): string =>
+  k === null ? 'per-device choice (direct where it fits)' : k.kind === 'tiled' ? 'tiled 64x64 wg256 (workgroup memory)' : `subgroup ${k.tm}x${k.tn * 8} wg${k.wg} sgn${k.sgn}`;
 
 const geometry = ([C, O, H, k, s, p]: ConvShape) => {
   const Ho = Math.floor((H + 2 * p - k) / s) + 1;
@@ -156,8 +160,7 @@ export interface ConvVariantResult { kernel: string; shape: string; which: ConvK
 
 /** Every conv kernel variant of ours on a few shapes, interleaved per sample. */
 export async function measureConvVariants(backend: WebGpuBackend, N: number, shapes: readonly ConvShape[], samples: number): Promise<ConvVariantResult[]> {
-  const selected = convKernelName(convKernelFor(backend));
-  const variants = CONV_VARIANTS.filter((k) => k.kind !== 'subgroup' || hasSubgroups8(backend));
+  const variants = [null, ...CONV_VARIANTS.filter((k) => k.kind !== 'subgroup' || hasSubgroups8(backend))];
   const out: ConvVariantResult[] = [];
   for (const sh of shapes) {
     for (const which of KERNELS) {
@@ -167,7 +170,7 @@ export async function measureConvVariants(backend: WebGpuBackend, N: number, sha
       for (let s = 0; s < samples; s++) for (const r of runs) r.times.push(await timeCalls(r.r.run, r.r.sync, r.reps));
       for (const r of runs) {
         const ms = median(r.times);
-        const res = { kernel: convKernelName(r.k), shape: shapeName(sh), which, ms, gflops: gflops(convFlop(N, sh), ms), selected: convKernelName(r.k) === selected };
+        const res = { kernel: convKernelName(r.k), shape: shapeName(sh), which, ms, gflops: gflops(convFlop(N, sh), ms), selected: r.k === null };
         out.push(res);
         log(`  ${res.kernel.padEnd(40)} ${ms.toFixed(2).padStart(9)} ms ${res.gflops.toFixed(2).padStart(7)} GFLOP/s${res.selected ? '  (selected)' : ''}`);
         r.r.dispose();

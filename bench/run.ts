@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [-- --only=matmul,conv,resnet,ntxent,optim,augment,methods,step (any)] [-- --variants]
- * [-- --conv-variants] [-- --samples=N] [-- --conv-samples=N] [-- --conv-shapes=0,4] [-- --profile]
+ * [-- --conv-variants] [-- --samples=N] [-- --conv-samples=N] [-- --conv-shapes=0,4] [-- --conv-width=0.25] [-- --profile]
  * [-- --widths=0.25,0.5,1] [-- --batch=256] [-- --step-samples=3] [-- --no-supervised]`.
  * Matmul, conv and ResNet sections: this engine against @tensorflow/tfjs-backend-webgpu on the same
  * Dawn adapter in one process, interleaved per sample (other load on the machine hits both alike);
@@ -22,8 +22,8 @@ import { createBackend, oursMatmul } from './ours.js';
 import { loadTfjs } from './tfjs.js';
 import { kernelName, measureVariants, type VariantResult } from './variants.js';
 import { measureWait, type WaitResult } from './wait.js';
-import { QUICK_SHAPES, RESNET18_CIFAR, convKernelName, convTable, measureConv, measureConvVariants, shapeName } from './conv.js';
-import { convKernelFor } from '../engine/ops/conv.js';
+import { QUICK_SHAPES, RESNET18_CIFAR, atWidth, convKernelName, convTable, measureConv, measureConvVariants, shapeName } from './conv.js';
+import { convKernelFor, hasConvDirect } from '../engine/ops/conv.js';
 import { benchResnetStep } from './resnet.js';
 import { benchAugment } from './augment.js';
 import { benchNtXent, ntXentTable } from './ntxent.js';
@@ -181,11 +181,11 @@ if (section('matmul')) {
 if (section('conv')) {
   const tfjs = await getTfjs();
   const N = args.quick ? 8 : 32;
-  const allShapes = args.quick ? QUICK_SHAPES : RESNET18_CIFAR;
+  const allShapes = atWidth(args.quick ? QUICK_SHAPES : RESNET18_CIFAR, args.convWidth);
   const shapes = args.convShapes ? args.convShapes.map((i) => allShapes[i]).filter((s) => s !== undefined) : allShapes;
-  const convKernel = convKernelName(convKernelFor(backend));
+  const convKernel = convKernelName(convKernelFor(backend)) + (hasConvDirect(backend) ? ', conv_direct.wgsl where a shape fits it' : '');
   log('');
-  log(`conv2d NCHW (ours, kernel: ${convKernel}) vs tfjs-webgpu NHWC, batch ${N}, ${shapes.length} shapes x 3 kernels, median of ${args.convSamples} samples, alternating`);
+  log(`conv2d NCHW (ours, kernel: ${convKernel}) vs tfjs-webgpu NHWC, ResNet-18 x${args.convWidth}, batch ${N}, ${shapes.length} shapes x 3 kernels, median of ${args.convSamples} samples, alternating`);
   const loadConv = loadavg()[0];
   const convRecords = await measureConv(backend, tfjs.tf, tfjs.sync, N, shapes, args.convSamples);
   const convVariants = args.convVariants ? await measureConvVariants(backend, N, (args.convShapes ? shapes.slice(0, 2) : [shapes[1], shapes[shapes.length - 1]]), args.convSamples) : [];
@@ -194,11 +194,12 @@ if (section('conv')) {
   for (const l of convTable(convRecords)) log(l);
   const date = new Date().toISOString();
   const out = {
-    benchmark: 'conv2d f32 (CIFAR-stem ResNet-18 conv shapes)',
+    benchmark: `conv2d f32 (CIFAR-stem ResNet-18 conv shapes, width ${args.convWidth})`,
     date,
     adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, tfjs: tfjs.adapter },
     ourKernel: convKernel,
     batch: N,
+    width: args.convWidth,
     shapes: shapes.map(shapeName),
     quick: args.quick,
     loadAverage: { before: loadConv, after: loadavg()[0] },

@@ -5,6 +5,10 @@
 //   dst[r * ld + col] = src[(r / T) * (NCOL * T) + col * T + r % T] for col < NCOL, else 0.
 //   Forward: T = C*KH*KW, NCOL = O: dst = w^T [C*KH*KW, O4]. Input gradient: T = KH*KW, NCOL = C:
 //   dst [O*KH*KW, C4] (rows (o,ky,kx), columns c).
+// pack_direct: the weight as conv_direct.wgsl reads it, wp [R, KS, 4] for R output channels and
+//   KS = ceil(Cin / CG) * KH steps (ld = KS, NCOL = CG, rows = R, C = Cin): slot cc*KW + kx of step
+//   (cg, ky) holds w[o, cg*CG + cc, ky, kx] (T = 0), or for the input gradient of a stride-1 conv
+//   (T = 1: R = the conv's C, Cin = its O) w[c', o, KH-1-ky, KW-1-kx]; zeros elsewhere.
 // sum_split: dst[i] = sum over s < S of src[s * n + i] (the weight gradient's split reduction).
 // col2im: the input gradient from columns Y [N, C*KH*KW, Ho, Wo] (Y = w^T g, a 1x1 GEMM): each
 //   dx[n,c,iy,ix] sums its taps Y[n, (c,ky,kx), oy, ox] with iy = oy*sy - py + ky*dy (no atomics).
@@ -31,6 +35,25 @@ fn pack(gid: Grid1D) {
   let col = i % p.ld;
   var v = 0.0;
   if (col < p.NCOL) { v = src[(r / p.T) * (p.NCOL * p.T) + col * p.T + r % p.T]; }
+  dst[i] = v;
+}
+
+@compute @workgroup_size(WG)
+fn pack_direct(gid: Grid1D) {
+  let i = grid_index(gid);
+  if (i >= p.n) { return; }
+  let slot = i % 4u;
+  let s = (i / 4u) % p.ld;
+  let o = i / (4u * p.ld);
+  let cc = slot / p.KW;
+  let kx = slot % p.KW;
+  let c = (s / p.KH) * p.NCOL + cc;
+  let ky = s % p.KH;
+  var v = 0.0;
+  if (cc < p.NCOL && c < p.C) {
+    if (p.T == 0u) { v = src[((o * p.C + c) * p.KH + ky) * p.KW + kx]; }
+    else { v = src[((c * p.rows + o) * p.KH + (p.KH - 1u - ky)) * p.KW + (p.KW - 1u - kx)]; }
+  }
   dst[i] = v;
 }
 

@@ -5,7 +5,8 @@
  * asymmetric stride, padding and dilation, C = O = 130 (several ragged tiles of every variant in
  * every GEMM dimension), and a split weight-gradient reduction. The CPU reference itself (forward
  * and both gradients share one loop) against PyTorch (test/fixtures/conv.safetensors). The
- * per-device choice; the argument and shape errors.
+ * per-device choice; lavapipe's direct convolution on the shapes it takes; the argument and shape
+ * errors.
  *
  * Lavapipe compiles one pipeline per distinct set of override constants (cold: about a second
  * each), so the table is chosen to share them: the fixtures use the table's first three shapes,
@@ -20,8 +21,9 @@ import { ArgumentError, ShapeError } from '../engine/errors.js';
 import { hasSubgroups8 } from '../engine/ops/matmul.js';
 import { maxPool2d } from '../engine/ops/pool.js';
 import {
-  CPU_CONV_KERNEL, conv2d, conv2dBackwardInput, conv2dBackwardWeight, convKernelFor, setConvDgradPath, setConvKernel, type Conv2dOptions, type ConvKernel, type DgradPath,
+  CPU_CONV_KERNEL, conv2d, conv2dBackwardInput, conv2dBackwardWeight, convKernelFor, hasConvDirect, setConvDgradPath, setConvDirect, setConvKernel, type Conv2dOptions, type ConvKernel, type DgradPath,
 } from '../engine/ops/conv.js';
+import { profile } from '../engine/profile.js';
 import { decodeSafetensors } from '../nn/safetensors.js';
 import type { Backend } from '../engine/backend.js';
 import type { Tensor } from '../engine/tensor.js';
@@ -46,7 +48,7 @@ const SHAPES: Shape[] = [
 ];
 const RAGGED = SHAPES[3], SPLIT = SHAPES[4];
 
-afterEach(() => { setConvKernel(null); setConvDgradPath('auto'); });
+afterEach(() => { setConvKernel(null); setConvDgradPath('auto'); setConvDirect(true); });
 
 const outHW = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 const two = (v: number | [number, number] | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v);
@@ -135,6 +137,51 @@ describe('conv kernel variants match the CPU reference (forward, input gradient,
       expect(g.dispatchCount - before, name(k)).toBe(2);
     }
     [x, gy].forEach((t) => t.dispose());
+  });
+});
+
+// conv_direct.wgsl's shapes (rows of whole vec4s): 8 and 4 pixels per lane, ragged output
+// channels and a partial last workgroup, 1x1 with 4 input channels per step (C ragged), stride 2,
+// dilation, a 2x3 kernel with asymmetric padding, 4-pixel rows, padding wider than the kernel.
+// `dgrad`: its stride-1 input gradient runs the same kernel with the flipped, transposed weight
+// (from 5 input channels: with at most 4 the input gradient goes through col2im).
+const DIRECT: (Shape & { dgrad: boolean })[] = [
+  { name: '8 pixels per lane, O=20', x: [2, 5, 8, 16], w: [20, 5, 3, 3], o: { padding: 1 }, dgrad: true },
+  { name: '1x1, 4 channels per step', x: [3, 6, 12, 12], w: [9, 6, 1, 1], o: {}, dgrad: true },
+  { name: 'stride 2', x: [2, 4, 16, 16], w: [8, 4, 3, 3], o: { stride: 2, padding: 1 }, dgrad: false },
+  { name: 'dilation 2', x: [1, 5, 8, 8], w: [4, 5, 3, 3], o: { padding: 2, dilation: 2 }, dgrad: true },
+  { name: '2x3 kernel, padding [0,1]', x: [2, 6, 6, 8], w: [4, 6, 2, 3], o: { padding: [0, 1] }, dgrad: true },
+  { name: '4-pixel rows', x: [2, 5, 4, 4], w: [3, 5, 3, 3], o: { padding: 1 }, dgrad: true },
+  { name: 'padding 5', x: [1, 2, 4, 4], w: [2, 2, 3, 3], o: { padding: 5 }, dgrad: false },
+];
+
+describe('the direct convolution (lavapipe: forward, stride-1 input gradient) matches the CPU reference', () => {
+  const drng = new Random(5);
+  for (const s of DIRECT) {
+    it(`${s.name}: x${JSON.stringify(s.x)} w${JSON.stringify(s.w)} ${JSON.stringify(s.o)}`, async (ctx) => {
+      const g = await gpu();
+      ctx.skip(!hasConvDirect(g), `${g.label} runs no direct convolution (a CPU adapter with 8-wide subgroups only)`);
+      const vals = [s.x, s.w, [s.w[0]], outShape(s)].map((shape) => makeValues({ shape }, drng));
+      const ref = await runAll(new CpuBackend(), s, vals);
+      const { result: got, report } = await profile(() => runAll(g, s, vals), { backend: g });
+      const ran = report.kernels.map((k) => k.key);
+      expect(ran, 'forward').toContain('conv2d > conv_direct');
+      expect(ran.includes('conv2dBackwardInput > conv_direct'), 'input gradient').toBe(s.dgrad);
+      const K = Math.max(s.x[1] * s.w[2] * s.w[3], s.w[0] * s.w[2] * s.w[3]);
+      for (const [j, what] of ['forward', 'input gradient'].entries()) {
+        expect(got.shapes[j], what).toEqual(ref.shapes[j]);
+        try { expectClose(got.data[j], ref.data[j], { atol: 1e-5 * Math.sqrt(K), rtol: 1e-4 }); }
+        catch (e) { throw new Error(`${s.name}: ${what}: ${(e as Error).message}`); }
+      }
+    });
+  }
+  it('setConvDirect(false) keeps the implicit GEMM on its shapes', async () => {
+    const g = await gpu();
+    const s = DIRECT[0];
+    setConvDirect(false);
+    const vals = [s.x, s.w, [s.w[0]], outShape(s)].map((shape) => makeValues({ shape }, drng));
+    const { report } = await profile(() => runAll(g, s, vals), { backend: g });
+    expect(report.kernels.map((k) => k.key).filter((k) => k.includes('conv_direct'))).toEqual([]);
   });
 });
 

@@ -16,11 +16,16 @@
  * Backward rules: conv2d -> [dgrad, wgrad, sum of g over N,H,W]; dgrad and wgrad are linear in each
  * input, and their gradients are again conv2d / dgrad / wgrad, so every primitive is gradient-checked.
  *
- * Kernels (shaders/conv_subgroup.wgsl, conv_tiled.wgsl, conv_util.wgsl): on CPU adapters with 8-wide
- * subgroups (lavapipe) a barrier-free register-tiled kernel whose subgroups share the gathered rows
- * through subgroupBroadcast; elsewhere (real GPUs, and CPU adapters without subgroups) a 64 x 64
- * workgroup-memory tiled kernel. Kernel geometry is baked into `override` constants.
- * `setConvKernel` forces one (tests and benchmarks run every variant).
+ * Kernels (shaders/conv_subgroup.wgsl, conv_tiled.wgsl, conv_direct.wgsl, conv_util.wgsl): on CPU
+ * adapters with 8-wide subgroups (lavapipe) a barrier-free register-tiled kernel whose subgroups
+ * share the gathered rows through subgroupBroadcast; elsewhere (real GPUs, and CPU adapters without
+ * subgroups) a 64 x 64 workgroup-memory tiled kernel. On lavapipe, the forward pass and the
+ * stride-1 input gradient (a convolution with the flipped, transposed weight) of images whose rows
+ * are whole vec4s run as a direct convolution instead: each lane owns 4 or 8 pixels of a row and
+ * reads its input row span as 16-byte vectors (1.3-2x the implicit GEMM there, most at 16
+ * channels). Kernel geometry is baked into `override` constants. `setConvKernel` forces one GEMM
+ * kernel everywhere (tests and benchmarks run every variant); `setConvDirect(false)` keeps the
+ * GEMM on the direct kernel's shapes.
  */
 import { ArgumentError, DTypeError, DeviceError, ShapeError, fmtShape } from '../errors.js';
 import { grid, i32, u32, type GpuStorage, type Param, type WebGpuBackend } from '../webgpu/backend.js';
@@ -260,7 +265,71 @@ function tileOf(k: ConvKernel): [number, number] {
   return k.kind === 'tiled' ? [64, 64] : [k.tm * (k.wg / 8 / k.sgn), k.tn * 8 * k.sgn];
 }
 
+/** conv_direct.wgsl's tiling: output channels per subgroup, output pixels per lane, invocations. */
+interface DirectTile { readonly tm: number; readonly tp: number; readonly wg: number }
+/**
+ * Tried in order, the first that fits the shape wins. Measured on lavapipe (batch 128, width-0.25
+ * ResNet-18 shapes): 8 pixels per lane 40-48 GFLOP/s at stride 1, 4 pixels 34-41 (and the only
+ * one at stride 2, whose 8-pixel span needs 5 vec4s, or at 4-pixel rows); 32 channels per subgroup
+ * spills (5-11).
+ */
+const DIRECT_TILES: readonly DirectTile[] = [{ tm: 16, tp: 8, wg: 64 }, { tm: 16, tp: 4, wg: 64 }];
+let directOn = true;
+/** Turns the direct kernel off (tests of the implicit GEMM on its shapes, A/B benchmarks) or back on. */
+export function setConvDirect(on: boolean): void { directOn = on; }
+
+interface DirectPlan { tile: DirectTile; cg: number; off: number; nv: number }
+
+/** Whether this device runs conv_direct.wgsl on the shapes that fit it (unless turned off or a GEMM kernel is forced). */
+export const hasConvDirect = (gpu: WebGpuBackend): boolean => gpu.isCpuAdapter && hasSubgroups8(gpu);
+
+/**
+ * Whether conv_direct.wgsl runs a conv of x [N,C,H,W] -> [N,O,Ho,Wo] with these attributes on this
+ * device, and its constants: only on CPU adapters with 8-wide subgroups (where a lane's 16-byte
+ * row loads beat the implicit GEMM's scalar gathers; GPUs keep the workgroup-tiled GEMM), for rows
+ * of whole vec4s, a lane's pixels in one row, at most 4 taps per row and a span of at most 4 vec4s.
+ */
+function directPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): DirectPlan | null {
+  if (forced || !directOn || !hasConvDirect(gpu)) return null;
+  if (geo.W % 4 !== 0 || geo.KW > 4 || a.px < 0 || a.py < 0) return null;
+  const off = (4 - (a.px % 4)) % 4;
+  for (const tile of DIRECT_TILES) {
+    if (geo.Wo % tile.tp !== 0) continue;
+    const nv = Math.floor((off + (tile.tp - 1) * a.sx + (geo.KW - 1) * a.dx) / 4) + 1;
+    if (nv > 4 || Math.ceil((geo.N * geo.Ho * geo.Wo) / (tile.tp * tile.wg)) > 65535) continue;
+    return { tile, cg: Math.max(1, Math.min(Math.floor(4 / geo.KW), geo.C)), off, nv };
+  }
+  return null;
+}
+
+/** out = conv(x, w') by conv_direct.wgsl; `transposed`: w' is the weight [C', O', KH, KW] flipped and transposed. */
+function directConv(gpu: WebGpuBackend, plan: DirectPlan, x: GpuStorage, w: GpuStorage, b: GpuStorage | null, out: GpuStorage, geo: Geo, a: ConvAttrs, transposed: boolean): void {
+  const { N, C, H, W, O, KH, KW, Ho, Wo } = geo;
+  const { tile, cg, off, nv } = plan;
+  const KS = Math.ceil(C / cg) * KH;
+  const n = O * KS * 4;
+  const wp = gpu.alloc(n);
+  gpu.run({
+    shader: 'conv_util', entry: 'pack_direct', inputs: [w], outputs: [wp],
+    params: utilParams({ n, rows: O, ld: KS, T: transposed ? 1 : 0, NCOL: cg, C, KH, KW }),
+    workgroups: grid(Math.ceil(n / 256)),
+  });
+  gpu.run({
+    shader: 'conv_direct',
+    constants: {
+      KH, KW, SY: a.sy, SX: a.sx, PY: a.py, PX: a.px, DY: a.dy, DX: a.dx, CG: cg, OFF: off, NV: nv,
+      TM: tile.tm, TP: tile.tp, WG: tile.wg, HAS_BIAS: +(b !== null),
+    },
+    inputs: [x, wp, b ?? wp], outputs: [out],
+    params: [N, C, H, W, O, Ho, Wo, KS].map(u32),
+    workgroups: [Math.ceil((N * Ho * Wo) / (tile.tp * tile.wg)), Math.ceil(O / tile.tm), 1],
+  });
+  gpu.release(wp);
+}
+
 function forwardGpu(gpu: WebGpuBackend, x: GpuStorage, w: GpuStorage, b: GpuStorage | null, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
+  const plan = directPlan(gpu, geo, a);
+  if (plan) { directConv(gpu, plan, x, w, b, out, geo, a, false); return; }
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
   const K = C * KH * KW, O4 = round4(O);
   const wT = packWeight(gpu, w, K, O4, K, O);
@@ -307,6 +376,13 @@ function dgradCol2im(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuS
 function dgradGpu(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
   if (useCol2im(C) && col2imFits(gpu, geo)) { dgradCol2im(gpu, g, w, out, geo, a); return; }
+  // stride 1: dx = conv(g, w flipped and transposed) with padding d*(k-1) - p, the same geometry
+  if (a.sy === 1 && a.sx === 1) {
+    const t: ConvAttrs = { sy: 1, sx: 1, py: a.dy * (KH - 1) - a.py, px: a.dx * (KW - 1) - a.px, dy: a.dy, dx: a.dx };
+    const tg: Geo = { N, C: O, H: Ho, W: Wo, O: C, KH, KW, Ho: H, Wo: W };
+    const plan = directPlan(gpu, tg, t);
+    if (plan) { directConv(gpu, plan, g, w, null, out, tg, t, true); return; }
+  }
   const C4 = round4(C);
   const wD = packWeight(gpu, w, O * KH * KW, C4, KH * KW, C);
   const kernel = convKernelFor(gpu, C);

@@ -1,0 +1,136 @@
+// conv_direct.wgsl: direct convolution for CPU adapters with 8-wide subgroups (lavapipe), for
+// images whose rows hold whole 16-byte vectors (W % 4 == 0, Wo % TP == 0). Barrier-free, no
+// workgroup memory. Computes out[n,o,oy,ox] = sum over c, ky, kx of x[n,c,iy,ix] * w'[o,c,ky,kx]
+// (+ bias[o]), iy = oy*SY - PY + ky*DY, ix = ox*SX - PX + kx*DX, zero outside the image. The input
+// gradient of a stride-1 conv is this kernel with w' the weight flipped and transposed.
+// Bindings: 0 x (read, vec4), 1 wp (read, vec4: the packed weight), 2 bias (read), 3 out
+// (read_write, vec4), 4 params.
+// Layouts (NCHW): x [N,C,H,W], out [N,O,Ho,Wo]. wp [O, KS, 4]: per output channel o and k step
+// s = (cg, ky) (cg a group of CG input channels, KS = ceil(C/CG) * KH), the 4 slots hold
+// w'[o, cg*CG + cc, ky, kx] at cc*KW + kx (zeros past C and past CG*KW; conv_util.wgsl pack_direct).
+// Tiling: lane l of a subgroup owns TP consecutive output pixels of one row (the same for every
+// output channel) and the subgroup TM output channels; per k step a lane loads its input row span
+// as NV aligned vec4s per channel (the taps of all its pixels: OFF + (TP-1)*SX + (KW-1)*DX + 1
+// elements from the aligned start, OFF = (-PX) mod 4) and the weight vec4 of output channel
+// o0 + 8r + l, which subgroupBroadcast hands to every lane. Each 16-byte load feeds TM*TP*KW*CG/NV
+// multiply-adds (the implicit GEMM's scalar gathers feed 32). Column bounds are flags computed once
+// per lane; rows are checked per step. WG/8 subgroups per workgroup along the pixels.
+// Grid: x covers the pixels (N*Ho*Wo / (TP * WG)), y the output channels (O / TM).
+// Requires subgroup size 8 made of consecutive local_invocation_index values (the host checks).
+enable subgroups;
+
+override KH: u32 = 3u;
+override KW: u32 = 3u;
+override SY: u32 = 1u;
+override SX: u32 = 1u;
+override PY: i32 = 1;
+override PX: i32 = 1;
+override DY: u32 = 1u;
+override DX: u32 = 1u;
+override CG: u32 = 1u;   // input channels per k step (CG * KW <= 4)
+override OFF: u32 = 3u;  // (-PX) mod 4
+override NV: u32 = 3u;   // aligned vec4s per channel's span (at most 4)
+override TM: u32 = 16u;  // output channels per subgroup: 8, 16, 24 or 32
+override TP: u32 = 4u;   // output pixels per lane: 4 or 8
+override WG: u32 = 64u;
+override HAS_BIAS: bool = false;
+
+#include "bcast8.wgsl"
+
+struct Params {
+  N: u32, C: u32, H: u32, W: u32,
+  O: u32, Ho: u32, Wo: u32, KS: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> wp: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(subgroup_invocation_id) sl: u32) {
+  let P = p.Ho * p.Wo;
+  let M = p.N * P;
+  let HW = p.H * p.W;
+  let RB = TM / 8u;
+  let NQ = TP / 4u;
+  let m0 = (wid.x * (WG / 8u) + lid / 8u) * 8u * TP + sl * TP;
+  let live = m0 < M;
+  let m = min(m0, M - TP);
+  let n = m / P;
+  let pp = m % P;
+  let oy = pp / p.Wo;
+  let ox = pp % p.Wo;
+  let o0 = wid.y * TM;
+  // The span's aligned start (a multiple of 4: ox and OFF + PX are). With W % 4 == 0 each of its
+  // vec4s lies wholly inside or wholly outside the row, so one flag per vec4 masks the padding.
+  let base = i32(ox * SX) - PX - i32(OFF);
+  var vok: array<bool, 4>;
+  for (var v = 0u; v < NV; v++) { vok[v] = u32(base + i32(4u * v)) < p.W; }
+  let ya = i32(oy * SY) - PY;
+  let xn = n * p.C * HW;
+  // this lane's weight row in each 8-channel block
+  var wrow: array<u32, 4>;
+  for (var r = 0u; r < RB; r++) { wrow[r] = min(o0 + 8u * r + sl, p.O - 1u) * p.KS; }
+
+  var acc: array<vec4<f32>, 64>; // output channel 8r + i, pixels 4q..4q+3 at (8r + i) * NQ + q
+  for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
+
+  var cg = 0u;
+  var ky = 0u;
+  for (var s = 0u; s < p.KS; s++) {
+    let iy = ya + i32(ky * DY);
+    let rowok = u32(iy) < p.H;
+    // xs[cc][e]: element e of channel cg*CG + cc's span
+    var xs: array<array<f32, 16>, 4>;
+    for (var cc = 0u; cc < CG; cc++) {
+      let c = min(cg * CG + cc, p.C - 1u);
+      let rb = i32(xn + c * HW) + iy * i32(p.W) + base;
+      for (var v = 0u; v < NV; v++) {
+        let ok = rowok && vok[v];
+        let xv = select(vec4<f32>(0.0), x[select(0u, u32(rb + i32(4u * v)) >> 2u, ok)], ok);
+        xs[cc][4u * v] = xv.x; xs[cc][4u * v + 1u] = xv.y; xs[cc][4u * v + 2u] = xv.z; xs[cc][4u * v + 3u] = xv.w;
+      }
+    }
+    // xt[t * NQ + q]: tap t = cc*KW + kx for pixels 4q..4q+3
+    var xt: array<vec4<f32>, 8>;
+    for (var cc = 0u; cc < CG; cc++) {
+      for (var kx = 0u; kx < KW; kx++) {
+        for (var q = 0u; q < NQ; q++) {
+          let e = OFF + 4u * q * SX + kx * DX;
+          xt[(cc * KW + kx) * NQ + q] = vec4<f32>(xs[cc][e], xs[cc][e + SX], xs[cc][e + 2u * SX], xs[cc][e + 3u * SX]);
+        }
+      }
+    }
+    for (var r = 0u; r < RB; r++) {
+      let wv = bcast8(wp[wrow[r] + s]);
+      for (var i = 0u; i < 8u; i++) {
+        for (var q = 0u; q < NQ; q++) {
+          let o = (8u * r + i) * NQ + q;
+          var a = acc[o];
+          for (var t = 0u; t < CG * KW; t++) { a = fma(vec4<f32>(wv[i][t]), xt[t * NQ + q], a); }
+          acc[o] = a;
+        }
+      }
+    }
+    ky++;
+    let wrap = ky == KH;
+    ky = select(ky, 0u, wrap);
+    cg += u32(wrap);
+  }
+
+  if (!live) { return; }
+  for (var r = 0u; r < RB; r++) {
+    for (var i = 0u; i < 8u; i++) {
+      let o = o0 + 8u * r + i;
+      if (o >= p.O) { break; }
+      var b = 0.0;
+      if (HAS_BIAS) { b = bias[o]; }
+      for (var q = 0u; q < NQ; q++) {
+        out[((n * p.O + o) * P + pp) / 4u + q] = acc[(8u * r + i) * NQ + q] + vec4<f32>(b);
+      }
+    }
+  }
+}
