@@ -140,22 +140,25 @@ describe('conv kernel variants match the CPU reference (forward, input gradient,
   });
 });
 
-// conv_direct.wgsl's shapes (rows of whole vec4s): 8 and 4 pixels per lane, ragged output
+// The direct kernels' shapes (rows of whole vec4s): 8 and 4 pixels per lane, ragged output
 // channels and a partial last workgroup, 1x1 with 4 input channels per step (C ragged), stride 2,
-// dilation, a 2x3 kernel with asymmetric padding, 4-pixel rows, padding wider than the kernel.
+// dilation, a 2x3 kernel with asymmetric padding, 4-pixel rows, padding wider than the kernel, a
+// weight gradient split over workgroups. The weight gradient of each runs conv_direct_wgrad.wgsl
+// (but 1x1's: the GEMM is faster there).
 // `dgrad`: its stride-1 input gradient runs the same kernel with the flipped, transposed weight
 // (from 5 input channels: with at most 4 the input gradient goes through col2im).
-const DIRECT: (Shape & { dgrad: boolean })[] = [
+const DIRECT: (Shape & { dgrad: boolean; wgrad?: false; split?: boolean })[] = [
   { name: '8 pixels per lane, O=20', x: [2, 5, 8, 16], w: [20, 5, 3, 3], o: { padding: 1 }, dgrad: true },
-  { name: '1x1, 4 channels per step', x: [3, 6, 12, 12], w: [9, 6, 1, 1], o: {}, dgrad: true },
+  { name: '1x1, 4 channels per step', x: [3, 6, 12, 12], w: [9, 6, 1, 1], o: {}, dgrad: true, wgrad: false },
   { name: 'stride 2', x: [2, 4, 16, 16], w: [8, 4, 3, 3], o: { stride: 2, padding: 1 }, dgrad: false },
   { name: 'dilation 2', x: [1, 5, 8, 8], w: [4, 5, 3, 3], o: { padding: 2, dilation: 2 }, dgrad: true },
   { name: '2x3 kernel, padding [0,1]', x: [2, 6, 6, 8], w: [4, 6, 2, 3], o: { padding: [0, 1] }, dgrad: true },
   { name: '4-pixel rows', x: [2, 5, 4, 4], w: [3, 5, 3, 3], o: { padding: 1 }, dgrad: true },
   { name: 'padding 5', x: [1, 2, 4, 4], w: [2, 2, 3, 3], o: { padding: 5 }, dgrad: false },
+  { name: 'weight gradient in 2 splits, one mid-image', x: [5, 3, 20, 24], w: [6, 3, 3, 3], o: { padding: 1 }, dgrad: false, split: true },
 ];
 
-describe('the direct convolution (lavapipe: forward, stride-1 input gradient) matches the CPU reference', () => {
+describe('the direct convolutions (lavapipe: forward, stride-1 input gradient, weight gradient) match the CPU reference', () => {
   const drng = new Random(5);
   for (const s of DIRECT) {
     it(`${s.name}: x${JSON.stringify(s.x)} w${JSON.stringify(s.w)} ${JSON.stringify(s.o)}`, async (ctx) => {
@@ -167,8 +170,11 @@ describe('the direct convolution (lavapipe: forward, stride-1 input gradient) ma
       const ran = report.kernels.map((k) => k.key);
       expect(ran, 'forward').toContain('conv2d > conv_direct');
       expect(ran.includes('conv2dBackwardInput > conv_direct'), 'input gradient').toBe(s.dgrad);
-      const K = Math.max(s.x[1] * s.w[2] * s.w[3], s.w[0] * s.w[2] * s.w[3]);
-      for (const [j, what] of ['forward', 'input gradient'].entries()) {
+      expect(ran.includes('conv2dBackwardWeight > conv_direct_wgrad'), 'weight gradient').toBe(s.wgrad !== false);
+      expect(ran.includes('conv2dBackwardWeight > conv_util'), 'weight gradient split (and summed)').toBe(s.split === true);
+      const [, , Ho, Wo] = outShape(s);
+      const K = Math.max(s.x[1] * s.w[2] * s.w[3], s.w[0] * s.w[2] * s.w[3], s.x[0] * Ho * Wo);
+      for (const [j, what] of ['forward', 'input gradient', 'weight gradient'].entries()) {
         expect(got.shapes[j], what).toEqual(ref.shapes[j]);
         try { expectClose(got.data[j], ref.data[j], { atol: 1e-5 * Math.sqrt(K), rtol: 1e-4 }); }
         catch (e) { throw new Error(`${s.name}: ${what}: ${(e as Error).message}`); }

@@ -23,7 +23,9 @@
  * stride-1 input gradient (a convolution with the flipped, transposed weight) of images whose rows
  * are whole vec4s run as a direct convolution instead: each lane owns 4 or 8 pixels of a row and
  * reads its input row span as 16-byte vectors (1.3-2x the implicit GEMM there, most at 16
- * channels). Kernel geometry is baked into `override` constants. `setConvKernel` forces one GEMM
+ * channels); so does the weight gradient of such convs with 2-4 taps per row
+ * (conv_direct_wgrad.wgsl: 4-pixel groups of a row, 1.23-1.5x). Kernel geometry is baked into
+ * `override` constants. `setConvKernel` forces one GEMM
  * kernel everywhere (tests and benchmarks run every variant); `setConvDirect(false)` keeps the
  * GEMM on the direct kernel's shapes.
  */
@@ -404,36 +406,62 @@ function dgradGpu(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuStor
   gpu.release(wD);
 }
 
-/** Reduction length per split of the weight gradient, so that tiles x splits fill the device. */
-function wgradSplit(gpu: WebGpuBackend, kernel: ConvKernel, M: number, NC: number, K: number): number {
-  const [tm, tn] = tileOf(kernel);
-  const tiles = Math.ceil(M / tm) * Math.ceil(NC / tn);
+/** Reduction length per split of the weight gradient, so that `tiles` x splits fill the device. */
+function wgradSplit(gpu: WebGpuBackend, tiles: number, K: number): number {
   const target = gpu.isCpuAdapter ? 32 : 512;
   const minK = gpu.isCpuAdapter ? 1024 : 256;
   const S = Math.max(1, Math.min(Math.ceil(target / tiles), Math.floor(K / minK), 65535));
   return round4(Math.ceil(K / S));
 }
 
+/**
+ * conv_direct_wgrad.wgsl's constants for the weight gradient of a conv of x [N,C,H,W] ->
+ * [N,O,Ho,Wo] on this device, or null: as conv_direct.wgsl (lavapipe, rows of whole vec4s, a span
+ * of at most 4 vec4s), with the 4-pixel groups of the reduction in one row and 2-4 taps per row (a
+ * 1x1 conv gives each lane 8 rows of products per load: the GEMM measured 2.4x faster there).
+ */
+function directWgradPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): { tn: number; off: number; nv: number; gx: number; gy: number } | null {
+  if (forced || !directOn || !hasConvDirect(gpu)) return null;
+  if (geo.W % 4 !== 0 || geo.Wo % 4 !== 0 || geo.KW > 4 || geo.KW === 1) return null;
+  const off = (4 - (a.px % 4)) % 4;
+  const nv = Math.floor((off + 3 * a.sx + (geo.KW - 1) * a.dx) / 4) + 1;
+  if (nv > 4) return null;
+  const tn = geo.O <= 8 ? 1 : geo.O <= 16 ? 2 : 4;
+  const gx = Math.ceil(geo.O / (8 * tn)), gy = Math.ceil((geo.C * geo.KH) / 8);
+  return gx > 65535 || gy > 65535 ? null : { tn, off, nv, gx, gy };
+}
+
 function wgradGpu(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
   const M = C * KH * KW, K = N * Ho * Wo;
+  const direct = directWgradPlan(gpu, geo, a);
   const kernel = convKernelFor(gpu, O, M);
-  const split = K === 0 ? 4 : wgradSplit(gpu, kernel, M, O, K);
+  const [tm, tn] = tileOf(kernel);
+  const split = K === 0 ? 4 : wgradSplit(gpu, direct ? direct.gx * direct.gy : Math.ceil(M / tm) * Math.ceil(O / tn), K);
   const splits = Math.max(1, Math.ceil(K / split));
-  const d: Gemm = {
-    mode: 2, M, K, NC: O, NC4: O, LY: H, LX: W, colStride: M, split, splits,
-    checkY: a.py > 0, checkX: a.px > 0, vecB: (Ho * Wo) % 4 === 0,
-  };
-  if (splits === 1) { gemm(gpu, kernel, geo, a, d, x, g, null, out); return; }
   const n = M * O;
-  const part = gpu.alloc(splits * n);
-  gemm(gpu, kernel, geo, a, d, x, g, null, part);
+  const dst = splits === 1 ? out : gpu.alloc(splits * n);
+  if (direct) {
+    gpu.run({
+      shader: 'conv_direct_wgrad',
+      constants: { KH, KW, SY: a.sy, SX: a.sx, PY: a.py, PX: a.px, DY: a.dy, DX: a.dx, OFF: direct.off, NV: direct.nv, TN: direct.tn },
+      inputs: [x, g], outputs: [dst],
+      params: [N, C, H, W, O, Ho, Wo, split].map(u32),
+      workgroups: [direct.gx, direct.gy, splits],
+    });
+  } else {
+    gemm(gpu, kernel, geo, a, {
+      mode: 2, M, K, NC: O, NC4: O, LY: H, LX: W, colStride: M, split, splits,
+      checkY: a.py > 0, checkX: a.px > 0, vecB: (Ho * Wo) % 4 === 0,
+    }, x, g, null, dst);
+  }
+  if (splits === 1) return;
   gpu.run({
-    shader: 'conv_util', entry: 'sum_split', inputs: [part], outputs: [out],
+    shader: 'conv_util', entry: 'sum_split', inputs: [dst], outputs: [out],
     params: utilParams({ n, S: splits }),
     workgroups: grid(Math.ceil(n / 256)),
   });
-  gpu.release(part);
+  gpu.release(dst);
 }
 
 // ---- ops ---------------------------------------------------------------------------------------
