@@ -161,7 +161,7 @@ if (section('matmul')) {
     adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, tfjs: tfjs.adapter },
     ourKernel: kernel,
     fmaPeak: peak,
-    pytorch: torch ? { version: torch.version } : { unavailable: torchReason },
+    pytorch: torch ? { version: torch.version, blas: torch.blas } : { unavailable: torchReason },
     waitStrategyUsed: WAIT,
     quick: args.quick,
     /** 1-minute load average before and after: other processes share these cores. */
@@ -260,7 +260,7 @@ if (section('ntxent')) {
     benchmark: 'NT-Xent forward + backward (chunked kernels vs materialized logits vs PyTorch)',
     date,
     adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
-    pytorch: torch ? { version: torch.version } : { unavailable: reason },
+    pytorch: torch ? { version: torch.version, blas: torch.blas } : { unavailable: reason },
     limits: { maxStorageBufferBindingSize: backend.device.limits.maxStorageBufferBindingSize, maxBufferSize: backend.device.limits.maxBufferSize },
     loadAverage: { before: loadBefore, after: loadavg()[0] },
     method: 'z = randn [2N, d] with requiresGrad; a call = loss forward, backward(loss) to dz, then backend.sync(); ms = median of the timed calls after one warm-up call each, ours, naive and PyTorch alternating. Ours: ntXent(z, {temperature}) (chunks of anchor rows: matmul kernel, then the stats / weights kernels; no 2N x 2N buffer). Naive: zhat = z * rsqrt(max(sum(z^2), 1e-12)), logits = matmul(zhat, transpose(zhat)) / tau + (-1e9 on the diagonal, built on the device from arange/equal), crossEntropy(logits, positive index). PyTorch: the same composition (F.normalize, z @ z.T / tau, masked_fill of the diagonal, cross_entropy, backward), its faster thread count (1 or 2). peakBytes = max over the calls of (backend.memory().liveBytes sampled after every alloc) - liveBytes before the call; live bytes count pool size classes, and include dz and the loss.',
@@ -285,7 +285,7 @@ if (section('optim')) {
     benchmark: 'optimizer steps (SGD, LARS, Adam, EMA) over ResNet-18 (CIFAR stem) parameters, ours vs PyTorch foreach',
     date,
     adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
-    pytorch: torch ? { version: torch.version } : { unavailable: reason },
+    pytorch: torch ? { version: torch.version, blas: torch.blas } : { unavailable: reason },
     loadAverage: { before: loadBefore, after: loadavg()[0] },
     method: 'every parameter gets one random gradient (randn * 0.01) that stays; a sample = opt.step() then backend.sync(), timed from a drained queue; 2 warm-up steps each (state created, pipelines compiled), then samples alternating ours/PyTorch; ms = median. Ours: one fused dispatch per tensor (LARS: two more for the trust ratio of non-excluded tensors). PyTorch: torch.optim.SGD/Adam(foreach=True), LARS with _foreach ops, EMA with _foreach_mul_/_foreach_add_; its faster thread count. dispatchesPerStep = GPU dispatches recorded by one step.',
     result: r,
@@ -347,26 +347,29 @@ if (section('step')) {
   ];
   const loadBefore = loadavg()[0];
   const records: StepRecord[] = [];
+  const date = new Date().toISOString();
+  // written after every case, so a case that fails (out of memory at width 1) loses only itself
+  const save = () => writeResults(dir, 'step', {
+    benchmark: 'training steps: SimCLR (ResNet-18 CIFAR stem + head, NT-Xent, LARS) and supervised ResNet-18, ours vs PyTorch CPU',
+    date,
+    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
+    pytorch: torch ? { version: torch.version, blas: torch.blas, config: torch.config } : { unavailable: reason },
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    method: 'per case: one warm-up step each (PyTorch: one at 1 thread and one at 2, then one timed at each; the faster setting is kept), then samples alternating ours/PyTorch. Ours: a step = augmentBatch (uint8 random images, CIFAR augmentations), encoder+head forward, ntXent (tau 0.5), backward, one read of [loss, accuracy], LARS (lr 0.3, momentum 0.9, wd 1e-6), timed from a drained queue to a drained queue. PyTorch: the same step (bench/torch_ref.py: batched augmentation with grid_sample, foreach LARS), timed inside Python. split: one more step with a sync after every phase. ms = median.',
+    results: records,
+  });
   for (const c of cases) {
     log(`${c.kind === 'simclr' ? `SimCLR step, ResNet-18 x${c.width}, batch ${c.batch} (${2 * c.batch} views)` : `ResNet-18 supervised step, batch ${c.batch}`}: median of ${args.stepSamples}`);
     const r = await benchStep(backend, torch, c, { samples: args.stepSamples, profile: args.profile, progress: (m) => log(`  ${m}`) });
     records.push(r);
     if (r.profile) for (const l of formatProfile(r.profile, 12)) log(`  ${l}`);
+    save();
   }
   torch?.close();
   log('');
   log(`training steps, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
   for (const l of stepTable(records)) log(l);
-  const date = new Date().toISOString();
-  const file = writeResults(dir, 'step', {
-    benchmark: 'training steps: SimCLR (ResNet-18 CIFAR stem + head, NT-Xent, LARS) and supervised ResNet-18, ours vs PyTorch CPU',
-    date,
-    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
-    pytorch: torch ? { version: torch.version, config: torch.config } : { unavailable: reason },
-    loadAverage: { before: loadBefore, after: loadavg()[0] },
-    method: 'per case: one warm-up step each (PyTorch: one at 1 thread and one at 2, then one timed at each; the faster setting is kept), then samples alternating ours/PyTorch. Ours: a step = augmentBatch (uint8 random images, CIFAR augmentations), encoder+head forward, ntXent (tau 0.5), backward, one read of [loss, accuracy], LARS (lr 0.3, momentum 0.9, wd 1e-6), timed from a drained queue to a drained queue. PyTorch: the same step (bench/torch_ref.py: batched augmentation with grid_sample, foreach LARS), timed inside Python. split: one more step with a sync after every phase. ms = median.',
-    results: records,
-  });
+  const file = save();
   log(`wrote ${file} and bench/results/step-latest.json`);
 }
 

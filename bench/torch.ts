@@ -23,6 +23,12 @@ export class TorchRef {
   version = '';
   /** torch.__config__.show(): BLAS, oneDNN, CPU capability. */
   config = '';
+  /** The BLAS library the process loaded (its matmul and linear layers; convolutions use oneDNN). */
+  blas = '';
+  /** Set when that BLAS is the reference implementation (netlib), which is far from the CPU's peak. */
+  get blasWarning(): string {
+    return this.blas === 'unknown' || /openblas|mkl|blis/i.test(this.blas) ? '' : `PyTorch's BLAS is ${this.blas} (not OpenBLAS, MKL or BLIS): its matmul and linear layers run far below the CPU's peak; install libopenblas0-pthread for a fair reference`;
+  }
 
   private constructor(private readonly proc: ChildProcessWithoutNullStreams) {}
 
@@ -40,6 +46,8 @@ export class TorchRef {
     if ('error' in info) { proc.kill(); return { torch: null, reason: `${TORCH_PYTHON} cannot run torch: ${String(info.error)}` }; }
     t.version = String(info.torch);
     t.config = String(info.config);
+    t.blas = String(info.blas ?? 'unknown');
+    if (t.blasWarning) process.stdout.write(`bench: ${t.blasWarning}\n`);
     return { torch: t, reason: '' };
   }
 

@@ -263,6 +263,15 @@ class Workload:
         return out
 
 
+def blas_library():
+    """The BLAS this process loaded (Debian's torch links libblas.so.3, whose alternative may be the
+    slow reference BLAS or OpenBLAS), as the mapped file's path."""
+    torch.mm(torch.ones(2, 2), torch.ones(2, 2))
+    with open('/proc/self/maps') as f:
+        paths = {line.split()[-1] for line in f if 'blas' in line.lower() and '/' in line}
+    return ', '.join(sorted(paths)) or 'unknown'
+
+
 def main():
     w = Workload()
     for line in sys.stdin:
@@ -270,7 +279,7 @@ def main():
         try:
             op = c['op']
             if op == 'info':
-                r = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'config': torch.__config__.show()}
+                r = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'config': torch.__config__.show(), 'blas': blas_library()}
             elif op == 'threads':
                 torch.set_num_threads(c['n'])
                 r = {'threads': torch.get_num_threads()}
