@@ -63,10 +63,11 @@ function simclrStep(backend: WebGpuBackend, width: number, batch: number): OurSt
     async run(phase) {
       const views = augmentBatch(backend, { images, n: batch, channels: 3, height: 32, width: 32 }, augRng, cfg);
       await phase('augment');
-      const z = model.call(views);
+      // tidy, as the trainer does: the layers' outputs are disposed (autograd keeps what it saved)
+      const z = tidy(() => model.call(views));
       views.dispose();
       await phase('forward');
-      const { loss, accuracy } = ntXent(z, 0.5);
+      const { loss, accuracy } = tidy(() => { const r = ntXent(z, 0.5); return { loss: r.loss, accuracy: r.accuracy }; });
       z.dispose();
       await phase('loss');
       opt.zeroGrad();
@@ -130,10 +131,13 @@ export async function benchStep(
   const oursMs: number[] = [], torchMs: number[] = [];
   let dispatches = 0, submits = 0;
   for (let s = 0; s < opts.samples; s++) {
-    const d0 = backend.dispatchCount, s0 = backend.submitCount;
+    const d0 = backend.dispatchCount, s0 = backend.submitCount, live = backend.memory().liveBuffers;
     oursMs.push(await timeOurs());
     dispatches = backend.dispatchCount - d0;
     submits = backend.submitCount - s0;
+    // a step that leaks also allocates fresh buffers every time (first-touch costs), so its time is wrong too
+    const leaked = backend.memory().liveBuffers - live;
+    if (leaked !== 0) throw new Error(`bench: our ${c.kind} step left ${leaked} more live buffers than it found`);
     if (torch) torchMs.push((await torch.run()).ms);
     opts.progress(`sample ${s + 1}/${opts.samples}: ours ${(oursMs[s] / 1000).toFixed(2)} s${torch ? `, PyTorch ${(torchMs[s] / 1000).toFixed(2)} s` : ''}`);
   }
