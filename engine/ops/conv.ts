@@ -273,7 +273,8 @@ interface DirectTile { readonly tm: number; readonly tp: number; readonly wg: nu
  * Tried in order, the first that fits the shape wins. Measured on lavapipe (batch 128, width-0.25
  * ResNet-18 shapes): 8 pixels per lane 40-48 GFLOP/s at stride 1, 4 pixels 34-41 (and the only
  * one at stride 2, whose 8-pixel span needs 5 vec4s, or at 4-pixel rows); 32 channels per subgroup
- * spills (5-11).
+ * spills (5-11). With at most 8 output channels a subgroup takes 8, not 16 with half of them
+ * clamped duplicates (8 -> 8 channels at 32x32: forward 21 -> 27, input gradient 21 -> 30 GFLOP/s).
  */
 const DIRECT_TILES: readonly DirectTile[] = [{ tm: 16, tp: 8, wg: 64 }, { tm: 16, tp: 4, wg: 64 }];
 let directOn = true;
@@ -295,7 +296,8 @@ function directPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): DirectPlan | nu
   if (forced || !directOn || !hasConvDirect(gpu)) return null;
   if (geo.W % 4 !== 0 || geo.KW > 4 || a.px < 0 || a.py < 0) return null;
   const off = (4 - (a.px % 4)) % 4;
-  for (const tile of DIRECT_TILES) {
+  for (const t of DIRECT_TILES) {
+    const tile = geo.O <= 8 ? { ...t, tm: 8 } : t;
     if (geo.Wo % tile.tp !== 0) continue;
     const nv = Math.floor((off + (tile.tp - 1) * a.sx + (geo.KW - 1) * a.dx) / 4) + 1;
     if (nv > 4 || Math.ceil((geo.N * geo.Ho * geo.Wo) / (tile.tp * tile.wg)) > 65535) continue;
