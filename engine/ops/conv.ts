@@ -25,9 +25,8 @@
  * reads its input row span as 16-byte vectors (1.3-2x the implicit GEMM there, most at 16
  * channels); so does the weight gradient of such convs with 2-4 taps per row
  * (conv_direct_wgrad.wgsl: 4-pixel groups of a row, 1.23-1.5x). Kernel geometry is baked into
- * `override` constants. `setConvKernel` forces one GEMM
- * kernel everywhere (tests and benchmarks run every variant); `setConvDirect(false)` keeps the
- * GEMM on the direct kernel's shapes.
+ * `override` constants. `setConvKernel` forces one GEMM kernel everywhere (tests and benchmarks
+ * run every variant); `setConvDirect(false)` keeps the GEMM on the direct kernels' shapes.
  */
 import { ArgumentError, DTypeError, DeviceError, ShapeError, fmtShape } from '../errors.js';
 import { grid, i32, u32, type GpuStorage, type Param, type WebGpuBackend } from '../webgpu/backend.js';
