@@ -211,7 +211,7 @@ export function setConvDgradPath(p: DgradPath): void { dgradPath = p; }
  */
 const useCol2im = (C: number) => dgradPath === 'col2im' || (dgradPath === 'auto' && C <= 4);
 
-/** col2im's scratch Y [N, C*KH*KW, Ho, Wo] must fit one storage binding; else the direct path. */
+/** col2im's scratch Y [N, C*KH*KW, Ho, Wo] must fit one storage binding; else the per-phase GEMM. */
 const col2imFits = (gpu: WebGpuBackend, g: Geo) =>
   g.N * g.C * g.KH * g.KW * g.Ho * g.Wo * 4 <= gpu.device.limits.maxStorageBufferBindingSize;
 
