@@ -3,6 +3,8 @@
 // norm fused with a ReLU, y its output) g is first masked to g * (y > 0), ReLU's backward.
 // Layout and chunking as batch_norm_stats.wgsl: x, g and y are [N, C, S]; invocation t = c*K + k
 // writes part[2t] = sum g, part[2t+1] = sum g * (x - mean). batch_norm_grad_merge.wgsl adds chunks.
+// Entry `main4` (S and the chunk length multiples of 4): the same sums in the same order, x, g and
+// y read as vec4s.
 // Bindings: 0 x, 1 g, 2 mean, 3 y (read; aliases g without RELU), 4 part (read_write), 5 params.
 #include "grid.wgsl"
 #include "kahan.wgsl"
@@ -33,6 +35,32 @@ fn main(gid: Grid1D) {
     sg = kahan_add(sg, gv, p.zero);
     sgx = kahan_add(sgx, gv * (x[idx] - mu), p.zero);
     chunk_next(&idx, &s);
+  }
+  part[2u * t] = sg.x;
+  part[2u * t + 1u] = sgx.x;
+}
+
+@group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> g4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> y4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn main4(gid: Grid1D) {
+  let t = grid_index(gid);
+  if (t >= p.n) { return; }
+  let ch = bn_chunk(t);
+  var idx = ch.idx0;
+  var s = ch.s0;
+  let mu = mean[ch.c];
+  var sg = vec2<f32>(0.0);
+  var sgx = vec2<f32>(0.0);
+  for (var m = ch.m0; m < ch.m1; m += 4u) {
+    var gv = g4[idx / 4u];
+    if (RELU) { gv *= select(vec4<f32>(0.0), vec4<f32>(1.0), y4[idx / 4u] > vec4<f32>(0.0)); }
+    let gx = gv * (x4[idx / 4u] - mu);
+    sg = kahan_add(kahan_add(kahan_add(kahan_add(sg, gv.x, p.zero), gv.y, p.zero), gv.z, p.zero), gv.w, p.zero);
+    sgx = kahan_add(kahan_add(kahan_add(kahan_add(sgx, gx.x, p.zero), gx.y, p.zero), gx.z, p.zero), gx.w, p.zero);
+    chunk_next4(&idx, &s);
   }
   part[2u * t] = sg.x;
   part[2u * t + 1u] = sgx.x;

@@ -7,6 +7,8 @@
 // compensated (lib/kahan.wgsl; p.zero, always 0, keeps Mesa from folding the compensation away).
 // Chunking: lib/bn_chunk.wgsl. batch_norm_merge.wgsl merges the chunks (Chan et al.).
 // One invocation per (channel, chunk), no workgroup memory. 1-D grid split over x/y.
+// Entry `main4` (S and the chunk length multiples of 4): the same sums in the same order, x read as
+// vec4s (on lavapipe a 16-byte load costs about a 4-byte one).
 // Bindings: 0 x (read), 1 part (read_write), 2 params.
 #include "grid.wgsl"
 #include "kahan.wgsl"
@@ -41,6 +43,37 @@ fn main(gid: Grid1D) {
     let d = (x[idx] - x0) - dm;
     m2 = kahan_add(m2, d * d, p.zero);
     chunk_next(&idx, &s);
+  }
+  part[2u * t] = x0 + dm;
+  part[2u * t + 1u] = m2.x;
+}
+
+@group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn main4(gid: Grid1D) {
+  let t = grid_index(gid);
+  if (t >= p.n) { return; }
+  let ch = bn_chunk(t);
+  let cnt = f32(ch.m1 - ch.m0);
+  let x0 = x4[ch.idx0 / 4u].x;
+  var idx = ch.idx0;
+  var s = ch.s0;
+  var sum = vec2<f32>(0.0);
+  for (var m = ch.m0; m < ch.m1; m += 4u) {
+    let v = x4[idx / 4u] - x0;
+    sum = kahan_add(kahan_add(kahan_add(kahan_add(sum, v.x, p.zero), v.y, p.zero), v.z, p.zero), v.w, p.zero);
+    chunk_next4(&idx, &s);
+  }
+  let dm = sum.x / cnt;
+  idx = ch.idx0;
+  s = ch.s0;
+  var m2 = vec2<f32>(0.0);
+  for (var m = ch.m0; m < ch.m1; m += 4u) {
+    let d = (x4[idx / 4u] - x0) - dm;
+    let q = d * d;
+    m2 = kahan_add(kahan_add(kahan_add(kahan_add(m2, q.x, p.zero), q.y, p.zero), q.z, p.zero), q.w, p.zero);
+    chunk_next4(&idx, &s);
   }
   part[2u * t] = x0 + dm;
   part[2u * t + 1u] = m2.x;

@@ -66,12 +66,16 @@ function checkChannelParam(op: string, what: string, p: TensorMeta, x: TensorMet
   if (p.dtype !== 'f32') throw new DTypeError(op, `${what} must be f32, got ${p.dtype} ${fmtShape(p.shape)}`, p.dtype);
 }
 
-/** Chunks per channel (K) and chunk length for a per-channel reduction of m values over c channels. */
-function chunking(m: number, c: number): { k: number; chunk: number } {
+/**
+ * Chunks per channel (K), chunk length and entry point for a per-channel reduction of m = N*S values
+ * over c channels: with S a multiple of 4 the chunks are too, and the `main4` entries read vec4s.
+ */
+function chunking(m: number, c: number, s: number): { k: number; chunk: number; entry: 'main' | 'main4' } {
   let k = 1;
   if (m > SPLIT_MIN_M && c < TARGET_INVOCATIONS) k = Math.min(Math.ceil(m / MIN_CHUNK), Math.ceil(TARGET_INVOCATIONS / c));
-  const chunk = Math.max(1, Math.ceil(m / k));
-  return { k: Math.max(1, Math.ceil(m / chunk)), chunk };
+  const vec4 = s % 4 === 0;
+  const chunk = vec4 ? Math.max(4, Math.ceil(m / k / 4) * 4) : Math.max(1, Math.ceil(m / k));
+  return { k: Math.max(1, Math.ceil(m / chunk)), chunk, entry: vec4 ? 'main4' : 'main' };
 }
 
 /** Per-channel walk over x [N, C, S]: fn(channel, flat index). */
@@ -127,10 +131,10 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     const x = inputs[0];
     const [n, c, s] = dims(x.shape);
     const m = n * s;
-    const { k, chunk } = chunking(m, c);
+    const { k, chunk, entry } = chunking(m, c, s);
     const part = gpu.alloc(2 * c * k);
     gpu.run({
-      shader: 'batch_norm_stats', inputs: [x.storage], outputs: [part],
+      shader: 'batch_norm_stats', entry, inputs: [x.storage], outputs: [part],
       params: [u32(c * k), u32(c), u32(s), u32(k), u32(chunk), u32(m), u32(0)], workgroups: grid(Math.ceil((c * k) / 256)),
     });
     const mean = gpu.alloc(c), invstd = gpu.alloc(c), vars = gpu.alloc(c);
@@ -232,10 +236,10 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
     const relu = +(a.relu ?? false);
     const [n, c, s] = dims(x.shape);
     const m = n * s;
-    const { k, chunk } = chunking(m, c);
+    const { k, chunk, entry } = chunking(m, c, s);
     const part = gpu.alloc(2 * c * k);
     gpu.run({
-      shader: 'batch_norm_grad_stats', constants: { RELU: relu }, inputs: [x.storage, g.storage, mean.storage, y], outputs: [part],
+      shader: 'batch_norm_grad_stats', entry, constants: { RELU: relu }, inputs: [x.storage, g.storage, mean.storage, y], outputs: [part],
       params: [u32(c * k), u32(c), u32(s), u32(k), u32(chunk), u32(m), u32(0)], workgroups: grid(Math.ceil((c * k) / 256)),
     });
     const dgamma = gpu.alloc(c), dbeta = gpu.alloc(c), coef = gpu.alloc(4 * c);

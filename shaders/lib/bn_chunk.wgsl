@@ -3,7 +3,9 @@
 // split into K chunks of `chunk` consecutive (n, s) positions; invocation t = c*K + k takes chunk k.
 // Provides struct Params {n = C*K, c, s, k, chunk, m = M, zero}, struct Chunk, fn bn_chunk(t) ->
 // Chunk and fn chunk_next(&idx, &s), which steps a (flat index, spatial offset) pair to the next
-// position of the channel. Both read p: the shader declares `var<uniform> p: Params`.
+// position of the channel; chunk_next4 steps 4 positions (the vec4 entries: S and the chunk length
+// multiples of 4, so a vec4 never leaves its row). They read p: the shader declares
+// `var<uniform> p: Params`.
 struct Params { n: u32, c: u32, s: u32, k: u32, chunk: u32, m: u32, zero: u32, _p: u32 }
 
 // Channel c, positions [m0, m1); idx0 is the flat index of position m0 and s0 its spatial offset.
@@ -23,5 +25,11 @@ fn chunk_next(idx: ptr<function, u32>, s: ptr<function, u32>) {
   *idx += 1u;
   *s += 1u;
   // from the end of one (n, c) row to the start of (n + 1, c)
+  if (*s == p.s) { *s = 0u; *idx += (p.c - 1u) * p.s; }
+}
+
+fn chunk_next4(idx: ptr<function, u32>, s: ptr<function, u32>) {
+  *idx += 4u;
+  *s += 4u;
   if (*s == p.s) { *s = 0u; *idx += (p.c - 1u) * p.s; }
 }
