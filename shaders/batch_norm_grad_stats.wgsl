@@ -34,7 +34,7 @@ fn main(gid: Grid1D) {
     if (RELU) { gv *= select(0.0, 1.0, y[idx] > 0.0); }
     sg = kahan_add(sg, gv, p.zero);
     sgx = kahan_add(sgx, gv * (x[idx] - mu), p.zero);
-    chunk_next(&idx, &s);
+    chunk_next(&idx, &s, 1u);
   }
   part[2u * t] = sg.x;
   part[2u * t + 1u] = sgx.x;
@@ -58,9 +58,9 @@ fn main4(gid: Grid1D) {
     var gv = g4[idx / 4u];
     if (RELU) { gv *= select(vec4<f32>(0.0), vec4<f32>(1.0), y4[idx / 4u] > vec4<f32>(0.0)); }
     let gx = gv * (x4[idx / 4u] - mu);
-    sg = kahan_add(kahan_add(kahan_add(kahan_add(sg, gv.x, p.zero), gv.y, p.zero), gv.z, p.zero), gv.w, p.zero);
-    sgx = kahan_add(kahan_add(kahan_add(kahan_add(sgx, gx.x, p.zero), gx.y, p.zero), gx.z, p.zero), gx.w, p.zero);
-    chunk_next4(&idx, &s);
+    sg = kahan_add4(sg, gv, p.zero);
+    sgx = kahan_add4(sgx, gx, p.zero);
+    chunk_next(&idx, &s, 4u);
   }
   part[2u * t] = sg.x;
   part[2u * t + 1u] = sgx.x;

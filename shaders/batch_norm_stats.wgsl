@@ -32,7 +32,7 @@ fn main(gid: Grid1D) {
   var sum = vec2<f32>(0.0);
   for (var m = ch.m0; m < ch.m1; m++) {
     sum = kahan_add(sum, x[idx] - x0, p.zero);
-    chunk_next(&idx, &s);
+    chunk_next(&idx, &s, 1u);
   }
   let dm = sum.x / cnt;
   // pass 2: sum of squared deviations
@@ -42,7 +42,7 @@ fn main(gid: Grid1D) {
   for (var m = ch.m0; m < ch.m1; m++) {
     let d = (x[idx] - x0) - dm;
     m2 = kahan_add(m2, d * d, p.zero);
-    chunk_next(&idx, &s);
+    chunk_next(&idx, &s, 1u);
   }
   part[2u * t] = x0 + dm;
   part[2u * t + 1u] = m2.x;
@@ -62,8 +62,8 @@ fn main4(gid: Grid1D) {
   var sum = vec2<f32>(0.0);
   for (var m = ch.m0; m < ch.m1; m += 4u) {
     let v = x4[idx / 4u] - x0;
-    sum = kahan_add(kahan_add(kahan_add(kahan_add(sum, v.x, p.zero), v.y, p.zero), v.z, p.zero), v.w, p.zero);
-    chunk_next4(&idx, &s);
+    sum = kahan_add4(sum, v, p.zero);
+    chunk_next(&idx, &s, 4u);
   }
   let dm = sum.x / cnt;
   idx = ch.idx0;
@@ -72,8 +72,8 @@ fn main4(gid: Grid1D) {
   for (var m = ch.m0; m < ch.m1; m += 4u) {
     let d = (x4[idx / 4u] - x0) - dm;
     let q = d * d;
-    m2 = kahan_add(kahan_add(kahan_add(kahan_add(m2, q.x, p.zero), q.y, p.zero), q.z, p.zero), q.w, p.zero);
-    chunk_next4(&idx, &s);
+    m2 = kahan_add4(m2, q, p.zero);
+    chunk_next(&idx, &s, 4u);
   }
   part[2u * t] = x0 + dm;
   part[2u * t + 1u] = m2.x;

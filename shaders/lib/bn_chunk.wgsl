@@ -2,8 +2,8 @@
 // batch_norm_grad_stats.wgsl. x (and g) are [N, C, S] contiguous; channel c's M = N*S values are
 // split into K chunks of `chunk` consecutive (n, s) positions; invocation t = c*K + k takes chunk k.
 // Provides struct Params {n = C*K, c, s, k, chunk, m = M, zero}, struct Chunk, fn bn_chunk(t) ->
-// Chunk and fn chunk_next(&idx, &s), which steps a (flat index, spatial offset) pair to the next
-// position of the channel; chunk_next4 steps 4 positions (the vec4 entries: S and the chunk length
+// Chunk and fn chunk_next(&idx, &s, step), which steps a (flat index, spatial offset) pair `step`
+// positions on in the channel (1, or 4 in the vec4 entries, where S and the chunk length are
 // multiples of 4, so a vec4 never leaves its row). They read p: the shader declares
 // `var<uniform> p: Params`.
 struct Params { n: u32, c: u32, s: u32, k: u32, chunk: u32, m: u32, zero: u32, _p: u32 }
@@ -21,15 +21,9 @@ fn bn_chunk(t: u32) -> Chunk {
   return ch;
 }
 
-fn chunk_next(idx: ptr<function, u32>, s: ptr<function, u32>) {
-  *idx += 1u;
-  *s += 1u;
+fn chunk_next(idx: ptr<function, u32>, s: ptr<function, u32>, step: u32) {
+  *idx += step;
+  *s += step;
   // from the end of one (n, c) row to the start of (n + 1, c)
-  if (*s == p.s) { *s = 0u; *idx += (p.c - 1u) * p.s; }
-}
-
-fn chunk_next4(idx: ptr<function, u32>, s: ptr<function, u32>) {
-  *idx += 4u;
-  *s += 4u;
   if (*s == p.s) { *s = 0u; *idx += (p.c - 1u) * p.s; }
 }
