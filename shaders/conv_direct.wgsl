@@ -19,22 +19,14 @@
 // Requires subgroup size 8 made of consecutive local_invocation_index values (the host checks).
 enable subgroups;
 
-override KH: u32 = 3u;
-override KW: u32 = 3u;
-override SY: u32 = 1u;
-override SX: u32 = 1u;
-override PY: i32 = 1;
-override PX: i32 = 1;
-override DY: u32 = 1u;
-override DX: u32 = 1u;
 override CG: u32 = 1u;   // input channels per k step (CG * KW <= 4)
-override OFF: u32 = 3u;  // (-PX) mod 4
-override NV: u32 = 3u;   // aligned vec4s per channel's span (at most 4)
 override TM: u32 = 16u;  // output channels per subgroup: 8, 16, 24 or 32
 override TP: u32 = 4u;   // output pixels per lane: 4 or 8
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
 
+#include "conv_geometry.wgsl"
+#include "conv_span.wgsl"
 #include "bcast8.wgsl"
 
 struct Params {
@@ -64,11 +56,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let oy = pp / p.Wo;
   let ox = pp % p.Wo;
   let o0 = wid.y * TM;
-  // The span's aligned start (a multiple of 4: ox and OFF + PX are). With W % 4 == 0 each of its
-  // vec4s lies wholly inside or wholly outside the row, so one flag per vec4 masks the padding.
+  // the span's aligned start (a multiple of 4: ox and OFF + PX are) and which of its vec4s are in the row
   let base = i32(ox * SX) - PX - i32(OFF);
-  var vok: array<bool, 4>;
-  for (var v = 0u; v < NV; v++) { vok[v] = u32(base + i32(4u * v)) < p.W; }
+  let cols = span_cols(base);
   let ya = i32(oy * SY) - PY;
   let xn = n * p.C * HW;
   // this lane's weight row in each 8-channel block
@@ -87,12 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var xs: array<array<f32, 16>, 4>;
     for (var cc = 0u; cc < CG; cc++) {
       let c = min(cg * CG + cc, p.C - 1u);
-      let rb = i32(xn + c * HW) + iy * i32(p.W) + base;
-      for (var v = 0u; v < NV; v++) {
-        let ok = rowok && vok[v];
-        let xv = select(vec4<f32>(0.0), x[select(0u, u32(rb + i32(4u * v)) >> 2u, ok)], ok);
-        xs[cc][4u * v] = xv.x; xs[cc][4u * v + 1u] = xv.y; xs[cc][4u * v + 2u] = xv.z; xs[cc][4u * v + 3u] = xv.w;
-      }
+      xs[cc] = load_span(i32(xn + c * HW) + iy * i32(p.W) + base, rowok, cols);
     }
     // xt[t * NQ + q]: tap t = cc*KW + kx for pixels 4q..4q+3
     var xt: array<vec4<f32>, 8>;

@@ -1,6 +1,7 @@
 // conv_direct_wgrad.wgsl: the weight gradient of a convolution, direct, for CPU adapters with
-// 8-wide subgroups (lavapipe), when rows hold whole 16-byte vectors (W % 4 == 0, Wo % 4 == 0).
-// Barrier-free, no workgroup memory, one subgroup per workgroup.
+// 8-wide subgroups (lavapipe), when rows hold whole 16-byte vectors (W % 4 == 0, Wo % 4 == 0),
+// with at most 4 taps per row (KW <= 4). Barrier-free, no workgroup memory, one subgroup per
+// workgroup.
 // dw[o,c,ky,kx] = sum over n, oy, ox of g[n,o,oy,ox] * x[n,c,iy,ix], iy = oy*SY - PY + ky*DY,
 // ix = ox*SX - PX + kx*DX (zero outside the image): the GEMM C[(c,ky,kx), o] = A B over pixels,
 // with A the input gathered per tap and B = g.
@@ -19,18 +20,10 @@
 // Requires subgroup size 8 (the host checks).
 enable subgroups;
 
-override KH: u32 = 3u;
-override KW: u32 = 3u;   // at most 4
-override SY: u32 = 1u;
-override SX: u32 = 1u;
-override PY: i32 = 1;
-override PX: i32 = 1;
-override DY: u32 = 1u;
-override DX: u32 = 1u;
-override OFF: u32 = 3u;  // (-PX) mod 4
-override NV: u32 = 2u;   // aligned vec4s per span (at most 4)
 override TN: u32 = 2u;   // output channels per lane: 1, 2 or 4
 
+#include "conv_geometry.wgsl"
+#include "conv_span.wgsl"
 #include "bcast8.wgsl"
 
 struct Params {
@@ -70,13 +63,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
     let iy = i32(oy * SY) - PY + i32(ky * DY);
     let rowok = u32(iy) < p.H;
     let base = i32(ox * SX) - PX - i32(OFF);
-    let rb = i32((n * p.C + c) * HW) + iy * i32(p.W) + base;
-    var xs: array<f32, 16>;
-    for (var v = 0u; v < NV; v++) {
-      let ok = rowok && u32(base + i32(4u * v)) < p.W;
-      let xv = select(vec4<f32>(0.0), x[select(0u, u32(rb + i32(4u * v)) >> 2u, ok)], ok);
-      xs[4u * v] = xv.x; xs[4u * v + 1u] = xv.y; xs[4u * v + 2u] = xv.z; xs[4u * v + 3u] = xv.w;
-    }
+    let xs = load_span(i32((n * p.C + c) * HW) + iy * i32(p.W) + base, rowok, span_cols(base));
     let gb = n * p.O * P + oy * p.Wo + ox;
     var gv: array<vec4<f32>, 4>;
     for (var j = 0u; j < TN; j++) { gv[j] = g[(gb + gcol[j]) >> 2u]; }

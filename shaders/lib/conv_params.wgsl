@@ -1,16 +1,9 @@
 // conv_params.wgsl (include): the interface of the convolution GEMMs conv_subgroup.wgsl and
 // conv_tiled.wgsl (set by engine/ops/conv.ts; described in conv_subgroup.wgsl). Provides the
-// override constants MODE, KH, KW, SY, SX, PY, PX, DY, DX, CHECK_Y, CHECK_X, VEC_B (unused by
+// override constants MODE, the geometry (conv_geometry.wgsl), CHECK_Y, CHECK_X, VEC_B (unused by
 // conv_tiled.wgsl) and HAS_BIAS, and struct Params.
+#include "conv_geometry.wgsl"
 override MODE: u32 = 0u;
-override KH: u32 = 3u;
-override KW: u32 = 3u;
-override SY: u32 = 1u;
-override SX: u32 = 1u;
-override PY: i32 = 0;
-override PX: i32 = 0;
-override DY: u32 = 1u;
-override DX: u32 = 1u;
 override CHECK_Y: bool = true;
 override CHECK_X: bool = true;
 override VEC_B: bool = false;
