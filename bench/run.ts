@@ -77,11 +77,12 @@ mkdirSync(dir, { recursive: true });
 function fmaPeak(): { gflops: number; cores: number; mhz: number; text: string } {
   const cpus = cpus_();
   // VMs often report speed 0; /proc/cpuinfo still has the nominal clock
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   let mhz = cpus[0]?.speed ?? 0;
-  if (!mhz && existsSync('/proc/cpuinfo')) mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 0);
+  if (!mhz) mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(cpuinfo)?.[1] ?? 0);
   const gflopsPeak = (cpus.length * 8 * 2 * 2 * mhz) / 1000;
   // PyTorch's BLAS (OpenBLAS) uses 512-bit vectors where the CPU has them, and then passes the 8-lane figure
-  const avx512 = existsSync('/proc/cpuinfo') && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  const avx512 = /\bavx512f\b/.test(cpuinfo);
   return {
     gflops: gflopsPeak, cores: cpus.length, mhz,
     text: `${gflopsPeak.toFixed(0)} GFLOP/s (${cpus.length} cores x 8 lanes x 2 FMA units x 2 flops x ${mhz} MHz; lavapipe, which lowers fma to mul + add, can reach at most half: ${(gflopsPeak / 2).toFixed(0)})`

@@ -292,17 +292,27 @@ export const hasConvDirect = (gpu: WebGpuBackend): boolean => gpu.isCpuAdapter &
  * of whole vec4s, a lane's pixels in one row, at most 4 taps per row and a span of at most 4 vec4s.
  */
 function directPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): DirectPlan | null {
-  if (forced || !directOn || !hasConvDirect(gpu)) return null;
-  if (geo.W % 4 !== 0 || geo.KW > 4 || a.px < 0 || a.py < 0) return null;
-  const off = (4 - (a.px % 4)) % 4;
+  if (!directFits(gpu, geo, a)) return null;
   for (const t of DIRECT_TILES) {
     const tile = geo.O <= 8 ? { ...t, tm: 8 } : t;
     if (geo.Wo % tile.tp !== 0) continue;
-    const nv = Math.floor((off + (tile.tp - 1) * a.sx + (geo.KW - 1) * a.dx) / 4) + 1;
-    if (nv > 4 || Math.ceil((geo.N * geo.Ho * geo.Wo) / (tile.tp * tile.wg)) > 65535) continue;
-    return { tile, cg: Math.max(1, Math.min(Math.floor(4 / geo.KW), geo.C)), off, nv };
+    const span = spanOf(a, geo.KW, tile.tp);
+    if (!span || Math.ceil((geo.N * geo.Ho * geo.Wo) / (tile.tp * tile.wg)) > 65535) continue;
+    return { tile, cg: Math.max(1, Math.min(Math.floor(4 / geo.KW), geo.C)), ...span };
   }
   return null;
+}
+
+/** What both direct kernels need: this device, the direct path on, rows of whole vec4s, at most 4 taps per row. */
+function directFits(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): boolean {
+  return !forced && directOn && hasConvDirect(gpu) && geo.W % 4 === 0 && geo.KW <= 4 && a.px >= 0 && a.py >= 0;
+}
+
+/** lib/conv_span.wgsl's OFF and NV for the taps of `pixels` consecutive output pixels, or null past 4 vec4s. */
+function spanOf(a: ConvAttrs, KW: number, pixels: number): { off: number; nv: number } | null {
+  const off = (4 - (a.px % 4)) % 4;
+  const nv = Math.floor((off + (pixels - 1) * a.sx + (KW - 1) * a.dx) / 4) + 1;
+  return nv > 4 ? null : { off, nv };
 }
 
 /** out = conv(x, w') by conv_direct.wgsl; `transposed`: w' is the weight [C', O', KH, KW] flipped and transposed. */
@@ -422,14 +432,12 @@ function wgradSplit(gpu: WebGpuBackend, tiles: number, K: number): number {
  * 1x1 conv gives each lane 8 rows of products per load: the GEMM measured 2.4x faster there).
  */
 function directWgradPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): { tn: number; off: number; nv: number; gx: number; gy: number } | null {
-  if (forced || !directOn || !hasConvDirect(gpu)) return null;
-  if (geo.W % 4 !== 0 || geo.Wo % 4 !== 0 || geo.KW > 4 || geo.KW === 1) return null;
-  const off = (4 - (a.px % 4)) % 4;
-  const nv = Math.floor((off + 3 * a.sx + (geo.KW - 1) * a.dx) / 4) + 1;
-  if (nv > 4) return null;
+  if (!directFits(gpu, geo, a) || geo.Wo % 4 !== 0 || geo.KW === 1) return null;
+  const span = spanOf(a, geo.KW, 4);
+  if (!span) return null;
   const tn = geo.O <= 8 ? 1 : geo.O <= 16 ? 2 : 4;
   const gx = Math.ceil(geo.O / (8 * tn)), gy = Math.ceil((geo.C * geo.KH) / 8);
-  return gx > 65535 || gy > 65535 ? null : { tn, off, nv, gx, gy };
+  return gx > 65535 || gy > 65535 ? null : { tn, ...span, gx, gy };
 }
 
 function wgradGpu(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
