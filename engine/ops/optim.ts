@@ -99,7 +99,7 @@ export interface LarsAttrs {
   readonly excluded: boolean; readonly nesterov: boolean; readonly hasBuffer: boolean;
 }
 
-/** Partial sums of the trust ratio's norms, one per invocation (at most this many; about one per 1024 elements). */
+/** Partial sums of the trust ratio's norms, one per invocation (a multiple of 8, at most this many; about one per 1024 elements). */
 const LARS_PARTIALS = 2048;
 
 export const LarsUpdateOp = defineOp<LarsAttrs>({
@@ -130,7 +130,7 @@ export const LarsUpdateOp = defineOp<LarsAttrs>({
     const wd = a.excluded ? 0 : a.weightDecay;
     let scale: GpuStorage | null = null;
     if (!a.excluded) {
-      const P = Math.max(1, Math.min(LARS_PARTIALS, Math.ceil(n / 1024)));
+      const P = 8 * Math.max(1, Math.min(LARS_PARTIALS / 8, Math.ceil(n / 8192)));
       const part = gpu.alloc(2 * P);
       scale = gpu.alloc(1);
       const params = [u32(n), u32(P), f32(wd), f32(a.eta), f32(a.lr), u32(0), u32(0), u32(0)];

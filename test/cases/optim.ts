@@ -22,6 +22,10 @@ export const optimCases: OpCase[] = [
     { name: `larsUpdate ${excluded ? 'excluded' : 'trust-scaled'} nesterov, with a buffer`, ops: ['larsUpdate'], grad: false, inputs: [p(S), p(S, -0.01, 0.01), p(S, -0.01, 0.01)],
       fn: (w, g, v) => { const r = X.larsUpdate(w, g, v, { lr: 0.3, momentum: 0.9, weightDecay: 1e-3, eta: 1e-3, excluded, nesterov: true }); return flat(r.w, r.v); } },
   ]),
+  // 16397 elements: 24 partial sums, 3 blocks of 1376 vec4s (the last one short) with a ragged tail;
+  // lr and eta 1 make the step O(1), so that a norm off by a few elements shows beyond the tolerance
+  { name: 'larsUpdate trust-scaled, norms over several blocks', ops: ['larsUpdate'], grad: false, inputs: [p([16397]), p([16397], -0.01, 0.01)],
+    fn: (w, g) => { const r = X.larsUpdate(w, g, null, { lr: 1, momentum: 0.9, weightDecay: 1e-3, eta: 1, excluded: false }); return flat(r.w, r.v); } },
   { name: 'larsUpdate zero weights: trust 1', ops: ['larsUpdate'], grad: false, inputs: [{ shape: [40], values: new Array(40).fill(0) }, p([40])],
     fn: (w, g) => { const r = X.larsUpdate(w, g, null, { lr: 0.3, momentum: 0.9, weightDecay: 0, eta: 1e-3, excluded: false }); return flat(r.w, r.v); } },
   ...[false, true].flatMap((decoupled): OpCase[] => [
