@@ -8,7 +8,9 @@
 // pack_direct: the weight as conv_direct.wgsl reads it, wp [R, KS, 4] for R output channels and
 //   KS = ceil(Cin / CG) * KH steps (ld = KS, NCOL = CG, rows = R, C = Cin): slot cc*KW + kx of step
 //   (cg, ky) holds w[o, cg*CG + cc, ky, kx] (T = 0), or for the input gradient of a stride-1 conv
-//   (T = 1: R = the conv's C, Cin = its O) w[c', o, KH-1-ky, KW-1-kx]; zeros elsewhere.
+//   (T = 1: R = the conv's C, Cin = its O) w[c', o, KH-1-ky, KW-1-kx], or transposed but not
+//   flipped for conv_direct_dgrad.wgsl's strided input gradient (T = 2) w[c', o, ky, kx]; zeros
+//   elsewhere.
 // sum_split: dst[i] = sum over s < S of src[s * n + i] (the weight gradient's split reduction).
 // col2im: the input gradient from columns Y [N, C*KH*KW, Ho, Wo] (Y = w^T g, a 1x1 GEMM): each
 //   dx[n,c,iy,ix] sums its taps Y[n, (c,ky,kx), oy, ox] with iy = oy*sy - py + ky*dy (no atomics).
@@ -52,7 +54,8 @@ fn pack_direct(gid: Grid1D) {
   var v = 0.0;
   if (cc < p.NCOL && c < p.C) {
     if (p.T == 0u) { v = src[((o * p.C + c) * p.KH + ky) * p.KW + kx]; }
-    else { v = src[((c * p.rows + o) * p.KH + (p.KH - 1u - ky)) * p.KW + (p.KW - 1u - kx)]; }
+    else if (p.T == 1u) { v = src[((c * p.rows + o) * p.KH + (p.KH - 1u - ky)) * p.KW + (p.KW - 1u - kx)]; }
+    else { v = src[((c * p.rows + o) * p.KH + ky) * p.KW + kx]; }
   }
   dst[i] = v;
 }

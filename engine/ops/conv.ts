@@ -24,7 +24,10 @@
  * are whole vec4s run as a direct convolution instead: each lane owns 4 or 8 pixels of a row and
  * reads its input row span as 16-byte vectors (1.3-2x the implicit GEMM there, most at 16
  * channels); so does the weight gradient of such convs with 2-4 taps per row
- * (conv_direct_wgrad.wgsl: 4-pixel groups of a row, 1.23-1.5x). Kernel geometry is baked into
+ * (conv_direct_wgrad.wgsl: 4-pixel groups of a row, 1.23-1.5x), and the input gradient of convs
+ * with column stride 2 (conv_direct_dgrad.wgsl: one dispatch per row phase, a lane's 8 pixels hold
+ * both column phases, whose taps are constants; width-0.25 ResNet-18's stride-2 shapes at batch 128:
+ * 3x3 1.24-2.15x, 1x1 1.4-3x the per-phase GEMM). Kernel geometry is baked into
  * `override` constants. `setConvKernel` forces one GEMM kernel everywhere (tests and benchmarks
  * run every variant); `setConvDirect(false)` keeps the GEMM on the direct kernels' shapes.
  */
@@ -386,6 +389,53 @@ function dgradCol2im(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuS
   gpu.release(y);
 }
 
+/**
+ * conv_direct_dgrad.wgsl's constants for the input gradient of a column-stride-2 conv, or null where
+ * it does not run: the direct kernels' device and switch, 8-pixel groups of dx rows (W % 8 == 0),
+ * g rows of whole vec4s, a g span of at most 4 vec4s.
+ */
+function directDgradPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): { tm: number; cg: number; off: number; nv: number } | null {
+  if (a.sx !== 2 || !directFits(gpu, geo, a) || geo.W % 8 !== 0 || geo.Wo % 4 !== 0) return null;
+  // pixel j of a lane's 8 (from ix0) takes g column ix0/2 + (j + px - kx*dx)/2 where that divides
+  const lo = Math.floor((a.px - (geo.KW - 1) * a.dx) / 2), hi = Math.floor((7 + a.px) / 2);
+  const off = Math.max(0, Math.ceil(-lo / 4) * 4);
+  const nv = Math.floor((hi + off) / 4) + 1;
+  if (nv > 4 || Math.ceil((geo.N * Math.ceil(geo.H / a.sy) * geo.W) / (8 * WG_DIRECT)) > 65535) return null;
+  return { tm: geo.C <= 8 ? 8 : 16, cg: Math.max(1, Math.min(Math.floor(4 / geo.KW), geo.O)), off, nv };
+}
+
+const WG_DIRECT = 64;
+
+/** dx by conv_direct_dgrad.wgsl: the weight packed once, then one dispatch per row phase. */
+function directDgrad(gpu: WebGpuBackend, plan: { tm: number; cg: number; off: number; nv: number }, g: GpuStorage, w: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
+  const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
+  const { tm, cg, off, nv } = plan;
+  const KS = Math.ceil(O / cg) * KH;
+  const n = C * KS * 4;
+  const wp = gpu.alloc(n);
+  gpu.run({
+    shader: 'conv_util', entry: 'pack_direct', inputs: [w], outputs: [wp],
+    params: utilParams({ n, rows: C, ld: KS, T: 2, NCOL: cg, C: O, KH, KW }),
+    workgroups: grid(Math.ceil(n / 256)),
+  });
+  for (let ry = 0; ry < a.sy; ry++) {
+    const Hq = Math.ceil((H - ry) / a.sy);
+    if (Hq <= 0) continue;
+    const ty = phaseTaps(ry, a.py, a.dy, a.sy, KH);
+    gpu.run({
+      shader: 'conv_direct_dgrad',
+      constants: {
+        KH, KW, SY: a.sy, SX: a.sx, PY: a.py, PX: a.px, DY: a.dy, DX: a.dx, CG: cg, OFF: off, NV: nv, TM: tm, WG: WG_DIRECT,
+        NKY: ty.n, KY0: ty.k0, STY: ty.step, OFFY0: ty.off0, DOFFY: ty.dOff,
+      },
+      inputs: [g, wp], outputs: [out],
+      params: [N, O, Ho, Wo, C, H, W, KS, Hq, ry, 0, 0].map(u32),
+      workgroups: [Math.ceil((N * Hq * W) / (8 * WG_DIRECT)), Math.ceil(C / tm), 1],
+    });
+  }
+  gpu.release(wp);
+}
+
 function dgradGpu(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
   if (useCol2im(C) && col2imFits(gpu, geo)) { dgradCol2im(gpu, g, w, out, geo, a); return; }
@@ -396,6 +446,8 @@ function dgradGpu(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuStor
     const plan = directPlan(gpu, tg, t);
     if (plan) { directConv(gpu, plan, g, w, null, out, tg, t, true); return; }
   }
+  const strided = directDgradPlan(gpu, geo, a);
+  if (strided) { directDgrad(gpu, strided, g, w, out, geo, a); return; }
   const C4 = round4(C);
   const wD = packWeight(gpu, w, O * KH * KW, C4, KH * KW, C);
   const kernel = convKernelFor(gpu, C);
