@@ -147,13 +147,13 @@ describe('conv kernel variants match the CPU reference (forward, input gradient,
 // (but 1x1's: the GEMM is faster there).
 // `dgrad`: its stride-1 input gradient runs the same kernel with the flipped, transposed weight
 // (from 5 input channels: with at most 4 the input gradient goes through col2im).
-const DIRECT: (Shape & { dgrad: boolean; strided?: true; wgrad?: false; split?: boolean })[] = [
+const DIRECT: (Shape & { dgrad: boolean; strided?: true; map?: true; wgrad?: false; split?: boolean })[] = [
   { name: '8 pixels per lane, O=20', x: [2, 5, 8, 16], w: [20, 5, 3, 3], o: { padding: 1 }, dgrad: true },
   { name: '1x1, 4 channels per step', x: [3, 6, 12, 12], w: [9, 6, 1, 1], o: {}, dgrad: true, wgrad: false },
   { name: 'stride 2', x: [2, 4, 16, 16], w: [8, 4, 3, 3], o: { stride: 2, padding: 1 }, dgrad: false },
   { name: 'dilation 2', x: [1, 5, 8, 8], w: [4, 5, 3, 3], o: { padding: 2, dilation: 2 }, dgrad: true },
   { name: '2x3 kernel, padding [0,1]', x: [2, 6, 6, 8], w: [4, 6, 2, 3], o: { padding: [0, 1] }, dgrad: true },
-  { name: '4-pixel rows', x: [2, 5, 4, 4], w: [3, 5, 3, 3], o: { padding: 1 }, dgrad: true },
+  { name: '4-pixel rows', x: [2, 5, 6, 12], w: [3, 5, 3, 3], o: { padding: 1 }, dgrad: true },
   { name: 'padding 5', x: [1, 2, 4, 4], w: [2, 2, 3, 3], o: { padding: 5 }, dgrad: false },
   { name: 'weight gradient in 2 splits, one mid-image', x: [5, 3, 20, 24], w: [6, 3, 3, 3], o: { padding: 1 }, dgrad: false, split: true },
   // the strided input gradient (conv_direct_dgrad.wgsl): 12 of 16 channels live, 20 g channels
@@ -164,9 +164,15 @@ const DIRECT: (Shape & { dgrad: boolean; strided?: true; wgrad?: false; split?: 
   { name: 'stride [3,2] input gradient', x: [1, 6, 10, 8], w: [5, 6, 3, 3], o: { stride: [3, 2], padding: 1 }, dgrad: false, strided: true },
   // row taps 3 dilated rows apart: phases of taps {0, 2, 4} and {1, 3}, g rows 3 apart
   { name: 'stride 2 input gradient, 5x2 kernel, dilation [3,2], padding [6,1]', x: [2, 8, 16, 16], w: [4, 8, 5, 2], o: { stride: 2, padding: [6, 1], dilation: [3, 2] }, dgrad: false, strided: true },
+  // maps 4 wide (conv_direct_map.wgsl, forward and stride-1 input gradient): 9 images (a partial
+  // subgroup), 10 and 12 channels (partial 8-channel blocks), bias
+  { name: '4x4 maps', x: [9, 12, 4, 4], w: [10, 12, 3, 3], o: { padding: 1 }, dgrad: true, map: true },
+  // 3 output rows from 4, columns through dilated taps; its input gradient maps 3 rows to 4
+  { name: '4-wide maps, 2x3 kernel, padding [0,2], dilation [1,2]', x: [3, 6, 4, 4], w: [5, 6, 2, 3], o: { padding: [0, 2], dilation: [1, 2] }, dgrad: true, map: true },
+  { name: '2x4 maps', x: [4, 6, 2, 4], w: [5, 6, 3, 3], o: { padding: 1 }, dgrad: true, map: true },
 ];
 
-describe('the direct convolutions (lavapipe: forward, stride-1 and stride-2 input gradients, weight gradient) match the CPU reference', () => {
+describe('the direct convolutions (lavapipe: forward, stride-1 and stride-2 input gradients, weight gradient, 4-wide maps) match the CPU reference', () => {
   const drng = new Random(5);
   for (const s of DIRECT) {
     it(`${s.name}: x${JSON.stringify(s.x)} w${JSON.stringify(s.w)} ${JSON.stringify(s.o)}`, async (ctx) => {
@@ -176,8 +182,9 @@ describe('the direct convolutions (lavapipe: forward, stride-1 and stride-2 inpu
       const ref = await runAll(new CpuBackend(), s, vals);
       const { result: got, report } = await profile(() => runAll(g, s, vals), { backend: g });
       const ran = report.kernels.map((k) => k.key);
-      expect(ran, 'forward').toContain('conv2d > conv_direct');
-      expect(ran.includes('conv2dBackwardInput > conv_direct'), 'input gradient').toBe(s.dgrad);
+      const direct = s.map ? 'conv_direct_map' : 'conv_direct';
+      expect(ran, 'forward').toContain(`conv2d > ${direct}`);
+      expect(ran.includes(`conv2dBackwardInput > ${direct}`), 'input gradient').toBe(s.dgrad);
       expect(ran.includes('conv2dBackwardInput > conv_direct_dgrad'), 'strided input gradient').toBe(s.strided === true);
       expect(ran.includes('conv2dBackwardWeight > conv_direct_wgrad'), 'weight gradient').toBe(s.wgrad !== false);
       expect(ran.includes('conv2dBackwardWeight > conv_util'), 'weight gradient split (and summed)').toBe(s.split === true);

@@ -27,7 +27,9 @@
  * (conv_direct_wgrad.wgsl: 4-pixel groups of a row, 1.23-1.5x), and the input gradient of convs
  * with column stride 2 (conv_direct_dgrad.wgsl: one dispatch per row phase, a lane's 8 pixels hold
  * both column phases, whose taps are constants; width-0.25 ResNet-18's stride-2 shapes at batch 128:
- * 3x3 1.24-2.15x, 1x1 1.4-3x the per-phase GEMM). Kernel geometry is baked into
+ * 3x3 1.24-2.15x, 1x1 1.4-3x the per-phase GEMM). Stride-1 convs of maps 4 wide (ResNet's last
+ * stage on 32x32 inputs) run conv_direct_map.wgsl instead: a lane owns a whole output map, so no
+ * span load is half padding (1.3-1.5x the row kernel there). Kernel geometry is baked into
  * `override` constants. `setConvKernel` forces one GEMM kernel everywhere (tests and benchmarks
  * run every variant); `setConvDirect(false)` keeps the GEMM on the direct kernels' shapes.
  */
@@ -274,7 +276,7 @@ interface DirectTile { readonly tm: number; readonly tp: number; readonly wg: nu
 /**
  * Tried in order, the first that fits the shape wins. Measured on lavapipe (batch 128, width-0.25
  * ResNet-18 shapes): 8 pixels per lane 40-48 GFLOP/s at stride 1, 4 pixels 34-41 (and the only
- * one at stride 2, whose 8-pixel span needs 5 vec4s, or at 4-pixel rows); 32 channels per subgroup
+ * one at stride 2, whose 8-pixel span needs 5 vec4s, or at 4-pixel rows of wider maps); 32 channels per subgroup
  * spills (5-11). With at most 8 output channels a subgroup takes 8, not 16 with half of them
  * clamped duplicates (8 -> 8 channels at 32x32: forward 21 -> 27, input gradient 21 -> 30 GFLOP/s).
  */
@@ -283,9 +285,9 @@ let directOn = true;
 /** Turns the direct kernel off (tests of the implicit GEMM on its shapes, A/B benchmarks) or back on. */
 export function setConvDirect(on: boolean): void { directOn = on; }
 
-interface DirectPlan { tile: DirectTile; cg: number; off: number; nv: number }
+interface DirectPlan { tile: DirectTile; cg: number; off: number; nv: number; map: boolean }
 
-/** Whether this device runs conv_direct.wgsl on the shapes that fit it (unless turned off or a GEMM kernel is forced). */
+/** Whether this device runs the direct kernels (conv_direct*.wgsl) on the shapes that fit them (unless turned off or a GEMM kernel is forced). */
 export const hasConvDirect = (gpu: WebGpuBackend): boolean => gpu.isCpuAdapter && hasSubgroups8(gpu);
 
 /**
@@ -296,12 +298,17 @@ export const hasConvDirect = (gpu: WebGpuBackend): boolean => gpu.isCpuAdapter &
  */
 function directPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): DirectPlan | null {
   if (!directFits(gpu, geo, a)) return null;
+  // maps 4 wide: a whole output map per lane (conv_direct_map.wgsl), one channel per k step; its
+  // workgroup holds 32 or 64 images (a batch of 32 would leave half of 64 lanes idle)
+  if (geo.W === 4 && geo.Wo === 4 && geo.H <= 4 && geo.Ho <= 4 && a.sy === 1 && a.sx === 1) {
+    return { tile: { tm: 8, tp: 16, wg: geo.N <= 32 ? 32 : 64 }, cg: 1, off: 0, nv: 1, map: true };
+  }
   for (const t of DIRECT_TILES) {
     const tile = geo.O <= 8 ? { ...t, tm: 8 } : t;
     if (geo.Wo % tile.tp !== 0) continue;
     const span = spanOf(a, geo.KW, tile.tp);
     if (!span || Math.ceil((geo.N * geo.Ho * geo.Wo) / (tile.tp * tile.wg)) > 65535) continue;
-    return { tile, cg: Math.max(1, Math.min(Math.floor(4 / geo.KW), geo.C)), ...span };
+    return { tile, cg: Math.max(1, Math.min(Math.floor(4 / geo.KW), geo.C)), ...span, map: false };
   }
   return null;
 }
@@ -330,6 +337,17 @@ function directConv(gpu: WebGpuBackend, plan: DirectPlan, x: GpuStorage, w: GpuS
     params: utilParams({ n, rows: O, ld: KS, T: transposed ? 1 : 0, NCOL: cg, C, KH, KW }),
     workgroups: grid(Math.ceil(n / 256)),
   });
+  if (plan.map) {
+    gpu.run({
+      shader: 'conv_direct_map',
+      constants: { KH, KW, PY: a.py, PX: a.px, DY: a.dy, DX: a.dx, H, HO: Ho, WG: tile.wg, HAS_BIAS: +(b !== null) },
+      inputs: [x, wp, b ?? wp], outputs: [out],
+      params: [N, C, O, KS].map(u32),
+      workgroups: [Math.ceil(N / tile.wg), Math.ceil(O / 8), 1],
+    });
+    gpu.release(wp);
+    return;
+  }
   gpu.run({
     shader: 'conv_direct',
     constants: {
