@@ -26,6 +26,9 @@ const trainCases: OpCase[] = [
     inputs: [{ shape: [5000, 3], low: 10, high: 12 }, chan(3, 0.5, 1.5), chan(3)] },
   { name: 'batchNorm train + relu 2-D [3,5,4,4] (vec4 rows)', ops: OPS, fn: (x, g, b) => N.batchNorm(x, g, b, { training: true, relu: true }),
     inputs: [{ shape: [3, 5, 4, 4], low: -2, high: 3 }, chan(5, 0.5, 1.5), chan(5)] },
+  // rows of 48: a part of 32 values and a partial one of 16 (vec4 entries)
+  { name: 'batchNorm train + relu 2-D [3,4,6,8] (rows in two parts)', ops: OPS, fn: (x, g, b) => N.batchNorm(x, g, b, { training: true, relu: true }),
+    inputs: [{ shape: [3, 4, 6, 8], low: -2, high: 3 }, chan(4, 0.5, 1.5), chan(4)] },
   { name: 'batchNorm train + relu 2-D odd [2,3,5,7] no affine', ops: OPS, fn: (x) => N.batchNorm(x, null, null, { training: true, relu: true }),
     inputs: [{ shape: [2, 3, 5, 7] }] },
   { name: 'batchNorm train ResNet-sized [32,64,32,32] (chunks of 256)', ops: OPS, fn: (x, g, b) => train(x, g, b), gradcheck: false, tol: { atol: 1e-4, rtol: 1e-3 },
