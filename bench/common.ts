@@ -48,10 +48,16 @@ export interface BenchArgs {
   convShapes: number[] | null;
   /** Conv section: ResNet-18 width the shapes' channels are scaled by (default 1; the stem keeps 3 inputs). */
   convWidth: number;
+  /** Pretrain section: CIFAR record files' directory, epochs (default 30), ResNet width (default 0.25). */
+  runData: string;
+  runEpochs: number;
+  runWidth: number;
 }
 
-export const BENCH_SECTIONS = ['matmul', 'conv', 'resnet', 'ntxent', 'optim', 'augment', 'methods', 'step'] as const;
+export const BENCH_SECTIONS = ['matmul', 'conv', 'resnet', 'ntxent', 'optim', 'augment', 'methods', 'step', 'pretrain'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
+/** Sections that run only when --only names them (a 30-epoch run takes about an hour here). */
+export const OPT_IN_SECTIONS: readonly BenchSection[] = ['pretrain'];
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const quick = argv.includes('--quick');
@@ -69,6 +75,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const widths = numbers('widths', (n) => n > 0 && Number.isFinite(n), 'positive numbers separated by commas') ?? [0.25, 0.5, 1];
   const convWidth = numbers('conv-width', (n) => n > 0 && Number.isFinite(n), 'a positive number')?.[0] ?? 1;
   const batch = numbers('batch', (n) => Number.isInteger(n) && n > 0, 'a positive integer')?.[0] ?? 256;
+  const runEpochs = numbers('run-epochs', (n) => Number.isInteger(n) && n > 0, 'a positive integer')?.[0] ?? 30;
+  const runWidth = numbers('run-width', (n) => n > 0 && Number.isFinite(n), 'a positive number')?.[0] ?? 0.25;
   return {
     quick, variants: argv.includes('--variants'), convVariants: argv.includes('--conv-variants'),
     samples: val('samples') ? Math.max(5, Number(val('samples'))) : 5,
@@ -81,6 +89,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     batch,
     stepSamples: val('step-samples') ? Math.max(1, Number(val('step-samples'))) : 3,
     supervised: !argv.includes('--no-supervised'),
+    runData: val('run-data') ?? '../shared/data/cifar-10-partial',
+    runEpochs,
+    runWidth,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [-- --only=matmul,conv,resnet,ntxent,optim,augment,methods,step (any)] [-- --variants]
+ * `npm run bench [-- --quick] [-- --only=matmul,conv,resnet,ntxent,optim,augment,methods,step,pretrain (any)] [-- --variants]
  * [-- --conv-variants] [-- --samples=N] [-- --conv-samples=N] [-- --conv-shapes=0,4] [-- --conv-width=0.25] [-- --profile]
- * [-- --widths=0.25,0.5,1] [-- --batch=256] [-- --step-samples=3] [-- --no-supervised]`.
+ * [-- --widths=0.25,0.5,1] [-- --batch=256] [-- --step-samples=3] [-- --no-supervised]
+ * [-- --run-data=<dir>] [-- --run-epochs=30] [-- --run-width=0.25]`.
  * Matmul, conv and ResNet sections: this engine against @tensorflow/tfjs-backend-webgpu on the same
  * Dawn adapter in one process, interleaved per sample (other load on the machine hits both alike);
  * matmul also prints the machine's FMA peak the bench assumes and compares with PyTorch. NT-Xent,
@@ -9,6 +10,9 @@
  * bench/torch.ts, /usr/bin/python3), alternating; they say so and report ours alone without torch.
  * Methods section (bench/methods.ts): one training step of each method (SimCLR, MoCo v2, BYOL, AMDIM,
  * CPC v2, YADIM), the first three with the same encoder and batch, and the after-step hooks' share.
+ * Pretrain section (bench/pretrain.ts; only with --only=pretrain): a whole SimCLR run from CIFAR
+ * files (default the shared genuine subset, 30 epochs, width 0.25, batch 256) against the same run
+ * in PyTorch, alternating epoch by epoch.
  * Each section writes bench/results/<section>-<timestamp>.json and <section>-latest.json (matmul:
  * matmul-<timestamp>.json and latest.json). tfjs and torch are loaded only by sections that use them.
  */
@@ -17,7 +21,7 @@ import { cpus as cpus_, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dawnGpuObject } from '../engine/webgpu/device.js';
 import { matmulKernelFor } from '../engine/ops/matmul.js';
-import { gflops, log, median, parseArgs, repsFor, timeCalls, writeResults, type BenchSection } from './common.js';
+import { OPT_IN_SECTIONS, gflops, log, median, parseArgs, repsFor, timeCalls, writeResults, type BenchSection } from './common.js';
 import { createBackend, oursMatmul } from './ours.js';
 import { loadTfjs } from './tfjs.js';
 import { kernelName, measureVariants, type VariantResult } from './variants.js';
@@ -31,6 +35,7 @@ import { benchOptimizers, optimTable } from './optim.js';
 import { benchMethods } from './methods.js';
 import { benchStep, stepTable, type StepCase, type StepRecord } from './step.js';
 import { TorchRef } from './torch.js';
+import { benchPretrainRun, pretrainTable } from './pretrain.js';
 import { formatProfile } from '../engine/webgpu/profiler.js';
 
 const FULL: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [4096, 512, 512]];
@@ -93,7 +98,7 @@ function fmaPeak(): { gflops: number; cores: number; mhz: number; text: string }
 /** The CPU capability line of torch.__config__.show() ("AVX2", "AVX512"). */
 const TORCH_CAPABILITY = (config: string) => /CPU capability usage: (\S+)/.exec(config)?.[1] ?? 'CPU';
 
-const section = (name: BenchSection) => args.only === null || args.only.includes(name);
+const section = (name: BenchSection) => (args.only === null ? !OPT_IN_SECTIONS.includes(name) : args.only.includes(name));
 
 if (section('matmul')) {
   const tfjs = await getTfjs();
@@ -295,6 +300,34 @@ if (section('optim')) {
     result: r,
   });
   log(`wrote ${file} and bench/results/optim-latest.json`);
+}
+
+if (section('pretrain')) {
+  log('');
+  if (!existsSync(args.runData)) {
+    log(`pretrain: no data at ${args.runData} (--run-data=<dir of CIFAR record files>): section skipped`);
+  } else {
+    const { torch, reason } = await TorchRef.start();
+    const threads = Math.min(2, cpus_().length);
+    log(`SimCLR pre-training run, ${args.runEpochs} epochs: ours (train(), as npm run pretrain) vs ${torch ? `PyTorch ${torch.version} at ${threads} threads` : `nothing (PyTorch unavailable: ${reason})`}, alternating epoch by epoch`);
+    const loadBefore = loadavg()[0];
+    const date = new Date().toISOString();
+    const r = await benchPretrainRun(backend, torch, { data: args.runData, epochs: args.runEpochs, width: args.runWidth, batch: args.batch, threads, progress: (m) => log(`  ${m}`) });
+    torch?.close();
+    log('');
+    log(`pre-training run, ${backend.label}, ${date} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
+    for (const l of pretrainTable(r)) log(l);
+    const file = writeResults(dir, 'pretrain', {
+      benchmark: 'a whole SimCLR pre-training run (ResNet-18, LARS, NT-Xent) from CIFAR files: ours (train()) vs the same run in PyTorch CPU',
+      date,
+      adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
+      pytorch: torch ? { version: torch.version, blas: torch.blas } : { unavailable: reason },
+      loadAverage: { before: loadBefore, after: loadavg()[0] },
+      method: 'ours: simclr/train.ts train() with lr 1.0, 2 warm-up epochs, cosine decay, checkpoints every 10 epochs and at the end, the kNN monitor after the last epoch only (its seconds reported apart, ours.knnSec; trainSec = totalSec - knnSec); the first epoch includes reading the data and compiling the pipelines. PyTorch: torch_ref.py run workload, one epoch per call (permutation, full batches, the step workload per batch, constant lr), setup (reading the files, building the model) timed apart and counted in its total. After each of our epochs PyTorch runs one; its time is not counted in ours. oursOverTorch = ours.trainSec / torch.totalSec.',
+      result: r,
+    });
+    log(`wrote ${file} and bench/results/pretrain-latest.json`);
+  }
 }
 
 if (section('methods')) {

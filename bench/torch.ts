@@ -66,7 +66,7 @@ export class TorchRef {
 
   async setThreads(n: number): Promise<void> { await this.call({ op: 'threads', n }); this.threads = n; }
 
-  /** Builds a workload (see torch_ref.py: step, supervised, ntxent, optim, matmul). */
+  /** Builds a workload (see torch_ref.py: step, supervised, ntxent, optim, matmul, run). */
   async setup(workload: string, opts: Record<string, unknown> = {}): Promise<void> { await this.call({ op: 'setup', workload, ...opts }); }
 
   /** Times one call of the current workload (milliseconds, measured inside Python). */

@@ -14,8 +14,12 @@ Workloads mirror the engine's (same shapes, same math):
 - optim: one optimizer step over ResNet-18's parameters with fixed random gradients: SGD
   (momentum, wd; foreach), Adam (foreach), LARS (foreach), EMA (target = m target + (1-m) online).
 - matmul: C = A B, square.
+- run: one epoch of a SimCLR run on CIFAR record files (1 label byte + 3072 pixel bytes each,
+  optionally gzipped): a fresh permutation, full batches only, the step workload per batch (LARS at
+  a constant learning rate); setup reads the files and builds the model.
 Threads: `threads` sets torch.set_num_threads; the bench times both settings and keeps the faster.
 """
+import gzip
 import json
 import sys
 import time
@@ -178,6 +182,14 @@ class Workload:
             self.model = nn.Sequential(self.encoder, head(self.encoder.features))
             self.opt = Lars(list(self.model.named_parameters()))
             self.images = torch.randint(0, 256, (self.batch, 3, 32, 32), dtype=torch.uint8)
+        elif self.kind == 'run':
+            raw = b''.join((gzip.open if f.endswith('.gz') else open)(f, 'rb').read() for f in c['files'])
+            records = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(-1, 3073)
+            self.images = records[:, 1:].reshape(-1, 3, 32, 32).clone()
+            self.batch = c['batch']
+            self.encoder = ResNet18(c['width'])
+            self.model = nn.Sequential(self.encoder, head(self.encoder.features))
+            self.opt = Lars(list(self.model.named_parameters()), lr=1.0)
         elif self.kind == 'supervised':
             self.model = ResNet18(c.get('width', 1.0), 10)
             self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9, foreach=True)
@@ -233,6 +245,15 @@ class Workload:
             mark('read')
             self.opt.step()
             mark('optimizer')
+        elif self.kind == 'run':
+            perm = torch.randperm(self.images.shape[0])
+            for b in range(self.images.shape[0] // self.batch):
+                loss, acc = nt_xent(self.model(augment(self.images[perm[b * self.batch:(b + 1) * self.batch]])))
+                self.opt.zero_grad()
+                loss.backward()
+                float(loss), float(acc)
+                self.opt.step()
+            mark('epoch')
         elif self.kind == 'supervised':
             loss = F.cross_entropy(self.model(self.x), self.y)
             self.opt.zero_grad(set_to_none=True)
