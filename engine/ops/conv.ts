@@ -325,18 +325,28 @@ function spanOf(a: ConvAttrs, KW: number, pixels: number): { off: number; nv: nu
   return nv > 4 ? null : { off, nv };
 }
 
+/**
+ * The weight as the direct kernels read it (conv_util.wgsl pack_direct): [rows, KS, 4] for `rows`
+ * output channels and KS = ceil(cin / cg) * KH steps; T 0 as is, 1 flipped and transposed (the
+ * stride-1 input gradient), 2 transposed (the strided one).
+ */
+function packDirect(gpu: WebGpuBackend, w: GpuStorage, rows: number, KS: number, T: 0 | 1 | 2, cg: number, cin: number, KH: number, KW: number): GpuStorage {
+  const n = rows * KS * 4;
+  const wp = gpu.alloc(n);
+  gpu.run({
+    shader: 'conv_util', entry: 'pack_direct', inputs: [w], outputs: [wp],
+    params: utilParams({ n, rows, ld: KS, T, NCOL: cg, C: cin, KH, KW }),
+    workgroups: grid(Math.ceil(n / 256)),
+  });
+  return wp;
+}
+
 /** out = conv(x, w') by conv_direct.wgsl; `transposed`: w' is the weight [C', O', KH, KW] flipped and transposed. */
 function directConv(gpu: WebGpuBackend, plan: DirectPlan, x: GpuStorage, w: GpuStorage, b: GpuStorage | null, out: GpuStorage, geo: Geo, a: ConvAttrs, transposed: boolean): void {
   const { N, C, H, W, O, KH, KW, Ho, Wo } = geo;
   const { tile, cg, off, nv } = plan;
   const KS = Math.ceil(C / cg) * KH;
-  const n = O * KS * 4;
-  const wp = gpu.alloc(n);
-  gpu.run({
-    shader: 'conv_util', entry: 'pack_direct', inputs: [w], outputs: [wp],
-    params: utilParams({ n, rows: O, ld: KS, T: transposed ? 1 : 0, NCOL: cg, C, KH, KW }),
-    workgroups: grid(Math.ceil(n / 256)),
-  });
+  const wp = packDirect(gpu, w, O, KS, transposed ? 1 : 0, cg, C, KH, KW);
   if (plan.map) {
     gpu.run({
       shader: 'conv_direct_map',
@@ -407,12 +417,16 @@ function dgradCol2im(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuS
   gpu.release(y);
 }
 
+/** conv_direct_dgrad.wgsl's tiling: dx channels per subgroup, g channels per step, span start and length. */
+interface DgradPlan { tm: number; cg: number; off: number; nv: number }
+const WG_DIRECT = 64;
+
 /**
  * conv_direct_dgrad.wgsl's constants for the input gradient of a column-stride-2 conv, or null where
  * it does not run: the direct kernels' device and switch, 8-pixel groups of dx rows (W % 8 == 0),
  * g rows of whole vec4s, a g span of at most 4 vec4s.
  */
-function directDgradPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): { tm: number; cg: number; off: number; nv: number } | null {
+function directDgradPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): DgradPlan | null {
   if (a.sx !== 2 || !directFits(gpu, geo, a) || geo.W % 8 !== 0 || geo.Wo % 4 !== 0) return null;
   // pixel j of a lane's 8 (from ix0) takes g column ix0/2 + (j + px - kx*dx)/2 where that divides
   const lo = Math.floor((a.px - (geo.KW - 1) * a.dx) / 2), hi = Math.floor((7 + a.px) / 2);
@@ -422,20 +436,12 @@ function directDgradPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): { tm: numb
   return { tm: geo.C <= 8 ? 8 : 16, cg: Math.max(1, Math.min(Math.floor(4 / geo.KW), geo.O)), off, nv };
 }
 
-const WG_DIRECT = 64;
-
 /** dx by conv_direct_dgrad.wgsl: the weight packed once, then one dispatch per row phase. */
-function directDgrad(gpu: WebGpuBackend, plan: { tm: number; cg: number; off: number; nv: number }, g: GpuStorage, w: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
+function directDgrad(gpu: WebGpuBackend, plan: DgradPlan, g: GpuStorage, w: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
   const { tm, cg, off, nv } = plan;
   const KS = Math.ceil(O / cg) * KH;
-  const n = C * KS * 4;
-  const wp = gpu.alloc(n);
-  gpu.run({
-    shader: 'conv_util', entry: 'pack_direct', inputs: [w], outputs: [wp],
-    params: utilParams({ n, rows: C, ld: KS, T: 2, NCOL: cg, C: O, KH, KW }),
-    workgroups: grid(Math.ceil(n / 256)),
-  });
+  const wp = packDirect(gpu, w, C, KS, 2, cg, O, KH, KW);
   for (let ry = 0; ry < a.sy; ry++) {
     const Hq = Math.ceil((H - ry) / a.sy);
     if (Hq <= 0) continue;
