@@ -58,6 +58,15 @@ const WAIT = 'sleep' as const;
 
 const loadBefore = loadavg()[0];
 const backend = await createBackend({ wait: WAIT });
+/** What every section's JSON records of the adapter (tfjs's too where the section ran it). */
+const adapterRecord = (tfjsAdapter?: unknown) => ({
+  ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, ...(tfjsAdapter === undefined ? {} : { tfjs: tfjsAdapter }),
+});
+/** PyTorch's version and BLAS (with its build config where asked), or why it is unavailable. */
+const torchRecord = (torch: TorchRef | null, reason: string, withConfig = false) =>
+  (torch ? { version: torch.version, blas: torch.blas, ...(withConfig ? { config: torch.config } : {}) } : { unavailable: reason });
+/** The 1-minute load average before a section and now: other processes share these cores. */
+const loadRecord = (before: number) => ({ before, after: loadavg()[0] });
 const kernel = kernelName(matmulKernelFor(backend));
 log(`adapter: ${backend.label}${backend.isCpuAdapter ? ' (CPU adapter)' : ''}`);
 log(`our kernel on this device: ${kernel}`);
@@ -167,14 +176,13 @@ if (section('matmul')) {
   const out = {
     benchmark: 'matmul f32',
     date,
-    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, tfjs: tfjs.adapter },
+    adapter: adapterRecord(tfjs.adapter),
     ourKernel: kernel,
     fmaPeak: peak,
-    pytorch: torch ? { version: torch.version, blas: torch.blas } : { unavailable: torchReason },
+    pytorch: torchRecord(torch, torchReason),
     waitStrategyUsed: WAIT,
     quick: args.quick,
-    /** 1-minute load average before and after: other processes share these cores. */
-    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    loadAverage: loadRecord(loadBefore),
     samples: args.samples,
     method: 'per size: one warm-up call each, then samples alternating ours/tfjs; a sample records calls back to back and waits for the queue (ours: backend.sync(); tfjs: submit its encoder, then queue.onSubmittedWorkDone()); ms = median per call',
     results: records,
@@ -205,13 +213,13 @@ if (section('conv')) {
   const out = {
     benchmark: `conv2d f32 (CIFAR-stem ResNet-18 conv shapes, width ${args.convWidth})`,
     date,
-    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, tfjs: tfjs.adapter },
+    adapter: adapterRecord(tfjs.adapter),
     ourKernel: convKernel,
     batch: N,
     width: args.convWidth,
     shapes: shapes.map(shapeName),
     quick: args.quick,
-    loadAverage: { before: loadConv, after: loadavg()[0] },
+    loadAverage: loadRecord(loadConv),
     samples: args.convSamples,
     method: 'per shape and kernel: one warm-up call each, then samples alternating ours/tfjs; a sample records calls back to back and waits for the queue; ms = median per call; GFLOP/s = 2*N*O*Ho*Wo*C*KH*KW / time for each of the three kernels. Ours: NCHW conv2d / conv2dBackwardInput / conv2dBackwardWeight. tfjs: NHWC tf.conv2d and the Conv2DBackpropInput / Conv2DBackpropFilter kernels via engine().runKernel.',
     results: convRecords,
@@ -240,8 +248,8 @@ if (section('resnet')) {
   const out = {
     benchmark: 'ResNet-18 (CIFAR stem) training step',
     date,
-    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, tfjs: tfjs.adapter },
-    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    adapter: adapterRecord(tfjs.adapter),
+    loadAverage: loadRecord(loadBefore),
     method: 'one warm-up step each, then steps alternating ours/tfjs; a step = forward (BN in training mode), mean cross-entropy, backward, SGD update, then wait for the queue. Ours NCHW with momentum SGD; tfjs NHWC with tf.variableGrads and plain SGD. ratio = tfjs seconds / ours seconds.',
     result: r,
   };
@@ -268,10 +276,10 @@ if (section('ntxent')) {
   const file = writeResults(dir, 'ntxent', {
     benchmark: 'NT-Xent forward + backward (chunked kernels vs materialized logits vs PyTorch)',
     date,
-    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
-    pytorch: torch ? { version: torch.version, blas: torch.blas } : { unavailable: reason },
+    adapter: adapterRecord(),
+    pytorch: torchRecord(torch, reason),
     limits: { maxStorageBufferBindingSize: backend.device.limits.maxStorageBufferBindingSize, maxBufferSize: backend.device.limits.maxBufferSize },
-    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    loadAverage: loadRecord(loadBefore),
     method: 'z = randn [2N, d] with requiresGrad; a call = loss forward, backward(loss) to dz, then backend.sync(); ms = median of the timed calls after one warm-up call each, ours, naive and PyTorch alternating. Ours: ntXent(z, {temperature}) (chunks of anchor rows: matmul kernel, then the stats / weights kernels; no 2N x 2N buffer). Naive: zhat = z * rsqrt(max(sum(z^2), 1e-12)), logits = matmul(zhat, transpose(zhat)) / tau + (-1e9 on the diagonal, built on the device from arange/equal), crossEntropy(logits, positive index). PyTorch: the same composition (F.normalize, z @ z.T / tau, masked_fill of the diagonal, cross_entropy, backward), its faster thread count (1 or 2). peakBytes = max over the calls of (backend.memory().liveBytes sampled after every alloc) - liveBytes before the call; live bytes count pool size classes, and include dz and the loss.',
     results: records,
   });
@@ -293,9 +301,9 @@ if (section('optim')) {
   const file = writeResults(dir, 'optim', {
     benchmark: 'optimizer steps (SGD, LARS, Adam, EMA) over ResNet-18 (CIFAR stem) parameters, ours vs PyTorch foreach',
     date,
-    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
-    pytorch: torch ? { version: torch.version, blas: torch.blas } : { unavailable: reason },
-    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    adapter: adapterRecord(),
+    pytorch: torchRecord(torch, reason),
+    loadAverage: loadRecord(loadBefore),
     method: 'every parameter gets one random gradient (randn * 0.01) that stays; a sample = opt.step() then backend.sync(), timed from a drained queue; 2 warm-up steps each (state created, pipelines compiled), then samples alternating ours/PyTorch; ms = median. Ours: one fused dispatch per tensor (LARS: two more for the trust ratio of non-excluded tensors). PyTorch: torch.optim.SGD/Adam(foreach=True), LARS with _foreach ops, EMA with _foreach_mul_/_foreach_add_; its faster thread count. dispatchesPerStep = GPU dispatches recorded by one step.',
     result: r,
   });
@@ -320,9 +328,9 @@ if (section('pretrain')) {
     const file = writeResults(dir, 'pretrain', {
       benchmark: 'a whole SimCLR pre-training run (ResNet-18, LARS, NT-Xent) from CIFAR files: ours (train()) vs the same run in PyTorch CPU',
       date,
-      adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
-      pytorch: torch ? { version: torch.version, blas: torch.blas } : { unavailable: reason },
-      loadAverage: { before: loadBefore, after: loadavg()[0] },
+      adapter: adapterRecord(),
+      pytorch: torchRecord(torch, reason),
+      loadAverage: loadRecord(loadBefore),
       method: 'ours: simclr/train.ts train() with lr 1.0, 2 warm-up epochs, cosine decay, checkpoints every 10 epochs and at the end, the kNN monitor after the last epoch only (its seconds reported apart, ours.knnSec; trainSec = totalSec - knnSec); the first epoch includes reading the data and compiling the pipelines. PyTorch: torch_ref.py run workload, one epoch per call (permutation, full batches, the step workload per batch, constant lr), setup (reading the files, building the model) timed apart and counted in its total. After each of our epochs PyTorch runs one; its time is not counted in ours. oursOverTorch = ours.trainSec / torch.totalSec.',
       result: r,
     });
@@ -339,8 +347,8 @@ if (section('methods')) {
   const out = {
     benchmark: 'one training step per method (simclr/methods/), same encoder and batch',
     date,
-    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
-    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    adapter: adapterRecord(),
+    loadAverage: loadRecord(loadBefore),
     method: 'a sample = one takeStep (the trainer\'s step: loss, backward, one read, optimizer step, after-step hooks) on fixed random views, then backend.sync(); 2 warm-up steps per method, then samples alternating between methods; ms = median. afterStepMs: the after-step hooks alone (EMA, queue write) after a gradient-free forward, then a sync.',
     result: r,
   };
@@ -362,8 +370,8 @@ if (section('augment')) {
   const out = {
     benchmark: 'SimCLR augmentations (two views per image)',
     date,
-    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
-    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    adapter: adapterRecord(),
+    loadAverage: loadRecord(loadBefore),
     method: 'random uint8 RGB images; a sample = augmentBatch (host parameter draw, upload, kernels) + backend.sync(); one warm-up; ms = median; images/s counts source images (two views each)',
     results: records,
   };
@@ -389,9 +397,9 @@ if (section('step')) {
   const save = () => writeResults(dir, 'step', {
     benchmark: 'training steps: SimCLR (ResNet-18 CIFAR stem + head, NT-Xent, LARS) and supervised ResNet-18, ours vs PyTorch CPU',
     date,
-    adapter: { ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter },
-    pytorch: torch ? { version: torch.version, blas: torch.blas, config: torch.config } : { unavailable: reason },
-    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    adapter: adapterRecord(),
+    pytorch: torchRecord(torch, reason, true),
+    loadAverage: loadRecord(loadBefore),
     method: 'per case: one warm-up step each (PyTorch: one at 1 thread and one at 2, then one timed at each; the faster setting is kept), then samples alternating ours/PyTorch. Ours: a step = augmentBatch (uint8 random images, CIFAR augmentations), encoder+head forward, ntXent (tau 0.5), backward, one read of [loss, accuracy], LARS (lr 0.3, momentum 0.9, wd 1e-6), timed from a drained queue to a drained queue. PyTorch: the same step (bench/torch_ref.py: batched augmentation with grid_sample, foreach LARS), timed inside Python. split: one more step with a sync after every phase. ms = median.',
     results: records,
   });

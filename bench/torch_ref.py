@@ -223,6 +223,22 @@ class Workload:
             raise ValueError(self.kind)
         return {}
 
+    def simclr_step(self, images, mark):
+        """One SimCLR step on uint8 images (the step and run workloads); mark(phase) after each phase."""
+        views = augment(images)
+        mark('augment')
+        z = self.model(views)
+        mark('forward')
+        loss, acc = nt_xent(z)
+        mark('loss')
+        self.opt.zero_grad()
+        loss.backward()
+        mark('backward')
+        float(loss), float(acc)
+        mark('read')
+        self.opt.step()
+        mark('optimizer')
+
     def run(self, split=False):
         t = [time.perf_counter()]
         phases = []
@@ -232,27 +248,11 @@ class Workload:
             phases.append(name)
 
         if self.kind == 'step':
-            views = augment(self.images)
-            mark('augment')
-            z = self.model(views)
-            mark('forward')
-            loss, acc = nt_xent(z)
-            mark('loss')
-            self.opt.zero_grad()
-            loss.backward()
-            mark('backward')
-            float(loss), float(acc)
-            mark('read')
-            self.opt.step()
-            mark('optimizer')
+            self.simclr_step(self.images, mark)
         elif self.kind == 'run':
             perm = torch.randperm(self.images.shape[0])
             for b in range(self.images.shape[0] // self.batch):
-                loss, acc = nt_xent(self.model(augment(self.images[perm[b * self.batch:(b + 1) * self.batch]])))
-                self.opt.zero_grad()
-                loss.backward()
-                float(loss), float(acc)
-                self.opt.step()
+                self.simclr_step(self.images[perm[b * self.batch:(b + 1) * self.batch]], lambda _: None)
             mark('epoch')
         elif self.kind == 'supervised':
             loss = F.cross_entropy(self.model(self.x), self.y)
