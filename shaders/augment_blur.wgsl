@@ -1,14 +1,14 @@
 // augment_blur.wgsl: one pass of SimCLR's separable Gaussian blur (simclr/augment.ts).
 // Layout: x and out are f32 [V, C, S, S]; vp holds VIEW_PARAMS f32 parameters per view
 // (lib/augment_view.wgsl; sigma at 13, radius at 14; radius 0 copies). AXIS 0 blurs along rows (x), 1 along columns (y). Reflect
-// padding without edge repeat. One output element per invocation, 1-D grid split over x/y.
-// Bindings: 0 x (read), 1 vp (read), 2 out (read_write), 3 params {c, s, total}.
-#include "grid.wgsl"
+// padding without edge repeat. One output element per invocation,
+// over the per-view grid (lib/augment_view.wgsl).
+// Bindings: 0 x (read), 1 vp (read), 2 out (read_write), 3 params {c, s, per_view}.
 #include "augment_view.wgsl"
 override WG: u32 = 256u;
 override AXIS: u32 = 0u;
 
-struct Params { c: u32, s: u32, total: u32, _p0: u32 }
+struct Params { c: u32, s: u32, per_view: u32, _p0: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> vp: array<f32>;
@@ -16,11 +16,12 @@ struct Params { c: u32, s: u32, total: u32, _p0: u32 }
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(gid: Grid1D) {
-  let i = grid_index(gid);
-  if (i >= p.total) { return; }
+fn main(g: ViewGrid) {
+  let vk = view_item(g);
+  let v = vk.x;
+  if (vk.y >= p.per_view) { return; }
+  let i = v * p.per_view + vk.y;
   let s = p.s;
-  let v = i / (s * s * p.c);
   let b = v * VIEW_PARAMS;
   let r = i32(vp[b + 14u]);
   if (r == 0) { out[i] = x[i]; return; }

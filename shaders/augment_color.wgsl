@@ -1,14 +1,15 @@
 // augment_color.wgsl: SimCLR color jitter (random order) + grayscale (simclr/augment.ts).
 // Layout: x is f32 [V, C, S, S] (the crops), vp VIEW_PARAMS f32 parameters per view
-// (lib/augment_view.wgsl). MODE 0: one view per invocation, writes means[v], the mean luma of the
-// view after the jitter steps that precede contrast (contrast's blend target). MODE 1: one pixel (all channels) per invocation, applies
-// the jitter steps in the view's order (each clipped to [0, 1]) and grayscale, writes out.
-// 1-D grid split over x/y. Hue is a rotation of the YIQ chroma plane (luma-preserving).
-// Bindings: 0 x (read), 1 vp (read), 2 means (read_write), 3 out (read_write), 4 params {c, s, total}.
+// (lib/augment_view.wgsl). Entry `means_main`: one view per invocation (1-D grid split over x/y,
+// p.total = V), writes means[v], the mean luma of the view after the jitter steps that precede
+// contrast (contrast's blend target). Entry `main`: one pixel (all channels) per invocation over
+// the per-view grid (lib/augment_view.wgsl), applies the jitter steps in the view's order (each
+// clipped to [0, 1]) and grayscale, writes out. Hue is a rotation of the YIQ chroma plane
+// (luma-preserving).
+// Bindings: 0 x (read), 1 vp (read), 2 means (read_write), 3 out (read_write), 4 params {c, s, total = V}.
 #include "grid.wgsl"
 #include "augment_view.wgsl"
 override WG: u32 = 256u;
-override MODE: u32 = 0u;
 
 struct Params { c: u32, s: u32, total: u32, _p0: u32 }
 
@@ -57,35 +58,42 @@ fn load(v: u32, k: u32, rgb: bool) -> vec3<f32> {
   return vec3<f32>(x[o]);
 }
 
+// Mean luma per view (one view per invocation), before the steps from contrast on.
 @compute @workgroup_size(WG)
-fn main(gid: Grid1D) {
+fn means_main(gid: Grid1D) {
   let i = grid_index(gid);
   if (i >= p.total) { return; }
   let ss = p.s * p.s;
   let rgb = p.c == 3u;
-  if (MODE == 0u) {
-    let b = i * VIEW_PARAMS;
-    if (vp[b + 5u] < 0.5) { means[i] = 0.0; return; }
-    let order = u32(vp[b + 10u]);
-    var total = 0.0;
-    for (var y = 0u; y < p.s; y++) {
-      var row = 0.0;
-      for (var xx = 0u; xx < p.s; xx++) {
-        var px = load(i, y * p.s + xx, rgb);
-        for (var k = 0u; k < 4u; k++) {
-          let op = (order >> (2u * k)) & 3u;
-          if (op == 1u) { break; }
-          px = step_op(op, px, b, 0.0, rgb);
-        }
-        row += select(px.x, dot(LUMA, px), rgb);
+  let b = i * VIEW_PARAMS;
+  if (vp[b + 5u] < 0.5) { means[i] = 0.0; return; }
+  let order = u32(vp[b + 10u]);
+  var total = 0.0;
+  for (var y = 0u; y < p.s; y++) {
+    var row = 0.0;
+    for (var xx = 0u; xx < p.s; xx++) {
+      var px = load(i, y * p.s + xx, rgb);
+      for (var k = 0u; k < 4u; k++) {
+        let op = (order >> (2u * k)) & 3u;
+        if (op == 1u) { break; }
+        px = step_op(op, px, b, 0.0, rgb);
       }
-      total += row;
+      row += select(px.x, dot(LUMA, px), rgb);
     }
-    means[i] = total / f32(ss);
-    return;
+    total += row;
   }
-  let v = i / ss;
-  let k = i % ss;
+  means[i] = total / f32(ss);
+}
+
+// One pixel (all channels) per invocation, over the per-view grid.
+@compute @workgroup_size(WG)
+fn main(g: ViewGrid) {
+  let vk = view_item(g);
+  let v = vk.x;
+  let k = vk.y;
+  let ss = p.s * p.s;
+  if (k >= ss) { return; }
+  let rgb = p.c == 3u;
   let b = v * VIEW_PARAMS;
   var px = load(v, k, rgb);
   if (vp[b + 5u] > 0.5) {

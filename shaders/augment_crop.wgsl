@@ -1,14 +1,13 @@
 // augment_crop.wgsl: SimCLR random resized crop + horizontal flip (simclr/augment.ts).
 // Layout: src is the uint8 batch N x C x H x W packed 4 bytes per u32 (little-endian); vp holds
 // VIEW_PARAMS f32 parameters per view (lib/augment_view.wgsl: top, left, height, width, flip, ...);
-// out is f32 [V, C, S, S] in [0, 1] (V = 2N, or N with one view per image); view v samples image v mod N. One output element per invocation, 1-D grid split over
-// x/y. Bilinear resampling with align_corners = false, clamped to the crop.
-// Bindings: 0 src (read), 1 vp (read), 2 out (read_write), 3 params {n, c, h, w, s, total}.
-#include "grid.wgsl"
+// out is f32 [V, C, S, S] in [0, 1] (V = 2N, or N with one view per image); view v samples image v mod N. One output element per
+// invocation, over the per-view grid (lib/augment_view.wgsl). Bilinear resampling with align_corners = false, clamped to the crop.
+// Bindings: 0 src (read), 1 vp (read), 2 out (read_write), 3 params {n, c, h, w, s, per_view}.
 #include "augment_view.wgsl"
 override WG: u32 = 256u;
 
-struct Params { n: u32, c: u32, h: u32, w: u32, s: u32, total: u32, _p0: u32, _p1: u32 }
+struct Params { n: u32, c: u32, h: u32, w: u32, s: u32, per_view: u32, _p0: u32, _p1: u32 }
 
 @group(0) @binding(0) var<storage, read> src: array<u32>;
 @group(0) @binding(1) var<storage, read> vp: array<f32>;
@@ -20,15 +19,16 @@ fn byte_at(k: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(gid: Grid1D) {
-  let i = grid_index(gid);
-  if (i >= p.total) { return; }
+fn main(g: ViewGrid) {
+  let vk = view_item(g);
+  let v = vk.x;
+  let k = vk.y;
+  if (k >= p.per_view) { return; }
   let s = p.s;
-  let ox = i % s;
-  let oy = (i / s) % s;
-  let ch = (i / (s * s)) % p.c;
-  let v = i / (s * s * p.c);
-  let img = v % p.n;
+  let ox = k % s;
+  let oy = (k / s) % s;
+  let ch = k / (s * s);
+  let img = select(v, v - p.n, v >= p.n);
   let b = v * VIEW_PARAMS;
   let top = u32(vp[b]);
   let left = u32(vp[b + 1u]);
@@ -49,5 +49,5 @@ fn main(gid: Grid1D) {
   let r1 = base + (top + y1) * p.w + left;
   let a = byte_at(r0 + x0) * (1.0 - lx) + byte_at(r0 + x1) * lx;
   let c = byte_at(r1 + x0) * (1.0 - lx) + byte_at(r1 + x1) * lx;
-  out[i] = a * (1.0 - ly) + c * ly;
+  out[v * p.per_view + k] = a * (1.0 - ly) + c * ly;
 }

@@ -361,6 +361,13 @@ function reflect(i: number, n: number): number {
 
 const WG = 256;
 
+/** lib/augment_view.wgsl's per-view grid: x over a view's `items` (WG per workgroup), y + 65535 z over the V views. */
+function viewGrid(V: number, items: number): [number, number, number] {
+  const MAX = 65535;
+  if (Math.ceil(items / WG) > MAX) throw new ArgumentError('augment', `a view of ${items} values is too large for the device path (at most ${MAX * WG})`);
+  return [Math.ceil(items / WG), Math.min(V, MAX), Math.ceil(V / MAX)];
+}
+
 /** Packs bytes into u32 words (little-endian), padded with zeros. */
 function packBytes(bytes: Uint8Array): Uint32Array {
   const words = new Uint32Array(Math.max(1, Math.ceil(bytes.length / 4)));
@@ -380,14 +387,14 @@ export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Fl
   let crop = backend.alloc(total, 'f32');
   backend.run({
     shader: 'augment_crop', inputs: [src, vp], outputs: [crop],
-    params: [u32(n), u32(C), u32(H), u32(W), u32(S), u32(total)],
-    constants: { WG }, workgroups: grid(Math.ceil(total / WG)),
+    params: [u32(n), u32(C), u32(H), u32(W), u32(S), u32(C * SS)],
+    constants: { WG }, workgroups: viewGrid(V, C * SS),
   });
   if ((pair[0].translateP > 0 && pair[0].translate > 0) || (pair[1].translateP > 0 && pair[1].translate > 0)) {
     const moved = backend.alloc(total, 'f32');
     backend.run({
       shader: 'augment_translate', inputs: [crop, vp], outputs: [moved],
-      params: [u32(C), u32(S), u32(total)], constants: { WG }, workgroups: grid(Math.ceil(total / WG)),
+      params: [u32(C), u32(S), u32(C * SS)], constants: { WG }, workgroups: viewGrid(V, C * SS),
     });
     backend.release(crop);
     crop = moved;
@@ -396,11 +403,11 @@ export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Fl
   const colored = backend.alloc(total, 'f32');
   backend.run({
     shader: 'augment_color', inputs: [crop, vp], outputs: [means, colored],
-    params: [u32(C), u32(S), u32(V)], constants: { WG, MODE: 0 }, workgroups: grid(Math.ceil(V / WG)),
+    entry: 'means_main', params: [u32(C), u32(S), u32(V)], constants: { WG }, workgroups: grid(Math.ceil(V / WG)),
   });
   backend.run({
     shader: 'augment_color', inputs: [crop, vp], outputs: [means, colored],
-    params: [u32(C), u32(S), u32(V * SS)], constants: { WG, MODE: 1 }, workgroups: grid(Math.ceil(V * SS / WG)),
+    params: [u32(C), u32(S), u32(V)], constants: { WG }, workgroups: viewGrid(V, SS),
   });
   let result = colored;
   if (pair[0].blurP > 0 || pair[1].blurP > 0) {
@@ -408,7 +415,7 @@ export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Fl
     for (const [from, to, axis] of [[colored, crop, 0], [crop, colored, 1]] as const) {
       backend.run({
         shader: 'augment_blur', inputs: [from, vp], outputs: [to],
-        params: [u32(C), u32(S), u32(total)], constants: { WG, AXIS: axis }, workgroups: grid(Math.ceil(total / WG)),
+        params: [u32(C), u32(S), u32(C * SS)], constants: { WG, AXIS: axis }, workgroups: viewGrid(V, C * SS),
       });
     }
     result = colored;
@@ -416,7 +423,7 @@ export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Fl
   if (pair[0].solarizeP > 0 || pair[1].solarizeP > 0) {
     backend.run({
       shader: 'augment_solarize', inputs: [vp], outputs: [result],
-      params: [u32(C * SS), u32(total)], constants: { WG }, workgroups: grid(Math.ceil(total / WG)),
+      params: [u32(C * SS)], constants: { WG }, workgroups: viewGrid(V, C * SS),
     });
   }
   backend.release(src);

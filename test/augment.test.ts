@@ -64,6 +64,14 @@ describe('augment: GPU against the CPU reference', () => {
       }
     });
   }
+
+  it('66,000 views: the grid past 65535 views (z) in every per-element kernel (blur, translate, solarize)', async () => {
+    const batch = synthetic(33000, 1, 3, 3, 6);
+    const cfg = imagenetAugment(3, { jitterP: 1, blurP: 1, blurKernel: 3, translate: 1, translateP: 0.5, solarizeP: 0.5 });
+    const params = drawAugmentParams(new Random(13), batch.n, batch.height, batch.width, cfg);
+    const got = await runGpu(batch, params, cfg);
+    expect(maxDiff(got, augmentCpu(batch, params, cfg))).toBeLessThan(1e-5);
+  });
 });
 
 describe('augment: a recipe per view, solarization', () => {
