@@ -8,19 +8,23 @@
 // Bindings: 0 x (read, vec4), 1 g (read, vec4), 2 out (read_write), 3 params.
 // Layouts (NCHW): x [N,C,H,W], g [N,O,Ho,Wo], out [S, O, C*KH*KW] (one dw per split z of the
 // pixels; conv_util.wgsl sum_split adds them).
-// Tiling: the reduction runs over groups of 4 consecutive output pixels of a row, the same for all
-// lanes. Lane l owns one (c,ky) pair of the subgroup's 8 and TN output channels. Per group it loads
-// its input span as NV aligned vec4s (OFF + 3*SX + (KW-1)*DX + 1 elements from the aligned start,
-// OFF = (-PX) mod 4; each vec4 lies wholly inside or outside the row), which hold the 4 pixels of
-// all KW taps of its pair, and g's 4 pixels for each of its channels as one vec4 each. The taps go
-// to all lanes by subgroupBroadcast, so each lane adds 8*KW rows x TN channels x 4 pixels of
-// products per NV + TN loads (the implicit GEMM's scalar gathers: 8 + TN per 128-256).
+// Tiling: the reduction runs over groups of G (4 or 8) consecutive output pixels of a row, the
+// same for all lanes. Lane l owns one (c,ky) pair of the subgroup's 8 and TN output channels. Per
+// group it loads its input span as NV aligned vec4s (OFF + (G-1)*SX + (KW-1)*DX + 1 elements from
+// the aligned start, OFF = (-PX) mod 4; each vec4 lies wholly inside or outside the row), which
+// hold the G pixels of all KW taps of its pair, and g's G pixels for each of its channels as G/4
+// vec4s each. The taps go to all lanes by subgroupBroadcast, so each lane adds 8*KW rows x TN
+// channels x G pixels of products per NV + TN*G/4 loads (the implicit GEMM's scalar gathers: 8 +
+// TN per 128-256), and writes each accumulator once per group: lavapipe blends every write of a
+// loop-carried value with the lane mask, so G = 8 halves that cost (the host picks it at TN <= 2:
+// with TN = 4 the kernel outgrows the registers and runs 6x slower).
 // Grid: x covers O (8*TN per workgroup), y the (c,ky) pairs (8 per workgroup), z the splits of the
-// pixels in ranges of p.split (a multiple of 4).
+// pixels in ranges of p.split (a multiple of G).
 // Requires subgroup size 8 (the host checks).
 enable subgroups;
 
 override TN: u32 = 2u;   // output channels per lane: 1, 2 or 4
+override G: u32 = 4u;    // pixels per group: 4, or 8 (Wo % 8 == 0)
 
 #include "conv_geometry.wgsl"
 #include "conv_span.wgsl"
@@ -59,27 +63,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
   var acc: array<vec4<f32>, 32>; // row (pair i, tap kx) at i * KW + kx, channel j in component j
   for (var i = 0u; i < 32u; i++) { acc[i] = vec4<f32>(0.0); }
 
-  for (var k = kb; k < ke; k += 4u) {
+  for (var k = kb; k < ke; k += G) {
     let iy = i32(oy * SY) - PY + i32(ky * DY);
     let rowok = u32(iy) < p.H;
     let base = i32(ox * SX) - PX - i32(OFF);
     let xs = load_span(i32((n * p.C + c) * HW) + iy * i32(p.W) + base, rowok, span_cols(base));
     let gb = n * p.O * P + oy * p.Wo + ox;
-    var gv: array<vec4<f32>, 4>;
-    for (var j = 0u; j < TN; j++) { gv[j] = g[(gb + gcol[j]) >> 2u]; }
+    var gv: array<vec4<f32>, 8>; // channel j, pixels 4h..4h+3 at j * 2 + h
+    for (var j = 0u; j < TN; j++) {
+      for (var h = 0u; h < G / 4u; h++) { gv[j * 2u + h] = g[((gb + gcol[j]) >> 2u) + h]; }
+    }
     for (var kx = 0u; kx < KW; kx++) {
       let e = OFF + kx * DX;
       let av = bcast8(vec4<f32>(xs[e], xs[e + SX], xs[e + 2u * SX], xs[e + 3u * SX]));
+      var bv: array<vec4<f32>, 8>;
+      if (G == 8u) { bv = bcast8(vec4<f32>(xs[e + 4u * SX], xs[e + 5u * SX], xs[e + 6u * SX], xs[e + 7u * SX])); }
       for (var i = 0u; i < 8u; i++) {
         let r = i * KW + kx;
         for (var j = 0u; j < TN; j++) {
-          // one write of the accumulator per 4 pixels (lavapipe masks every write in a loop)
-          acc[r][j] = fma(av[i].w, gv[j].w, fma(av[i].z, gv[j].z, fma(av[i].y, gv[j].y, fma(av[i].x, gv[j].x, acc[r][j]))));
+          // one write of the accumulator per group (lavapipe masks every write in a loop)
+          var a = fma(av[i].w, gv[2u * j].w, fma(av[i].z, gv[2u * j].z, fma(av[i].y, gv[2u * j].y, fma(av[i].x, gv[2u * j].x, acc[r][j]))));
+          if (G == 8u) {
+            a = fma(bv[i].w, gv[2u * j + 1u].w, fma(bv[i].z, gv[2u * j + 1u].z, fma(bv[i].y, gv[2u * j + 1u].y, fma(bv[i].x, gv[2u * j + 1u].x, a))));
+          }
+          acc[r][j] = a;
         }
       }
     }
     // next group: branch-free carries
-    ox += 4u;
+    ox += G;
     let wx = ox == p.Wo;
     ox = select(ox, 0u, wx);
     oy += u32(wx);

@@ -143,7 +143,8 @@ describe('conv kernel variants match the CPU reference (forward, input gradient,
 // The direct kernels' shapes (rows of whole vec4s): 8 and 4 pixels per lane, ragged output
 // channels and a partial last workgroup, 1x1 with 4 input channels per step (C ragged), stride 2,
 // dilation, a 2x3 kernel with asymmetric padding, 4-pixel rows, padding wider than the kernel, a
-// weight gradient split over workgroups. The weight gradient of each runs conv_direct_wgrad.wgsl
+// weight gradient split over workgroups, weight gradients in 8-pixel groups (dilation 2, the 2x3
+// kernel, the split one, O=13). The weight gradient of each runs conv_direct_wgrad.wgsl
 // (but 1x1's: the GEMM is faster there).
 // `dgrad`: its stride-1 input gradient runs the same kernel with the flipped, transposed weight
 // (from 5 input channels: with at most 4 the input gradient goes through col2im).
@@ -156,6 +157,8 @@ const DIRECT: (Shape & { dgrad: boolean; strided?: true; map?: true; wgrad?: fal
   { name: '4-pixel rows', x: [2, 5, 6, 12], w: [3, 5, 3, 3], o: { padding: 1 }, dgrad: true },
   { name: 'padding 5', x: [1, 2, 4, 4], w: [2, 2, 3, 3], o: { padding: 5 }, dgrad: false },
   { name: 'weight gradient in 2 splits, one mid-image', x: [5, 3, 20, 24], w: [6, 3, 3, 3], o: { padding: 1 }, dgrad: false, split: true },
+  // the weight gradient's 8-pixel groups with 2 channels per lane (13 of 16 live)
+  { name: 'weight gradient, 8-pixel groups, O=13', x: [3, 7, 8, 16], w: [13, 7, 3, 3], o: { padding: 1 }, dgrad: true },
   // the strided input gradient (conv_direct_dgrad.wgsl): 12 of 16 channels live, 20 g channels
   { name: 'stride 2 input gradient, C=12', x: [2, 12, 16, 16], w: [20, 12, 3, 3], o: { stride: 2, padding: 1 }, dgrad: false, strided: true },
   // odd rows and columns take no tap (zeros); 9 g channels in steps of 4 (the last one ragged)
