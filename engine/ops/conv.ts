@@ -345,7 +345,9 @@ function packDirect(gpu: WebGpuBackend, w: GpuStorage, rows: number, KS: number,
 function directConv(gpu: WebGpuBackend, plan: DirectPlan, x: GpuStorage, w: GpuStorage, b: GpuStorage | null, out: GpuStorage, geo: Geo, a: ConvAttrs, transposed: boolean): void {
   const { N, C, H, W, O, KH, KW, Ho, Wo } = geo;
   const { tile, cg, off, nv } = plan;
-  const KS = Math.ceil(C / cg) * KH;
+  // conv_direct.wgsl takes two k steps per iteration: an odd count gets a step of zero weights
+  const steps = Math.ceil(C / cg) * KH;
+  const KS = plan.map ? steps : steps + (steps % 2);
   const wp = packDirect(gpu, w, O, KS, transposed ? 1 : 0, cg, C, KH, KW);
   if (plan.map) {
     gpu.run({
