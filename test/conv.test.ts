@@ -167,12 +167,17 @@ const DIRECT: (Shape & { dgrad: boolean; strided?: true; map?: true; wgrad?: fal
   { name: 'stride [3,2] input gradient', x: [1, 6, 10, 8], w: [5, 6, 3, 3], o: { stride: [3, 2], padding: 1 }, dgrad: false, strided: true },
   // row taps 3 dilated rows apart: phases of taps {0, 2, 4} and {1, 3}, g rows 3 apart
   { name: 'stride 2 input gradient, 5x2 kernel, dilation [3,2], padding [6,1]', x: [2, 8, 16, 16], w: [4, 8, 5, 2], o: { stride: 2, padding: [6, 1], dilation: [3, 2] }, dgrad: false, strided: true },
-  // maps 4 wide (conv_direct_map.wgsl, forward and stride-1 input gradient): 9 images (a partial
-  // subgroup), 10 and 12 channels (partial 8-channel blocks), bias
+  // maps 4 wide (conv_direct_map.wgsl, forward and stride-1 input gradient; conv_direct_map_wgrad.wgsl,
+  // the weight gradient): 9 images (a partial subgroup), 10 and 12 channels (partial 8-channel
+  // blocks), bias
   { name: '4x4 maps', x: [9, 12, 4, 4], w: [10, 12, 3, 3], o: { padding: 1 }, dgrad: true, map: true },
   // 3 output rows from 4, columns through dilated taps; its input gradient maps 3 rows to 4
   { name: '4-wide maps, 2x3 kernel, padding [0,2], dilation [1,2]', x: [3, 6, 4, 4], w: [5, 6, 2, 3], o: { padding: [0, 2], dilation: [1, 2] }, dgrad: true, map: true },
   { name: '2x4 maps', x: [4, 6, 2, 4], w: [5, 6, 3, 3], o: { padding: 1 }, dgrad: true, map: true },
+  // the map weight gradient over 24 images in 3 splits of 8 (then summed)
+  { name: '4x4 maps, weight gradient in 3 splits', x: [24, 6, 4, 4], w: [5, 6, 3, 3], o: { padding: 1 }, dgrad: true, map: true, split: true },
+  // 5 kernel rows: more than the map kernels unroll, so the row kernels run it
+  { name: '4x4 maps, 5x3 kernel', x: [2, 5, 4, 4], w: [4, 5, 5, 3], o: { padding: [2, 1] }, dgrad: true },
 ];
 
 describe('the direct convolutions (lavapipe: forward, stride-1 and stride-2 input gradients, weight gradient, 4-wide maps) match the CPU reference', () => {
@@ -189,7 +194,8 @@ describe('the direct convolutions (lavapipe: forward, stride-1 and stride-2 inpu
       expect(ran, 'forward').toContain(`conv2d > ${direct}`);
       expect(ran.includes(`conv2dBackwardInput > ${direct}`), 'input gradient').toBe(s.dgrad);
       expect(ran.includes('conv2dBackwardInput > conv_direct_dgrad'), 'strided input gradient').toBe(s.strided === true);
-      expect(ran.includes('conv2dBackwardWeight > conv_direct_wgrad'), 'weight gradient').toBe(s.wgrad !== false);
+      expect(ran.includes('conv2dBackwardWeight > conv_direct_wgrad'), 'weight gradient').toBe(s.wgrad !== false && !s.map);
+      expect(ran.includes('conv2dBackwardWeight > conv_direct_map_wgrad'), 'weight gradient over 4-wide maps').toBe(s.map === true);
       expect(ran.includes('conv2dBackwardWeight > conv_util'), 'weight gradient split (and summed)').toBe(s.split === true);
       const [, , Ho, Wo] = outShape(s);
       const K = Math.max(s.x[1] * s.w[2] * s.w[3], s.w[0] * s.w[2] * s.w[3], s.x[0] * Ho * Wo);

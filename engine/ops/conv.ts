@@ -24,12 +24,14 @@
  * are whole vec4s run as a direct convolution instead: each lane owns 4 or 8 pixels of a row and
  * reads its input row span as 16-byte vectors (1.3-2x the implicit GEMM there, most at 16
  * channels); so does the weight gradient of such convs with 2-4 taps per row
- * (conv_direct_wgrad.wgsl: 4-pixel groups of a row, 1.23-1.5x), and the input gradient of convs
+ * (conv_direct_wgrad.wgsl: 4- or 8-pixel groups of a row, 1.23-1.5x), and the input gradient of convs
  * with column stride 2 (conv_direct_dgrad.wgsl: one dispatch per row phase, a lane's 8 pixels hold
  * both column phases, whose taps are constants; width-0.25 ResNet-18's stride-2 shapes at batch 128:
  * 3x3 1.24-2.15x, 1x1 1.4-3x the per-phase GEMM). Stride-1 convs of maps 4 wide (ResNet's last
- * stage on 32x32 inputs) run conv_direct_map.wgsl instead: a lane owns a whole output map, so no
- * span load is half padding (1.3-1.5x the row kernel there). Kernel geometry is baked into
+ * stage on 32x32 inputs, at most 4 kernel rows) run conv_direct_map.wgsl instead: a lane owns a
+ * whole output map, so no span load is half padding (1.3-1.5x the row kernel there); their weight
+ * gradient runs conv_direct_map_wgrad.wgsl (a lane owns an input channel and reduces over images,
+ * whole maps per load: 1.5-1.7x the row kernel). Kernel geometry is baked into
  * `override` constants. `setConvKernel` forces one GEMM kernel everywhere (tests and benchmarks
  * run every variant); `setConvDirect(false)` keeps the GEMM on the direct kernels' shapes.
  */
@@ -300,7 +302,7 @@ function directPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): DirectPlan | nu
   if (!directFits(gpu, geo, a)) return null;
   // maps 4 wide: a whole output map per lane (conv_direct_map.wgsl), one channel per k step; its
   // workgroup holds 32 or 64 images (a batch of 32 would leave half of 64 lanes idle)
-  if (geo.W === 4 && geo.Wo === 4 && geo.H <= 4 && geo.Ho <= 4 && a.sy === 1 && a.sx === 1) {
+  if (mapFits(gpu, geo, a)) {
     return { tile: { tm: 8, tp: 16, wg: geo.N <= 32 ? 32 : 64 }, cg: 1, off: 0, nv: 1, map: true };
   }
   for (const t of DIRECT_TILES) {
@@ -522,8 +524,39 @@ function directWgradPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): { tn: numb
   return gx > 65535 || gy > 65535 ? null : { tn, g, ...span, gx, gy };
 }
 
+/** Whether a conv's maps are 4 wide, so conv_direct_map.wgsl and conv_direct_map_wgrad.wgsl run it. */
+function mapFits(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): boolean {
+  return directFits(gpu, geo, a) && geo.W === 4 && geo.Wo === 4 && geo.H <= 4 && geo.Ho <= 4 && geo.KH <= 4 && a.sy === 1 && a.sx === 1;
+}
+
+/** The weight gradient over 4-wide maps (conv_direct_map_wgrad.wgsl): images split so that tiles x splits fill the device. */
+function mapWgrad(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
+  const { N, C, O, KH, KW, H, Ho } = geo;
+  const tiles = Math.ceil(O / 8) * Math.ceil(C / 8);
+  const splits = Math.max(1, Math.min(Math.ceil(32 / tiles), Math.floor(N / 8), 65535));
+  const split = Math.ceil(N / splits);
+  const S = Math.ceil(N / split);
+  const n = O * C * KH * KW;
+  const dst = S === 1 ? out : gpu.alloc(S * n);
+  gpu.run({
+    shader: 'conv_direct_map_wgrad',
+    constants: { KH, KW, PY: a.py, PX: a.px, DY: a.dy, DX: a.dx, H, HO: Ho },
+    inputs: [x, g], outputs: [dst],
+    params: [N, C, O, split].map(u32),
+    workgroups: [Math.ceil(O / 8), Math.ceil(C / 8), S],
+  });
+  if (S === 1) return;
+  gpu.run({
+    shader: 'conv_util', entry: 'sum_split', inputs: [dst], outputs: [out],
+    params: utilParams({ n, S }),
+    workgroups: grid(Math.ceil(n / 256)),
+  });
+  gpu.release(dst);
+}
+
 function wgradGpu(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
+  if (mapFits(gpu, geo, a) && Math.ceil(O / 8) <= 65535 && Math.ceil(C / 8) <= 65535) { mapWgrad(gpu, x, g, out, geo, a); return; }
   const M = C * KH * KW, K = N * Ho * Wo;
   const direct = directWgradPlan(gpu, geo, a);
   const kernel = convKernelFor(gpu, O, M);
