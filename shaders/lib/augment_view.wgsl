@@ -5,9 +5,9 @@
 // fn reflect_index(j, n) -> i32: reflect padding without repeating the edge (torch's 'reflect'),
 // clamped for tiny images; struct ViewGrid and fn view_item(g) -> vec2<u32> (view v, item k within
 // it): the per-view grid, x over a view's items (WG per workgroup), y + 65535 z over the views
-// (augment.ts viewGrid). The view comes from the workgroup id, so it is uniform: lavapipe then
-// loads the view's parameters once per subgroup (one scalar load and a splat) instead of one
-// load per lane, whose chain of dependent gathers (parameters, then pixels) bound these kernels.
+// (augment.ts viewGrid). The view comes from the workgroup id instead of being divided out of a
+// flat index: augment_crop 27 -> 16 ms for 512 views of 32x32 on lavapipe (whose JIT code still
+// loads the view's parameters per lane, but no longer behind a chain of scalar divides).
 // Needs `override WG: u32`.
 const VIEW_PARAMS: u32 = 20u;
 
