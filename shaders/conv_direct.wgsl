@@ -6,7 +6,7 @@
 // Bindings: 0 x (read, vec4), 1 wp (read, vec4: the packed weight), 2 bias (read), 3 out
 // (read_write, vec4), 4 params.
 // Layouts (NCHW): x [N,C,H,W], out [N,O,Ho,Wo]. wp [O, KS, 4]: per output channel o and k step
-// s = (cg, ky) (cg a group of CG input channels, KS = ceil(C/CG) * KH rounded up to even), the 4 slots hold
+// s = (cg, ky) (cg a group of CG input channels, KS = ceil(C/CG) * KH rounded up to a multiple of STEPS), the 4 slots hold
 // w'[o, cg*CG + cc, ky, kx] at cc*KW + kx (zeros past C and past CG*KW; conv_util.wgsl pack_direct).
 // Tiling: lane l of a subgroup owns TP consecutive output pixels of one row (the same for every
 // output channel) and the subgroup TM output channels; per k step a lane loads its input row span
@@ -14,11 +14,12 @@
 // elements from the aligned start, OFF = (-PX) mod 4) and the weight vec4 of output channel
 // o0 + 8r + l, which subgroupBroadcast hands to every lane. Each 16-byte load feeds TM*TP*KW*CG/NV
 // multiply-adds (the implicit GEMM's scalar gathers feed 32). Column bounds are flags computed once
-// per lane; rows are checked per step. Two k steps per loop iteration (p.KS even; the host pads
-// an odd count with a step of zero weights): each accumulator is then written once per 2*CG*KW
-// taps, and lavapipe blends every write of a loop-carried value with the lane mask (A/B at width-1
-// shapes: 2-6 % faster; three steps outgrow the registers, 3x slower). WG/8 subgroups per
-// workgroup along the pixels.
+// per lane; rows are checked per step. With one channel per step (CG = 1: kernels 3 or more wide)
+// two k steps per loop iteration (STEPS = 2; the host pads an odd count with a step of zero
+// weights): each accumulator is then written once per 2*KW taps, and lavapipe blends every write
+// of a loop-carried value with the lane mask (A/B at width-1 shapes: 2-6 % faster; three steps
+// outgrow the registers, 3x slower, and so do two steps of 4 channels: 1x1 convs 3x slower).
+// WG/8 subgroups per workgroup along the pixels.
 // Grid: x covers the pixels (N*Ho*Wo / (TP * WG)), y the output channels (O / TM).
 // Requires subgroup size 8 made of consecutive local_invocation_index values (the host checks).
 enable subgroups;
@@ -28,6 +29,7 @@ override TM: u32 = 16u;  // output channels per subgroup: 8, 16, 24 or 32
 override TP: u32 = 4u;   // output pixels per lane: 4 or 8
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
+override STEPS: u32 = 2u; // k steps per loop iteration: 2 with one channel per step, else 1
 
 #include "conv_geometry.wgsl"
 #include "conv_span.wgsl"
@@ -93,31 +95,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc: array<vec4<f32>, 64>; // output channel 8r + i, pixels 4q..4q+3 at (8r + i) * NQ + q
   for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
 
-  // two k steps per iteration (p.KS is even: the host pads with a step of zero weights), so each
-  // accumulator is written once per 2*CG*KW taps: lavapipe blends every write of a loop-carried
-  // value with the lane mask (three steps outgrow the registers)
+  // STEPS k steps per iteration (p.KS a multiple: the host pads with a step of zero weights), so
+  // each accumulator is written once per STEPS*CG*KW taps: lavapipe blends every write of a
+  // loop-carried value with the lane mask
   var cg = 0u;
   var ky = 0u;
-  for (var s = 0u; s < p.KS; s += 2u) {
+  for (var s = 0u; s < p.KS; s += STEPS) {
     let xa = taps(cg, ky, ya, xn, HW, base, cols);
     ky++;
     var wrap = ky == KH;
     ky = select(ky, 0u, wrap);
     cg += u32(wrap);
-    let xb = taps(cg, ky, ya, xn, HW, base, cols);
-    ky++;
-    wrap = ky == KH;
-    ky = select(ky, 0u, wrap);
-    cg += u32(wrap);
+    var xb: array<vec4<f32>, 8>;
+    if (STEPS == 2u) {
+      xb = taps(cg, ky, ya, xn, HW, base, cols);
+      ky++;
+      wrap = ky == KH;
+      ky = select(ky, 0u, wrap);
+      cg += u32(wrap);
+    }
     for (var r = 0u; r < RB; r++) {
       let wa = bcast8(wp[wrow[r] + s]);
-      let wb = bcast8(wp[wrow[r] + s + 1u]);
+      var wb: array<vec4<f32>, 8>;
+      if (STEPS == 2u) { wb = bcast8(wp[wrow[r] + s + 1u]); }
       for (var i = 0u; i < 8u; i++) {
         for (var q = 0u; q < NQ; q++) {
           let o = (8u * r + i) * NQ + q;
           var a = acc[o];
           for (var t = 0u; t < CG * KW; t++) { a = fma(vec4<f32>(wa[i][t]), xa[t * NQ + q], a); }
-          for (var t = 0u; t < CG * KW; t++) { a = fma(vec4<f32>(wb[i][t]), xb[t * NQ + q], a); }
+          if (STEPS == 2u) {
+            for (var t = 0u; t < CG * KW; t++) { a = fma(vec4<f32>(wb[i][t]), xb[t * NQ + q], a); }
+          }
           acc[o] = a;
         }
       }

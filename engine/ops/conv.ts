@@ -347,9 +347,11 @@ function packDirect(gpu: WebGpuBackend, w: GpuStorage, rows: number, KS: number,
 function directConv(gpu: WebGpuBackend, plan: DirectPlan, x: GpuStorage, w: GpuStorage, b: GpuStorage | null, out: GpuStorage, geo: Geo, a: ConvAttrs, transposed: boolean): void {
   const { N, C, H, W, O, KH, KW, Ho, Wo } = geo;
   const { tile, cg, off, nv } = plan;
-  // conv_direct.wgsl takes two k steps per iteration: an odd count gets a step of zero weights
+  // conv_direct.wgsl takes two k steps per iteration when a step holds one channel (an odd count
+  // gets a step of zero weights); two steps of 4 channels (1x1 convs) outgrow the registers
+  const perIteration = cg === 1 ? 2 : 1;
   const steps = Math.ceil(C / cg) * KH;
-  const KS = plan.map ? steps : steps + (steps % 2);
+  const KS = plan.map ? steps : Math.ceil(steps / perIteration) * perIteration;
   const wp = packDirect(gpu, w, O, KS, transposed ? 1 : 0, cg, C, KH, KW);
   if (plan.map) {
     gpu.run({
@@ -366,7 +368,7 @@ function directConv(gpu: WebGpuBackend, plan: DirectPlan, x: GpuStorage, w: GpuS
     shader: 'conv_direct',
     constants: {
       KH, KW, SY: a.sy, SX: a.sx, PY: a.py, PX: a.px, DY: a.dy, DX: a.dx, CG: cg, OFF: off, NV: nv,
-      TM: tile.tm, TP: tile.tp, WG: tile.wg, HAS_BIAS: +(b !== null),
+      TM: tile.tm, TP: tile.tp, WG: tile.wg, HAS_BIAS: +(b !== null), STEPS: perIteration,
     },
     inputs: [x, wp, b ?? wp], outputs: [out],
     params: [N, C, H, W, O, Ho, Wo, KS].map(u32),
