@@ -206,6 +206,16 @@ describe('the direct convolutions (lavapipe: forward, stride-1 and stride-2 inpu
       }
     });
   }
+  it('an empty batch: the weight gradient is zeros (4-wide maps and rows)', async (ctx) => {
+    const g = await gpu();
+    ctx.skip(!hasConvDirect(g), `${g.label} runs no direct convolution (a CPU adapter with 8-wide subgroups only)`);
+    for (const hw of [4, 8]) {
+      const dw = conv2dBackwardWeight(tensorOn(g, [], [0, 6, hw, hw]), tensorOn(g, [], [0, 5, hw, hw]), [3, 3], { padding: 1 });
+      expect(dw.shape).toEqual([5, 6, 3, 3]);
+      expect(Array.from(await dw.data()), `${hw}x${hw}`).toEqual(new Array(5 * 6 * 9).fill(0));
+      dw.dispose();
+    }
+  });
   it('setConvDirect(false) keeps the implicit GEMM on its shapes', async () => {
     const g = await gpu();
     const s = DIRECT[0];

@@ -536,8 +536,9 @@ function mapWgrad(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStor
   const { N, C, O, KH, KW, H, Ho } = geo;
   const tiles = Math.ceil(O / 8) * Math.ceil(C / 8);
   const splits = Math.max(1, Math.min(Math.ceil(32 / tiles), Math.floor(N / 8), 65535));
-  const split = Math.ceil(N / splits);
-  const S = Math.ceil(N / split);
+  // an empty batch still runs one split, which writes the zeros
+  const split = Math.max(1, Math.ceil(N / splits));
+  const S = Math.max(1, Math.ceil(N / split));
   const n = O * C * KH * KW;
   const dst = S === 1 ? out : gpu.alloc(S * n);
   gpu.run({
@@ -547,6 +548,11 @@ function mapWgrad(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStor
     params: [N, C, O, split].map(u32),
     workgroups: [Math.ceil(O / 8), Math.ceil(C / 8), S],
   });
+  sumSplits(gpu, dst, out, n, S);
+}
+
+/** out = the sum of dst's S partial weight gradients of n values each (conv_util.wgsl sum_split); releases dst. */
+function sumSplits(gpu: WebGpuBackend, dst: GpuStorage, out: GpuStorage, n: number, S: number): void {
   if (S === 1) return;
   gpu.run({
     shader: 'conv_util', entry: 'sum_split', inputs: [dst], outputs: [out],
@@ -581,13 +587,7 @@ function wgradGpu(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStor
       checkY: a.py > 0, checkX: a.px > 0, vecB: (Ho * Wo) % 4 === 0,
     }, x, g, null, dst);
   }
-  if (splits === 1) return;
-  gpu.run({
-    shader: 'conv_util', entry: 'sum_split', inputs: [dst], outputs: [out],
-    params: utilParams({ n, S: splits }),
-    workgroups: grid(Math.ceil(n / 256)),
-  });
-  gpu.release(dst);
+  sumSplits(gpu, dst, out, n, splits);
 }
 
 // ---- ops ---------------------------------------------------------------------------------------
