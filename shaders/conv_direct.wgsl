@@ -98,22 +98,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // STEPS k steps per iteration (p.KS a multiple: the host pads with a step of zero weights), so
   // each accumulator is written once per STEPS*CG*KW taps: lavapipe blends every write of a
   // loop-carried value with the lane mask
-  var cg = 0u;
-  var ky = 0u;
   for (var s = 0u; s < p.KS; s += STEPS) {
-    let xa = taps(cg, ky, ya, xn, HW, base, cols);
-    ky++;
-    var wrap = ky == KH;
-    ky = select(ky, 0u, wrap);
-    cg += u32(wrap);
+    // step s is (channel group s / KH, kernel row s % KH): KH is a pipeline constant, so no divide
+    let xa = taps(s / KH, s % KH, ya, xn, HW, base, cols);
     var xb: array<vec4<f32>, 8>;
-    if (STEPS == 2u) {
-      xb = taps(cg, ky, ya, xn, HW, base, cols);
-      ky++;
-      wrap = ky == KH;
-      ky = select(ky, 0u, wrap);
-      cg += u32(wrap);
-    }
+    if (STEPS == 2u) { xb = taps((s + 1u) / KH, (s + 1u) % KH, ya, xn, HW, base, cols); }
     for (var r = 0u; r < RB; r++) {
       let wa = bcast8(wp[wrow[r] + s]);
       var wb: array<vec4<f32>, 8>;
