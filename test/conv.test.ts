@@ -21,9 +21,10 @@ import { ArgumentError, ShapeError } from '../engine/errors.js';
 import { hasSubgroups8 } from '../engine/ops/matmul.js';
 import { maxPool2d } from '../engine/ops/pool.js';
 import {
-  CPU_CONV_KERNEL, conv2d, conv2dBackwardInput, conv2dBackwardWeight, convKernelFor, hasConvDirect, setConvDgradPath, setConvDirect, setConvKernel, type Conv2dOptions, type ConvKernel, type DgradPath,
+  CPU_CONV_KERNEL, conv2d, conv2dBackwardInput, conv2dBackwardWeight, convKernelFor, hasConvDirect, setConvDgradPath, setConvDirect, setConvKernel, setConvWinograd, type Conv2dOptions, type ConvKernel, type DgradPath,
 } from '../engine/ops/conv.js';
 import { profile } from '../engine/profile.js';
+import { setWinogradChunkBytes } from '../engine/ops/winograd.js';
 import { decodeSafetensors } from '../nn/safetensors.js';
 import type { Backend } from '../engine/backend.js';
 import type { Tensor } from '../engine/tensor.js';
@@ -48,7 +49,7 @@ const SHAPES: Shape[] = [
 ];
 const RAGGED = SHAPES[3], SPLIT = SHAPES[4];
 
-afterEach(() => { setConvKernel(null); setConvDgradPath('auto'); setConvDirect(true); });
+afterEach(() => { setConvKernel(null); setConvDgradPath('auto'); setConvDirect(true); setConvWinograd(true); setWinogradChunkBytes(null); });
 
 const outHW = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 const two = (v: number | [number, number] | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v);
@@ -223,6 +224,54 @@ describe('the direct convolutions (lavapipe: forward, stride-1 and stride-2 inpu
     const vals = [s.x, s.w, [s.w[0]], outShape(s)].map((shape) => makeValues({ shape }, drng));
     const { report } = await profile(() => runAll(g, s, vals), { backend: g });
     expect(report.kernels.map((k) => k.key).filter((k) => k.includes('conv_direct'))).toEqual([]);
+  });
+});
+
+// Winograd F(4x4, 3x3): tiles past the map's edge (7x10, 9x6 maps), padding 0 / 1 / 2, bias, more
+// output than input channels and back, and chunks of 1-2 images (the chunk size overridden so
+// that small inputs cross chunk boundaries; the last chunk smaller, its tile count padded).
+interface WinogradCase { name: string; x: number[]; w: number[]; pad: number; chunk?: number }
+const WINOGRAD: WinogradCase[] = [
+  { name: 'ragged tiles', x: [2, 64, 7, 10], w: [64, 64, 3, 3], pad: 1 },
+  { name: 'no padding, O > C', x: [1, 64, 9, 6], w: [72, 64, 3, 3], pad: 0 },
+  { name: 'padding 2, C > O', x: [1, 80, 6, 5], w: [64, 80, 3, 3], pad: 2 },
+  { name: 'chunks of one image', x: [3, 64, 4, 4], w: [64, 64, 3, 3], pad: 1, chunk: 36 * 64 * 4 },
+  { name: 'chunks of two images, the last of one', x: [5, 64, 6, 6], w: [64, 64, 3, 3], pad: 1, chunk: 36 * 64 * 4 * 4 * 2 },
+];
+
+describe('Winograd F(4x4, 3x3) convolution (lavapipe: forward and input gradient of stride-1 3x3 convs, 64+ channels) matches the CPU reference', () => {
+  const wrng = new Random(9);
+  for (const c of WINOGRAD) {
+    it(`${c.name}: x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} padding ${c.pad}`, async (ctx) => {
+      const g = await gpu();
+      ctx.skip(!hasConvDirect(g), `${g.label} runs no Winograd convolution (a CPU adapter with 8-wide subgroups only)`);
+      const s: Shape = { name: c.name, x: c.x, w: c.w, o: { padding: c.pad } };
+      const vals = [s.x, s.w, [s.w[0]], outShape(s)].map((shape) => makeValues({ shape }, wrng));
+      const ref = await runAll(new CpuBackend(), s, vals);
+      setWinogradChunkBytes(c.chunk ?? null);
+      const { result: got, report } = await profile(() => runAll(g, s, vals), { backend: g });
+      const ran = report.kernels.map((k) => k.key);
+      expect(ran, 'forward').toContain('conv2d > winograd_output');
+      expect(ran, 'input gradient').toContain('conv2dBackwardInput > winograd_output');
+      const chunks = c.chunk ? Math.ceil(c.x[0] / Math.floor(c.chunk / (36 * Math.max(c.x[1], c.w[0]) * Math.ceil(outShape(s)[2] / 4) * Math.ceil(outShape(s)[3] / 4) * 4))) : 1;
+      expect(report.kernels.find((k) => k.key === 'conv2d > winograd_output')?.dispatches, 'chunks').toBe(chunks);
+      // the transforms scale values by up to 80 (A) and 1/24 (G): rounding about 2e-5 of the
+      // output's spread, against about 1e-6 for the direct kernels
+      const K = c.x[1] * 9;
+      for (const [j, what] of ['forward', 'input gradient', 'weight gradient'].entries()) {
+        expect(got.shapes[j], what).toEqual(ref.shapes[j]);
+        try { expectClose(got.data[j], ref.data[j], { atol: 1e-5 * Math.sqrt(K), rtol: 1e-4 }); }
+        catch (e) { throw new Error(`${s.name}: ${what}: ${(e as Error).message}`); }
+      }
+    });
+  }
+  it('setConvWinograd(false) keeps the direct kernels on its shapes', async () => {
+    const g = await gpu();
+    const s: Shape = { name: 'off', x: WINOGRAD[0].x, w: WINOGRAD[0].w, o: { padding: 1 } };
+    setConvWinograd(false);
+    const vals = [s.x, s.w, [s.w[0]], outShape(s)].map((shape) => makeValues({ shape }, wrng));
+    const { report } = await profile(() => runAll(g, s, vals), { backend: g });
+    expect(report.kernels.map((k) => k.key).filter((k) => k.includes('winograd'))).toEqual([]);
   });
 });
 

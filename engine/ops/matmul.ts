@@ -172,6 +172,16 @@ export function matmulRowsGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, 
   matmulGpu(gpu, a, b, out, { M, K, N, batch: [], batchedA: false, batchedB: false }, attrs, matmulKernelFor(gpu), bases);
 }
 
+/**
+ * Records out[b] = A[b] B[b] for `batch` stacked [M,K] and [K,N] operands (out [batch,M,N]) with
+ * `kernel`, by default the device's: for ops built on batched products of their own buffers
+ * (the Winograd convolution's 36 GEMMs).
+ */
+export function matmulBatchedGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, out: GpuStorage,
+  batch: number, M: number, K: number, N: number, kernel: MatmulKernel = matmulKernelFor(gpu)): void {
+  matmulGpu(gpu, a, b, out, { M, K, N, batch: [batch], batchedA: true, batchedB: true }, { transA: false, transB: false }, kernel);
+}
+
 /** Records the matmul kernel for op(A) op(B) into `out`. */
 function matmulGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, out: GpuStorage, d: Dims, t: MatmulAttrs, kernel: MatmulKernel,
   bases = { a: 0, c: 0 }): void {

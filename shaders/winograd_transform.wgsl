@@ -1,0 +1,103 @@
+// winograd_transform.wgsl: the two input transforms of a Winograd F(4x4, 3x3) convolution
+// (Lavin & Gray 2016): stride 1, 3x3 kernel, no dilation. A 4x4 block of output pixels (a tile)
+// is A^T [(G g G^T) . (B^T d B)] A over the 6x6 input patch d under it and each 3x3 kernel g, so
+// the 36 multiplies per (tile, input channel, output channel) replace direct convolution's 144;
+// the sum over input channels of the 36 elementwise products is 36 GEMMs (done by matmul).
+// Bindings: 0 src (read), 1 dst (read_write), 2 params. One invocation per output element's
+// column: grid x over the columns (WG per workgroup), y over the rows.
+// input_tiles: src x [N, C, H, W] (images n0.. of a chunk), dst V [36, C, PP]: V[xi, c, t] =
+//   (B^T d B)[xi / 6, xi % 6] for tile t = (n - n0) * TT + ty * TW + tx, whose patch starts at row
+//   4*ty - py, column 4*tx - px (zeros outside the image; tiles P..PP-1, the GEMM's padding, zero).
+// weight_tiles: src w [O, C, 3, 3], dst U [36, O, C]: U[xi, o, c] = (G w[o, c] G^T)[xi / 6, xi % 6];
+//   with FLIP the weight of the input gradient (a conv with the kernel flipped and its in and out
+//   channels swapped): U[xi, c, o] from w[o, c, 2 - ky, 2 - kx], i.e. O and C name the flipped
+//   weight's output and input channels and src is [C, O, 3, 3].
+override WG: u32 = 64u;
+override FLIP: bool = false;
+
+struct Params {
+  n0: u32, C: u32, H: u32, W: u32,
+  TW: u32, TT: u32, P: u32, PP: u32,
+  O: u32, py: i32, px: i32, _p0: u32,
+}
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+// B^T v for one 6-vector (rows of B^T: [4,0,-5,0,1,0], [0,-4,-4,1,1,0], [0,4,-4,-1,1,0],
+// [0,-2,-1,2,1,0], [0,2,-1,-2,1,0], [0,4,0,-5,0,1])
+fn bt6(v: array<f32, 6>) -> array<f32, 6> {
+  let a = v[4] - 4.0 * v[2];
+  let b = v[3] - 4.0 * v[1];
+  let c = v[4] - v[2];
+  let d = 2.0 * (v[3] - v[1]);
+  return array<f32, 6>(4.0 * v[0] - 5.0 * v[2] + v[4], a + b, a - b, c + d, c - d, 4.0 * v[1] - 5.0 * v[3] + v[5]);
+}
+
+// G v for one 3-vector (rows of G: [1/4,0,0], [-1/6,-1/6,-1/6], [-1/6,1/6,-1/6],
+// [1/24,1/12,1/6], [1/24,-1/12,1/6], [0,0,1])
+fn g3(v: array<f32, 3>) -> array<f32, 6> {
+  let s = -(v[0] + v[2]) / 6.0;
+  let t = v[1] / 6.0;
+  let u = v[0] / 24.0 + v[2] / 6.0;
+  let w = v[1] / 12.0;
+  return array<f32, 6>(v[0] / 4.0, s - t, s + t, u + w, u - w, v[2]);
+}
+
+@compute @workgroup_size(WG)
+fn input_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
+  let t = id.x;
+  let c = id.y;
+  if (t >= p.PP) { return; }
+  let CP = p.C * p.PP;
+  let o = c * p.PP + t;
+  if (t >= p.P) {
+    for (var xi = 0u; xi < 36u; xi++) { dst[xi * CP + o] = 0.0; }
+    return;
+  }
+  let n = p.n0 + t / p.TT;
+  let r = t % p.TT;
+  let y0 = i32(r / p.TW) * 4 - p.py;
+  let x0 = i32(r % p.TW) * 4 - p.px;
+  let base = (n * p.C + c) * p.H * p.W;
+  // rows of B^T d, then (B^T d) B row by row
+  var cols: array<array<f32, 6>, 6>; // cols[j] = column j of d, then of B^T d
+  for (var i = 0; i < 6; i++) {
+    let iy = y0 + i;
+    for (var j = 0; j < 6; j++) {
+      let ix = x0 + j;
+      var v = 0.0;
+      if (u32(iy) < p.H && u32(ix) < p.W) { v = src[base + u32(iy) * p.W + u32(ix)]; }
+      cols[j][i] = v;
+    }
+  }
+  for (var j = 0; j < 6; j++) { cols[j] = bt6(cols[j]); }
+  for (var i = 0u; i < 6u; i++) {
+    let row = bt6(array<f32, 6>(cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i]));
+    for (var j = 0u; j < 6u; j++) { dst[(i * 6u + j) * CP + o] = row[j]; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn weight_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
+  let c = id.x;
+  let o = id.y;
+  if (c >= p.C) { return; }
+  var g: array<array<f32, 3>, 3>; // g[kx] = column kx of the kernel
+  for (var ky = 0u; ky < 3u; ky++) {
+    for (var kx = 0u; kx < 3u; kx++) {
+      if (FLIP) { g[kx][ky] = src[((c * p.O + o) * 3u + 2u - ky) * 3u + 2u - kx]; }
+      else { g[kx][ky] = src[((o * p.C + c) * 3u + ky) * 3u + kx]; }
+    }
+  }
+  // G g: three columns of 6, then each of its 6 rows times G^T
+  let a = g3(g[0]);
+  let b = g3(g[1]);
+  let d = g3(g[2]);
+  let OC = p.O * p.C;
+  for (var i = 0u; i < 6u; i++) {
+    let row = g3(array<f32, 3>(a[i], b[i], d[i]));
+    for (var j = 0u; j < 6u; j++) { dst[(i * 6u + j) * OC + o * p.C + c] = row[j]; }
+  }
+}
