@@ -1,4 +1,4 @@
-// winograd_transform.wgsl: the two input transforms of a Winograd F(4x4, 3x3) convolution
+// winograd_transform.wgsl: the tile transforms of a Winograd F(4x4, 3x3) convolution
 // (Lavin & Gray 2016): stride 1, 3x3 kernel, no dilation. A 4x4 block of output pixels (a tile)
 // is A^T [(G g G^T) . (B^T d B)] A over the 6x6 input patch d under it and each 3x3 kernel g, so
 // the 36 multiplies per (tile, input channel, output channel) replace direct convolution's 144;
@@ -12,8 +12,15 @@
 //   with FLIP the weight of the input gradient (a conv with the kernel flipped and its in and out
 //   channels swapped): U[xi, c, o] from w[o, c, 2 - ky, 2 - kx], i.e. O and C name the flipped
 //   weight's output and input channels and src is [C, O, 3, 3].
+// The weight gradient is the adjoint: dw[o, c] = G^T (sum over tiles t of Z[o, t] . V[c, t]) G
+// with Z = A dy A^T, the sum 36 GEMMs S[xi] = Z[xi] V[xi]^T per chunk of images.
+// grad_tiles: src dy [N, C, H, W] (here C, H, W name dy's channels and size), dst Z [36, C, PP]:
+//   Z[xi, c, t] = (A d A^T)[xi / 6, xi % 6] for the 4x4 block d of tile t (zeros past the map).
+// weight_grad: src S [36, O, C] (one chunk's sums), dst dw [O, C, 3, 3]: dw[o, c] = G^T S[o, c] G,
+//   added to dw unless FIRST (the first chunk writes it).
 override WG: u32 = 64u;
 override FLIP: bool = false;
+override FIRST: bool = true;
 
 struct Params {
   n0: u32, C: u32, H: u32, W: u32,
@@ -99,5 +106,74 @@ fn weight_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
   for (var i = 0u; i < 6u; i++) {
     let row = g3(array<f32, 3>(a[i], b[i], d[i]));
     for (var j = 0u; j < 6u; j++) { dst[(i * 6u + j) * OC + o * p.C + c] = row[j]; }
+  }
+}
+
+// A v for one 4-vector (rows of A: [1,0,0,0], [1,1,1,1], [1,-1,1,-1], [1,2,4,8], [1,-2,4,-8], [0,0,0,1])
+fn a4(v: array<f32, 4>) -> array<f32, 6> {
+  let e = v[0] + v[2];
+  let o = v[1] + v[3];
+  let e4 = v[0] + 4.0 * v[2];
+  let o4 = 2.0 * v[1] + 8.0 * v[3];
+  return array<f32, 6>(v[0], e + o, e - o, e4 + o4, e4 - o4, v[3]);
+}
+
+// G^T v for one 6-vector (rows of G^T: [1/4,-1/6,-1/6,1/24,1/24,0], [0,-1/6,1/6,1/12,-1/12,0],
+// [0,-1/6,-1/6,1/6,1/6,1])
+fn gt6(v: array<f32, 6>) -> array<f32, 3> {
+  let s = -(v[1] + v[2]) / 6.0;
+  let t = v[3] + v[4];
+  return array<f32, 3>(v[0] / 4.0 + s + t / 24.0, (v[2] - v[1]) / 6.0 + (v[3] - v[4]) / 12.0, s + t / 6.0 + v[5]);
+}
+
+@compute @workgroup_size(WG)
+fn grad_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
+  let t = id.x;
+  let c = id.y;
+  if (t >= p.PP) { return; }
+  let CP = p.C * p.PP;
+  let o = c * p.PP + t;
+  if (t >= p.P) {
+    for (var xi = 0u; xi < 36u; xi++) { dst[xi * CP + o] = 0.0; }
+    return;
+  }
+  let n = p.n0 + t / p.TT;
+  let r = t % p.TT;
+  let y0 = (r / p.TW) * 4u;
+  let x0 = (r % p.TW) * 4u;
+  let base = (n * p.C + c) * p.H * p.W;
+  var cols: array<array<f32, 6>, 4>; // cols[j] = A times column j of d
+  for (var j = 0u; j < 4u; j++) {
+    var v: array<f32, 4>;
+    for (var i = 0u; i < 4u; i++) {
+      v[i] = 0.0;
+      if (y0 + i < p.H && x0 + j < p.W) { v[i] = src[base + (y0 + i) * p.W + x0 + j]; }
+    }
+    cols[j] = a4(v);
+  }
+  for (var i = 0u; i < 6u; i++) {
+    let row = a4(array<f32, 4>(cols[0][i], cols[1][i], cols[2][i], cols[3][i]));
+    for (var j = 0u; j < 6u; j++) { dst[(i * 6u + j) * CP + o] = row[j]; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn weight_grad(@builtin(global_invocation_id) id: vec3<u32>) {
+  let c = id.x;
+  let o = id.y;
+  if (c >= p.C) { return; }
+  let OC = p.O * p.C;
+  var cols: array<array<f32, 3>, 6>; // cols[j] = G^T times column j of S[o, c]
+  for (var j = 0u; j < 6u; j++) {
+    var v: array<f32, 6>;
+    for (var i = 0u; i < 6u; i++) { v[i] = src[(i * 6u + j) * OC + o * p.C + c]; }
+    cols[j] = gt6(v);
+  }
+  for (var ky = 0u; ky < 3u; ky++) {
+    let row = gt6(array<f32, 6>(cols[0][ky], cols[1][ky], cols[2][ky], cols[3][ky], cols[4][ky], cols[5][ky]));
+    for (var kx = 0u; kx < 3u; kx++) {
+      let k = ((o * p.C + c) * 3u + ky) * 3u + kx;
+      if (FIRST) { dst[k] = row[kx]; } else { dst[k] += row[kx]; }
+    }
   }
 }

@@ -229,17 +229,21 @@ describe('the direct convolutions (lavapipe: forward, stride-1 and stride-2 inpu
 
 // Winograd F(4x4, 3x3): tiles past the map's edge (7x10, 9x6 maps), padding 0 / 1 / 2, bias, more
 // output than input channels and back, and chunks of 1-2 images (the chunk size overridden so
-// that small inputs cross chunk boundaries; the last chunk smaller, its tile count padded).
-interface WinogradCase { name: string; x: number[]; w: number[]; pad: number; chunk?: number }
+// that small inputs cross chunk boundaries; the last chunk smaller, its tile count padded). The
+// weight gradient takes chunks of 128+ tiles: 132 tiles (padded to 136, the reduction over them),
+// and chunks of 4 images (144 tiles) and 1.
+interface WinogradCase { name: string; x: number[]; w: number[]; pad: number; chunk?: number; wgrad?: boolean }
 const WINOGRAD: WinogradCase[] = [
   { name: 'ragged tiles', x: [2, 64, 7, 10], w: [64, 64, 3, 3], pad: 1 },
   { name: 'no padding, O > C', x: [1, 64, 9, 6], w: [72, 64, 3, 3], pad: 0 },
   { name: 'padding 2, C > O', x: [1, 80, 6, 5], w: [64, 80, 3, 3], pad: 2 },
   { name: 'chunks of one image', x: [3, 64, 4, 4], w: [64, 64, 3, 3], pad: 1, chunk: 36 * 64 * 4 },
   { name: 'chunks of two images, the last of one', x: [5, 64, 6, 6], w: [64, 64, 3, 3], pad: 1, chunk: 36 * 64 * 4 * 4 * 2 },
+  { name: 'weight gradient over 132 tiles', x: [1, 64, 48, 42], w: [64, 64, 3, 3], pad: 1, wgrad: true },
+  { name: 'weight gradient in chunks of 4 images and 1', x: [5, 64, 16, 36], w: [64, 64, 3, 3], pad: 1, chunk: 36 * 64 * 144 * 4, wgrad: true },
 ];
 
-describe('Winograd F(4x4, 3x3) convolution (lavapipe: forward and input gradient of stride-1 3x3 convs, 64+ channels) matches the CPU reference', () => {
+describe('Winograd F(4x4, 3x3) convolution (lavapipe: forward, input and weight gradients of stride-1 3x3 convs, 64+ channels) matches the CPU reference', () => {
   const wrng = new Random(9);
   for (const c of WINOGRAD) {
     it(`${c.name}: x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} padding ${c.pad}`, async (ctx) => {
@@ -253,11 +257,14 @@ describe('Winograd F(4x4, 3x3) convolution (lavapipe: forward and input gradient
       const ran = report.kernels.map((k) => k.key);
       expect(ran, 'forward').toContain('conv2d > winograd_output');
       expect(ran, 'input gradient').toContain('conv2dBackwardInput > winograd_output');
+      expect(ran.includes('conv2dBackwardWeight > winograd_transform'), 'weight gradient').toBe(c.wgrad === true);
       const chunks = c.chunk ? Math.ceil(c.x[0] / Math.floor(c.chunk / (36 * Math.max(c.x[1], c.w[0]) * Math.ceil(outShape(s)[2] / 4) * Math.ceil(outShape(s)[3] / 4) * 4))) : 1;
       expect(report.kernels.find((k) => k.key === 'conv2d > winograd_output')?.dispatches, 'chunks').toBe(chunks);
+      // per weight-gradient chunk: input tiles, gradient tiles, dw (+)= G^T S G
+      if (c.wgrad) expect(report.kernels.find((k) => k.key === 'conv2dBackwardWeight > winograd_transform')?.dispatches, 'weight-gradient chunks').toBe(3 * chunks);
       // the transforms scale values by up to 80 (A) and 1/24 (G): rounding about 2e-5 of the
       // output's spread, against about 1e-6 for the direct kernels
-      const K = c.x[1] * 9;
+      const K = Math.max(c.x[1] * 9, c.x[0] * c.x[2] * c.x[3]);
       for (const [j, what] of ['forward', 'input gradient', 'weight gradient'].entries()) {
         expect(got.shapes[j], what).toEqual(ref.shapes[j]);
         try { expectClose(got.data[j], ref.data[j], { atol: 1e-5 * Math.sqrt(K), rtol: 1e-4 }); }

@@ -40,8 +40,8 @@ import { grid, i32, u32, type GpuStorage, type Param, type WebGpuBackend } from 
 import type { Tensor } from '../tensor.js';
 import { defineOp, runOp, type OpDef, type TensorMeta } from './registry.js';
 import { sum } from './reduce.js';
-import { hasSubgroups8, type MatmulKernel } from './matmul.js';
-import { winogradConv, winogradFits, type WinogradGeo } from './winograd.js';
+import { hasSubgroups8 } from './matmul.js';
+import { winogradConv, winogradFits, winogradWgrad, type WinogradGeo } from './winograd.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -383,32 +383,23 @@ let winogradOn = true;
 export function setConvWinograd(on: boolean): void { winogradOn = on; }
 
 /**
- * The Winograd GEMMs' kernel on lavapipe (M = O rows, N = the chunk's tiles): 64 x 128 tiles up to
- * 64 output channels (a 128-row tile would be half clamped duplicates), else 128 x 32 (a map of
- * 4x4 has one tile per image, so a batch of 32 gives 32 columns). [36, O, C] x [C, tiles] on
- * lavapipe: 64 x 64 x 2048 23.5 GFLOP/s (128 x 32: 12.9), 512 x 512 x 32 35.9 (64 x 128: 10.6).
- */
-const winogradGemm = (O: number): MatmulKernel =>
-  O <= 64 ? { kind: 'subgroup', tm: 16, tn: 8, wg: 64, sgn: 2 } : { kind: 'subgroup', tm: 16, tn: 4, wg: 64, sgn: 1 };
-
-/**
  * The Winograd geometry of a conv, or null where the direct or GEMM kernels run it: stride-1
  * undilated 3x3 convs on lavapipe with at least 64 channels on each side. Below that the GEMMs'
  * reduction (C) is too short to pay for the transforms: on lavapipe, against the direct kernels,
  * batch 32: 64 -> 64 at 32x32 1.21x, 128 -> 128 at 16x16 1.50x, 256 -> 256 at 8x8 1.95x, 512 ->
  * 512 at 4x4 1.88x; batch 512: 64 -> 64 at 8x8 1.01x, 32 -> 32 at 16x16 0.60x, 16 -> 16 at 32x32 0.30x.
  */
-function winogradPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs): WinogradGeo | null {
+function winogradPlan(gpu: WebGpuBackend, geo: Geo, a: ConvAttrs, pass: 'conv' | 'wgrad' = 'conv'): WinogradGeo | null {
   if (!winogradOn || forced || !hasConvDirect(gpu)) return null;
   if (geo.KH !== 3 || geo.KW !== 3 || a.sy !== 1 || a.sx !== 1 || a.dy !== 1 || a.dx !== 1) return null;
   if (geo.C < 64 || geo.O < 64) return null;
   const g: WinogradGeo = { N: geo.N, C: geo.C, H: geo.H, W: geo.W, O: geo.O, Ho: geo.Ho, Wo: geo.Wo, py: a.py, px: a.px };
-  return winogradFits(gpu, g) ? g : null;
+  return winogradFits(gpu, g, pass) ? g : null;
 }
 
 function forwardGpu(gpu: WebGpuBackend, x: GpuStorage, w: GpuStorage, b: GpuStorage | null, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
   const wino = winogradPlan(gpu, geo, a);
-  if (wino) { winogradConv(gpu, x, w, b, out, wino, false, winogradGemm(wino.O)); return; }
+  if (wino) { winogradConv(gpu, x, w, b, out, wino, false); return; }
   const plan = directPlan(gpu, geo, a);
   if (plan) { directConv(gpu, plan, x, w, b, out, geo, a, false); return; }
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
@@ -505,7 +496,7 @@ function dgradGpu(gpu: WebGpuBackend, g: GpuStorage, w: GpuStorage, out: GpuStor
     const t: ConvAttrs = { sy: 1, sx: 1, py: a.dy * (KH - 1) - a.py, px: a.dx * (KW - 1) - a.px, dy: a.dy, dx: a.dx };
     const tg: Geo = { N, C: O, H: Ho, W: Wo, O: C, KH, KW, Ho: H, Wo: W };
     const wino = winogradPlan(gpu, tg, t);
-    if (wino) { winogradConv(gpu, g, w, null, out, wino, true, winogradGemm(wino.O)); return; }
+    if (wino) { winogradConv(gpu, g, w, null, out, wino, true); return; }
     const plan = directPlan(gpu, tg, t);
     if (plan) { directConv(gpu, plan, g, w, null, out, tg, t, true); return; }
   }
@@ -597,6 +588,8 @@ function sumSplits(gpu: WebGpuBackend, dst: GpuStorage, out: GpuStorage, n: numb
 
 function wgradGpu(gpu: WebGpuBackend, x: GpuStorage, g: GpuStorage, out: GpuStorage, geo: Geo, a: ConvAttrs): void {
   const { N, C, O, KH, KW, H, W, Ho, Wo } = geo;
+  const wino = winogradPlan(gpu, geo, a, 'wgrad');
+  if (wino) { winogradWgrad(gpu, x, g, out, wino); return; }
   if (mapFits(gpu, geo, a) && Math.ceil(O / 8) <= 65535 && Math.ceil(C / 8) <= 65535) { mapWgrad(gpu, x, g, out, geo, a); return; }
   const M = C * KH * KW, K = N * Ho * Wo;
   const direct = directWgradPlan(gpu, geo, a);
