@@ -31,9 +31,13 @@
  * stage on 32x32 inputs, at most 4 kernel rows) run conv_direct_map.wgsl instead: a lane owns a
  * whole output map, so no span load is half padding (1.3-1.5x the row kernel there); their weight
  * gradient runs conv_direct_map_wgrad.wgsl (a lane owns an input channel and reduces over images,
- * whole maps per load: 1.5-1.7x the row kernel). Kernel geometry is baked into
+ * whole maps per load: 1.5-1.7x the row kernel). Stride-1 undilated 3x3 convs with 64+ channels on
+ * each side run as Winograd F(4x4, 3x3) on lavapipe instead (./winograd.ts: 36 multiplies per 4x4
+ * tile and channel pair instead of 144, through transforms and 36 GEMMs; forward and input gradient
+ * 1.2-2x the direct kernels, the weight gradient 1.8-2.9x where a chunk holds 128+ tiles). Kernel geometry is baked into
  * `override` constants. `setConvKernel` forces one GEMM kernel everywhere (tests and benchmarks
- * run every variant); `setConvDirect(false)` keeps the GEMM on the direct kernels' shapes.
+ * run every variant); `setConvDirect(false)` keeps the GEMM on the direct kernels' shapes,
+ * `setConvWinograd(false)` the direct kernels on Winograd's.
  */
 import { ArgumentError, DTypeError, DeviceError, ShapeError, fmtShape } from '../errors.js';
 import { grid, i32, u32, type GpuStorage, type Param, type WebGpuBackend } from '../webgpu/backend.js';
