@@ -17,14 +17,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-// A^T v for one 6-vector (rows of A^T: [1,1,1,1,1,0], [0,1,-1,2,-2,0], [0,1,1,4,4,0], [0,1,-1,8,-8,1])
-fn at6(v: array<f32, 6>) -> array<f32, 4> {
-  let a = v[1] + v[2];
-  let b = v[1] - v[2];
-  let c = v[3] + v[4];
-  let d = v[3] - v[4];
-  return array<f32, 4>(v[0] + a + c, b + 2.0 * d, a + 4.0 * c, b + 8.0 * d + v[5]);
-}
+#include "winograd_f43.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {

@@ -32,25 +32,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-// B^T v for one 6-vector (rows of B^T: [4,0,-5,0,1,0], [0,-4,-4,1,1,0], [0,4,-4,-1,1,0],
-// [0,-2,-1,2,1,0], [0,2,-1,-2,1,0], [0,4,0,-5,0,1])
-fn bt6(v: array<f32, 6>) -> array<f32, 6> {
-  let a = v[4] - 4.0 * v[2];
-  let b = v[3] - 4.0 * v[1];
-  let c = v[4] - v[2];
-  let d = 2.0 * (v[3] - v[1]);
-  return array<f32, 6>(4.0 * v[0] - 5.0 * v[2] + v[4], a + b, a - b, c + d, c - d, 4.0 * v[1] - 5.0 * v[3] + v[5]);
-}
-
-// G v for one 3-vector (rows of G: [1/4,0,0], [-1/6,-1/6,-1/6], [-1/6,1/6,-1/6],
-// [1/24,1/12,1/6], [1/24,-1/12,1/6], [0,0,1])
-fn g3(v: array<f32, 3>) -> array<f32, 6> {
-  let s = -(v[0] + v[2]) / 6.0;
-  let t = v[1] / 6.0;
-  let u = v[0] / 24.0 + v[2] / 6.0;
-  let w = v[1] / 12.0;
-  return array<f32, 6>(v[0] / 4.0, s - t, s + t, u + w, u - w, v[2]);
-}
+#include "winograd_f43.wgsl"
 
 @compute @workgroup_size(WG)
 fn input_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -107,23 +89,6 @@ fn weight_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
     let row = g3(array<f32, 3>(a[i], b[i], d[i]));
     for (var j = 0u; j < 6u; j++) { dst[(i * 6u + j) * OC + o * p.C + c] = row[j]; }
   }
-}
-
-// A v for one 4-vector (rows of A: [1,0,0,0], [1,1,1,1], [1,-1,1,-1], [1,2,4,8], [1,-2,4,-8], [0,0,0,1])
-fn a4(v: array<f32, 4>) -> array<f32, 6> {
-  let e = v[0] + v[2];
-  let o = v[1] + v[3];
-  let e4 = v[0] + 4.0 * v[2];
-  let o4 = 2.0 * v[1] + 8.0 * v[3];
-  return array<f32, 6>(v[0], e + o, e - o, e4 + o4, e4 - o4, v[3]);
-}
-
-// G^T v for one 6-vector (rows of G^T: [1/4,-1/6,-1/6,1/24,1/24,0], [0,-1/6,1/6,1/12,-1/12,0],
-// [0,-1/6,-1/6,1/6,1/6,1])
-fn gt6(v: array<f32, 6>) -> array<f32, 3> {
-  let s = -(v[1] + v[2]) / 6.0;
-  let t = v[3] + v[4];
-  return array<f32, 3>(v[0] / 4.0 + s + t / 24.0, (v[2] - v[1]) / 6.0 + (v[3] - v[4]) / 12.0, s + t / 6.0 + v[5]);
 }
 
 @compute @workgroup_size(WG)
