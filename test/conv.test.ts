@@ -262,8 +262,8 @@ describe('Winograd F(4x4, 3x3) convolution (lavapipe: forward, input and weight 
       expect(report.kernels.find((k) => k.key === 'conv2d > winograd_output')?.dispatches, 'chunks').toBe(chunks);
       // per weight-gradient chunk: input tiles, gradient tiles, dw (+)= G^T S G
       if (c.wgrad) expect(report.kernels.find((k) => k.key === 'conv2dBackwardWeight > winograd_transform')?.dispatches, 'weight-gradient chunks').toBe(3 * chunks);
-      // the transforms scale values by up to 80 (A) and 1/24 (G): rounding about 2e-5 of the
-      // output's spread, against about 1e-6 for the direct kernels
+      // the transforms' coefficients reach 8 (A^T) and 1/24 (G), squared in two dimensions: rounding
+      // about 2e-5 of the output's spread, against about 1e-6 for the direct kernels
       const K = Math.max(c.x[1] * 9, c.x[0] * c.x[2] * c.x[3]);
       for (const [j, what] of ['forward', 'input gradient', 'weight gradient'].entries()) {
         expect(got.shapes[j], what).toEqual(ref.shapes[j]);

@@ -4,11 +4,13 @@
  * channel instead of 144. Three passes per chunk of images: the input tiles' transform
  * (shaders/winograd_transform.wgsl input_tiles, V [36, C, PP]), 36 GEMMs M[xi] = U[xi] V[xi]
  * (matmul, U [36, O, C] the weight's transform, made once), and the output transform
- * (shaders/winograd_output.wgsl). Images are chunked so V and M stay within `CHUNK_BYTES` each (8 MiB:
+ * (shaders/winograd_output.wgsl); the weight gradient (winogradWgrad) is the adjoint, 36 GEMMs
+ * reducing over the tiles. Images are chunked so V and M stay within `CHUNK_BYTES` each (8 MiB:
  * the CPU's caches keep a chunk's tiles between passes; on lavapipe 64 -> 64 channels at 32x32,
  * batch 512: 8 MiB 1.33x the direct kernel, 32 MiB 1.25x, 96 MiB 1.18x).
- * The price is rounding: the transforms scale values by up to 8x10 (A) and 1/24 (G), so results
- * carry about 2e-5 of the output's spread as error in float32 (the direct kernels about 1e-6).
+ * The price is rounding: the transforms' coefficients reach 8 (A^T) and 1/24 (G), squared in two
+ * dimensions, so results carry about 2e-5 of the output's spread as error in float32 (the direct
+ * kernels about 1e-6).
  */
 import { i32, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
 import { hasSubgroups8, matmulBatchedGpu, matmulKernelFor, type MatmulKernel } from './matmul.js';
