@@ -173,14 +173,13 @@ export function matmulRowsGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, 
 }
 
 /**
- * Records out[b] = A[b] op(B[b]) for `batch` stacked [M,K] and op(B) [K,N] operands (out [batch,M,N]
- * from element `cBase`) with `kernel`, by default the device's: for ops built on batched products
- * of their own buffers (the Winograd convolution's 36 GEMMs).
+ * Records out[b] = A[b] op(B[b]) for `batch` stacked [M,K] and op(B) [K,N] operands (out [batch,M,N])
+ * with `kernel`: for ops built on batched products of their own buffers (the Winograd
+ * convolution's 36 GEMMs).
  */
 export function matmulBatchedGpu(gpu: WebGpuBackend, a: GpuStorage, b: GpuStorage, out: GpuStorage,
-  batch: number, M: number, K: number, N: number, kernel: MatmulKernel = matmulKernelFor(gpu), opts: { transB?: boolean; cBase?: number } = {}): void {
-  matmulGpu(gpu, a, b, out, { M, K, N, batch: [batch], batchedA: true, batchedB: true }, { transA: false, transB: opts.transB ?? false }, kernel,
-    { a: 0, c: opts.cBase ?? 0 });
+  batch: number, M: number, K: number, N: number, kernel: MatmulKernel, transB = false): void {
+  matmulGpu(gpu, a, b, out, { M, K, N, batch: [batch], batchedA: true, batchedB: true }, { transA: false, transB }, kernel);
 }
 
 /** Records the matmul kernel for op(A) op(B) into `out`. */

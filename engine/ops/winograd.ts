@@ -12,7 +12,7 @@
  * dimensions, so results carry about 2e-5 of the output's spread as error in float32 (the direct
  * kernels about 1e-6).
  */
-import { i32, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
+import { i32, u32, type GpuStorage, type Param, type WebGpuBackend } from '../webgpu/backend.js';
 import { hasSubgroups8, matmulBatchedGpu, matmulKernelFor, type MatmulKernel } from './matmul.js';
 
 /** A stride-1 3x3 conv: x [N, C, H, W] -> out [N, O, Ho, Wo] with padding py, px. */
@@ -53,10 +53,17 @@ function gemmKernel(gpu: WebGpuBackend, shape: 'conv' | 'wgrad', columns: number
 
 /** Images per chunk (V and M, or V and Z, within `bytes` each), or 0 where one image's tiles exceed a storage binding. */
 function imagesPerChunk(gpu: WebGpuBackend, g: WinogradGeo, bytes: number): number {
-  const perImage = XI * Math.max(g.C, g.O) * tiles(g).TT * 4;
+  const { TT } = tiles(g);
+  const perTile = XI * Math.max(g.C, g.O) * 4;
   const limit = gpu.device.limits.maxStorageBufferBindingSize;
-  if (round8(tiles(g).TT) * XI * Math.max(g.C, g.O) * 4 > limit) return 0;
-  return Math.max(1, Math.min(g.N, Math.floor(Math.min(bytes, limit) / perImage)));
+  if (round8(TT) * perTile > limit) return 0;
+  return Math.max(1, Math.min(g.N, Math.floor(Math.min(bytes, limit) / (TT * perTile))));
+}
+
+/** winograd_transform.wgsl's params: the chunk (first image n0, P tiles padded to PP) over a map of `ch` channels, H x W. */
+function transformParams(g: WinogradGeo, n0: number, ch: number, H: number, W: number, P: number, PP: number, py: number, px: number): Param[] {
+  const { TW, TT } = tiles(g);
+  return [u32(n0), u32(ch), u32(H), u32(W), u32(TW), u32(TT), u32(P), u32(PP), u32(g.O), i32(py), i32(px), u32(0)];
 }
 
 /**
@@ -81,11 +88,9 @@ export function winogradConv(gpu: WebGpuBackend, x: GpuStorage, w: GpuStorage, b
   const { TW, TT } = tiles(g);
   const nc = imagesPerChunk(gpu, g, chunkBytes);
   const u = gpu.alloc(XI * O * C);
-  const tp = (n0: number, P: number, PP: number) =>
-    [u32(n0), u32(C), u32(g.H), u32(g.W), u32(TW), u32(TT), u32(P), u32(PP), u32(O), i32(g.py), i32(g.px), u32(0)];
   gpu.run({
     shader: 'winograd_transform', entry: 'weight_tiles', constants: { FLIP: +flip },
-    inputs: [w], outputs: [u], params: tp(0, 0, 0), workgroups: [Math.ceil(C / WG), O, 1],
+    inputs: [w], outputs: [u], params: transformParams(g, 0, C, 0, 0, 0, 0, 0, 0), workgroups: [Math.ceil(C / WG), O, 1],
   });
   const PPmax = round8(nc * TT);
   const kernel = gemmKernel(gpu, 'conv', PPmax);
@@ -94,7 +99,7 @@ export function winogradConv(gpu: WebGpuBackend, x: GpuStorage, w: GpuStorage, b
     const P = Math.min(nc, N - n0) * TT, PP = round8(P);
     gpu.run({
       shader: 'winograd_transform', entry: 'input_tiles',
-      inputs: [x], outputs: [v], params: tp(n0, P, PP), workgroups: [Math.ceil(PP / WG), C, 1],
+      inputs: [x], outputs: [v], params: transformParams(g, n0, C, g.H, g.W, P, PP, g.py, g.px), workgroups: [Math.ceil(PP / WG), C, 1],
     });
     matmulBatchedGpu(gpu, u, v, m, XI, O, C, PP, kernel);
     gpu.run({
@@ -116,27 +121,25 @@ export function winogradConv(gpu: WebGpuBackend, x: GpuStorage, w: GpuStorage, b
  */
 export function winogradWgrad(gpu: WebGpuBackend, x: GpuStorage, dy: GpuStorage, out: GpuStorage, g: WinogradGeo): void {
   const { N, C, O } = g;
-  const { TW, TT } = tiles(g);
+  const { TT } = tiles(g);
   const nc = imagesPerChunk(gpu, g, wgradChunkBytes);
   const PPmax = round8(nc * TT);
   const kernel = gemmKernel(gpu, 'wgrad', C);
   const v = gpu.alloc(XI * C * PPmax), z = gpu.alloc(XI * O * PPmax), s = gpu.alloc(XI * O * C);
-  const params = (n0: number, ch: number, H: number, W: number, P: number, PP: number, py: number, px: number) =>
-    [u32(n0), u32(ch), u32(H), u32(W), u32(TW), u32(TT), u32(P), u32(PP), u32(O), i32(py), i32(px), u32(0)];
   for (let n0 = 0; n0 < N; n0 += nc) {
     const P = Math.min(nc, N - n0) * TT, PP = round8(P);
     gpu.run({
       shader: 'winograd_transform', entry: 'input_tiles',
-      inputs: [x], outputs: [v], params: params(n0, C, g.H, g.W, P, PP, g.py, g.px), workgroups: [Math.ceil(PP / WG), C, 1],
+      inputs: [x], outputs: [v], params: transformParams(g, n0, C, g.H, g.W, P, PP, g.py, g.px), workgroups: [Math.ceil(PP / WG), C, 1],
     });
     gpu.run({
       shader: 'winograd_transform', entry: 'grad_tiles',
-      inputs: [dy], outputs: [z], params: params(n0, O, g.Ho, g.Wo, P, PP, 0, 0), workgroups: [Math.ceil(PP / WG), O, 1],
+      inputs: [dy], outputs: [z], params: transformParams(g, n0, O, g.Ho, g.Wo, P, PP, 0, 0), workgroups: [Math.ceil(PP / WG), O, 1],
     });
-    matmulBatchedGpu(gpu, z, v, s, XI, O, PP, C, kernel, { transB: true });
+    matmulBatchedGpu(gpu, z, v, s, XI, O, PP, C, kernel, true);
     gpu.run({
       shader: 'winograd_transform', entry: 'weight_grad', constants: { FIRST: +(n0 === 0) },
-      inputs: [s], outputs: [out], params: params(0, C, 0, 0, 0, 0, 0, 0), workgroups: [Math.ceil(C / WG), O, 1],
+      inputs: [s], outputs: [out], params: transformParams(g, 0, C, 0, 0, 0, 0, 0, 0), workgroups: [Math.ceil(C / WG), O, 1],
     });
   }
   gpu.release(v);
