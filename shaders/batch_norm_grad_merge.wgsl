@@ -3,7 +3,7 @@
 // and writes the per-channel coefficients batch_norm_grad_input.wgsl needs, so that pass binds one
 // buffer instead of five: coef[4c..4c+3] = (mean, a = invstd * gamma, b = dbeta / M,
 // k = dgamma * invstd / M), dx = a * ((g - b) - (x - mean) * k).
-// Layout: part is [C, K * LANES, 2] (lib/bn_chunk.wgsl): p.k counts the partials per channel. One invocation per channel. HAS_GAMMA = 0: gamma = 1 (its binding
+// Layout: part is [C, K, 2]. One invocation per channel. HAS_GAMMA = 0: gamma = 1 (its binding
 // aliases invstd, unread).
 // Bindings: 0 part, 1 invstd, 2 mean, 3 gamma (read), 4 dgamma, 5 dbeta, 6 coef (read_write), 7 params.
 #include "kahan.wgsl"
@@ -28,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var base = 2u * c * p.k;
   var sg = vec2<f32>(0.0);
   var sgx = vec2<f32>(0.0);
-  for (var j = 0u; j < p.k; j++) {
+  for (var k = 0u; k < p.k; k++) {
     sg = kahan_add(sg, part[base], p.zero);
     sgx = kahan_add(sgx, part[base + 1u], p.zero);
     base += 2u;

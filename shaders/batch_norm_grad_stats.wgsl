@@ -1,10 +1,10 @@
 // batch_norm_grad_stats.wgsl: first pass of batch norm's backward: per channel and chunk, the sums
 // of g and of g * (x - mean[c]) (Kahan-compensated with p.zero, lib/kahan.wgsl). With RELU (batch
 // norm fused with a ReLU, y its output) g is first masked to g * (y > 0), ReLU's backward.
-// Layout, chunking and lanes as batch_norm_stats.wgsl (lib/bn_chunk.wgsl): x, g and y are
-// [N, C, S]; invocation t writes part[2t] = sum g, part[2t+1] = sum g * (x - mean) over its values.
-// batch_norm_grad_merge.wgsl adds the partials. Entry `main4` (S and the chunk length multiples of
-// 4): x, g and y read as vec4s, one compensated add per vec4 (kahan_add4).
+// Layout and chunking as batch_norm_stats.wgsl: x, g and y are [N, C, S]; invocation t = c*K + k
+// writes part[2t] = sum g, part[2t+1] = sum g * (x - mean). batch_norm_grad_merge.wgsl adds chunks.
+// Entry `main4` (S and the chunk length multiples of 4): x, g and y read as vec4s, one compensated
+// add per vec4 (kahan_add4).
 // Bindings: 0 x, 1 g, 2 mean, 3 y (read; aliases g without RELU), 4 part (read_write), 5 params.
 #include "grid.wgsl"
 #include "kahan.wgsl"
@@ -23,18 +23,18 @@ override RELU: bool = false;
 fn main(gid: Grid1D) {
   let t = grid_index(gid);
   if (t >= p.n) { return; }
-  let ch = bn_chunk(t, 1u);
-  var idx = ch.idx;
+  let ch = bn_chunk(t);
+  var idx = ch.idx0;
   var s = ch.s0;
   let mu = mean[ch.c];
   var sg = vec2<f32>(0.0);
   var sgx = vec2<f32>(0.0);
-  for (var m = ch.first; m < ch.m1; m += LANES) {
+  for (var m = ch.m0; m < ch.m1; m++) {
     var gv = g[idx];
     if (RELU) { gv *= select(0.0, 1.0, y[idx] > 0.0); }
     sg = kahan_add(sg, gv, p.zero);
     sgx = kahan_add(sgx, gv * (x[idx] - mu), p.zero);
-    chunk_next(&idx, &s);
+    chunk_next(&idx, &s, 1u);
   }
   part[2u * t] = sg.x;
   part[2u * t + 1u] = sgx.x;
@@ -48,19 +48,19 @@ fn main(gid: Grid1D) {
 fn main4(gid: Grid1D) {
   let t = grid_index(gid);
   if (t >= p.n) { return; }
-  let ch = bn_chunk(t, 4u);
-  var idx = ch.idx;
+  let ch = bn_chunk(t);
+  var idx = ch.idx0;
   var s = ch.s0;
   let mu = mean[ch.c];
   var sg = vec2<f32>(0.0);
   var sgx = vec2<f32>(0.0);
-  for (var m = ch.first; m < ch.m1; m += 4u * LANES) {
+  for (var m = ch.m0; m < ch.m1; m += 4u) {
     var gv = g4[idx / 4u];
     if (RELU) { gv *= select(vec4<f32>(0.0), vec4<f32>(1.0), y4[idx / 4u] > vec4<f32>(0.0)); }
     let gx = gv * (x4[idx / 4u] - mu);
     sg = kahan_add4(sg, gv, p.zero);
     sgx = kahan_add4(sgx, gx, p.zero);
-    chunk_next(&idx, &s);
+    chunk_next(&idx, &s, 4u);
   }
   part[2u * t] = sg.x;
   part[2u * t + 1u] = sgx.x;

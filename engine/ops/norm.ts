@@ -4,10 +4,10 @@
  * - `batchNormTrain` (primitive): normalizes with the batch mean and biased variance, times gamma plus
  *   beta (both optional). Auxiliary outputs [C]: mean, inverse std 1/sqrt(var + eps), biased var.
  *   WebGPU: three dispatches. batch_norm_stats.wgsl splits each channel's M = N*H*W values into
- *   chunks walked by 8 lanes side by side (so 64 channels of 32768 values still give ~8192
- *   invocations) and computes each lane's mean and sum of squared deviations in one pass, from sums
- *   shifted by the chunk's first value; batch_norm_merge.wgsl merges the partials per channel (Chan
- *   et al.), never forming E[x^2] - E[x]^2; batch_norm_apply.wgsl normalizes.
+ *   chunks (so 64 channels of 32768 values still give ~8192 invocations) and computes each chunk's
+ *   mean and sum of squared deviations in one pass, from sums shifted by the chunk's first value;
+ *   batch_norm_merge.wgsl merges the chunks per channel (Chan et al.), never forming
+ *   E[x^2] - E[x]^2; batch_norm_apply.wgsl normalizes.
  * - `batchNormBackward` (primitive, not differentiable; only batchNormTrain's backward rule uses it):
  *   from x, g, mean and invstd, one chunked reduction pass for sum(g) and sum(g * xhat) per channel
  *   (+ a tiny merge pass), which are dbeta and dgamma, then one elementwise pass for dx.
@@ -21,7 +21,7 @@
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { sizeOf } from '../shape.js';
 import { Tensor, noGrad, tidy } from '../tensor.js';
-import { f32, grid, u32, type GpuStorage, type Param, type WebGpuBackend } from '../webgpu/backend.js';
+import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
 import { affine, mul, neg, relu, rsqrt } from './elementwise.js';
 import { ones, zeros } from './creation.js';
 import { sum } from './reduce.js';
@@ -44,8 +44,6 @@ export interface BatchNormBackwardAttrs {
 
 /** Split a channel's reduction when it is longer than this and channels alone give < TARGET invocations. */
 const SPLIT_MIN_M = 1024, TARGET_INVOCATIONS = 8192, MIN_CHUNK = 128;
-/** Invocations that walk one chunk side by side (lib/bn_chunk.wgsl; 1 for [N, C] input). */
-const LANES = 8;
 /**
  * Values per invocation of the elementwise passes (along a row of S = H*W). On lavapipe 32 beats 8
  * (which spends a channel lookup and an index split on two vec4s), 16 and 64: A/B on
@@ -74,25 +72,15 @@ function checkChannelParam(op: string, what: string, p: TensorMeta, x: TensorMet
 }
 
 /**
- * The chunking of a per-channel reduction of m = N*S values over c channels (lib/bn_chunk.wgsl):
- * K chunks per channel, each walked by 8 lanes side by side (1 for [N, C] input); with S a multiple
- * of 4 the chunks are too, and the `main4` entries read vec4s. Returns the 12 params of
- * bn_chunk.wgsl (a lane's step of `lanes` units split into whole rows and a rest: dq its flat-index
- * step, r < S its spatial step) and the invocation count.
+ * Chunks per channel (K), chunk length and entry point for a per-channel reduction of m = N*S values
+ * over c channels: with S a multiple of 4 the chunks are too, and the `main4` entries read vec4s.
  */
-function chunking(m: number, c: number, s: number): { k: number; chunk: number; entry: 'main' | 'main4'; unit: number; lanes: number; invocations: number; params: Param[] } {
-  const lanes = s === 1 ? 1 : LANES;
+function chunking(m: number, c: number, s: number): { k: number; chunk: number; entry: 'main' | 'main4' } {
   let k = 1;
-  if (m > SPLIT_MIN_M && c * lanes < TARGET_INVOCATIONS) k = Math.min(Math.ceil(m / (lanes * MIN_CHUNK)), Math.ceil(TARGET_INVOCATIONS / (lanes * c)));
-  const unit = s % 4 === 0 ? 4 : 1;
-  const chunk = Math.max(unit, Math.ceil(m / k / unit) * unit);
-  k = Math.max(1, Math.ceil(m / chunk));
-  const step = lanes * unit, rows = Math.floor(step / s), r = step % s;
-  const invocations = c * k * lanes;
-  return {
-    k, chunk, entry: unit === 4 ? 'main4' : 'main', unit, lanes, invocations,
-    params: [u32(invocations), u32(c), u32(s), u32(k), u32(chunk), u32(m), u32(0), u32(rows * c * s + r), u32(r), u32(0), u32(0), u32(0)],
-  };
+  if (m > SPLIT_MIN_M && c < TARGET_INVOCATIONS) k = Math.min(Math.ceil(m / MIN_CHUNK), Math.ceil(TARGET_INVOCATIONS / c));
+  const vec4 = s % 4 === 0;
+  const chunk = vec4 ? Math.max(4, Math.ceil(m / k / 4) * 4) : Math.max(1, Math.ceil(m / k));
+  return { k: Math.max(1, Math.ceil(m / chunk)), chunk, entry: vec4 ? 'main4' : 'main' };
 }
 
 /** Per-channel walk over x [N, C, S]: fn(channel, flat index). */
@@ -148,16 +136,16 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     const x = inputs[0];
     const [n, c, s] = dims(x.shape);
     const m = n * s;
-    const { k, chunk, entry, unit, lanes, invocations, params } = chunking(m, c, s);
-    const part = gpu.alloc(2 * invocations);
+    const { k, chunk, entry } = chunking(m, c, s);
+    const part = gpu.alloc(2 * c * k);
     gpu.run({
-      shader: 'batch_norm_stats', entry, constants: { LANES: lanes }, inputs: [x.storage], outputs: [part], params,
-      workgroups: grid(Math.ceil(invocations / 256)),
+      shader: 'batch_norm_stats', entry, inputs: [x.storage], outputs: [part],
+      params: [u32(c * k), u32(c), u32(s), u32(k), u32(chunk), u32(m), u32(0)], workgroups: grid(Math.ceil((c * k) / 256)),
     });
     const mean = gpu.alloc(c), invstd = gpu.alloc(c), vars = gpu.alloc(c);
     gpu.run({
       shader: 'batch_norm_merge', inputs: [part], outputs: [mean, invstd, vars],
-      params: [u32(c), u32(k), u32(chunk), u32(m), f32(a.eps), u32(unit), u32(lanes)], workgroups: [Math.ceil(c / 64)],
+      params: [u32(c), u32(k), u32(chunk), u32(m), f32(a.eps)], workgroups: [Math.ceil(c / 64)],
     });
     gpu.release(part);
     const gamma = a.hasGamma ? inputs[1].storage : x.storage;
@@ -253,17 +241,17 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
     const relu = +(a.relu ?? false);
     const [n, c, s] = dims(x.shape);
     const m = n * s;
-    const { entry, lanes, invocations, params } = chunking(m, c, s);
-    const part = gpu.alloc(2 * invocations);
+    const { k, chunk, entry } = chunking(m, c, s);
+    const part = gpu.alloc(2 * c * k);
     gpu.run({
-      shader: 'batch_norm_grad_stats', entry, constants: { RELU: relu, LANES: lanes }, inputs: [x.storage, g.storage, mean.storage, y], outputs: [part],
-      params, workgroups: grid(Math.ceil(invocations / 256)),
+      shader: 'batch_norm_grad_stats', entry, constants: { RELU: relu }, inputs: [x.storage, g.storage, mean.storage, y], outputs: [part],
+      params: [u32(c * k), u32(c), u32(s), u32(k), u32(chunk), u32(m), u32(0)], workgroups: grid(Math.ceil((c * k) / 256)),
     });
     const dgamma = gpu.alloc(c), dbeta = gpu.alloc(c), coef = gpu.alloc(4 * c);
     gpu.run({
       shader: 'batch_norm_grad_merge', constants: { HAS_GAMMA: a.hasGamma ? 1 : 0 },
       inputs: [part, invstd.storage, mean.storage, gamma ?? invstd.storage], outputs: [dgamma, dbeta, coef],
-      params: [u32(c), u32(invocations / c), u32(0), f32(1 / m)], workgroups: [Math.ceil(c / 64)],
+      params: [u32(c), u32(k), u32(0), f32(1 / m)], workgroups: [Math.ceil(c / 64)],
     });
     gpu.release(part);
     const dx = gpu.alloc(x.size);
