@@ -38,8 +38,12 @@ export interface BatchNormTrainAttrs {
 
 export interface BatchNormBackwardAttrs {
   readonly hasGamma: boolean;
-  /** The forward was fused with a ReLU: g is masked by its output y (the last input) first. */
+  /**
+   * The forward was fused with a ReLU: g is masked first by (x - mean) * invstd * gamma + beta > 0,
+   * the forward's pre-ReLU value recomputed from x (beta, when hasBeta, is the last input).
+   */
   readonly relu?: boolean;
+  readonly hasBeta?: boolean;
 }
 
 /** Split a channel's reduction when it is longer than this and channels alone give < TARGET invocations. */
@@ -160,17 +164,17 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     const x = ctx.inputs[0]!;
     const gamma = hasGamma ? ctx.inputs[1]! : null;
     const [mean, invstd] = ctx.aux;
-    const inputs = [x, g, mean, invstd, ...(gamma ? [gamma] : []), ...(relu ? [ctx.output!] : [])];
-    const { out: dx, aux: [dgamma, dbeta] } = runOpAux(BatchNormBackwardOp, inputs, { hasGamma, relu });
+    // with the ReLU, its mask comes from x and beta, not from the output (one tensor fewer to read)
+    const beta = relu && hasBeta ? ctx.inputs[hasGamma ? 2 : 1]! : null;
+    const inputs = [x, g, mean, invstd, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
+    const { out: dx, aux: [dgamma, dbeta] } = runOpAux(BatchNormBackwardOp, inputs, { hasGamma, relu, hasBeta: beta !== null });
     const grads: (Tensor | null)[] = [dx];
     if (hasGamma) grads.push(dgamma); else dgamma.dispose();
     if (hasBeta) grads.push(dbeta); else dbeta.dispose();
     return grads;
   },
-  // x and gamma (input 1 is beta when there is no gamma: saved needlessly, it is [C]); mean, invstd;
-  // the output, whose sign is the fused ReLU's mask (without ReLU it is the next layer's input and
-  // usually saved there anyway).
-  saves: { inputs: [0, 1], aux: true, output: true },
+  // x, gamma and beta (the fused ReLU's mask is recomputed from them; [C] each), mean, invstd
+  saves: { inputs: [0, 1, 2], aux: true },
 });
 
 function applyGpu(gpu: WebGpuBackend, x: GpuStorage, mean: GpuStorage, invstd: GpuStorage, gamma: GpuStorage, beta: GpuStorage,
@@ -187,20 +191,19 @@ function applyGpu(gpu: WebGpuBackend, x: GpuStorage, mean: GpuStorage, invstd: G
 // ---- batchNormBackward ---------------------------------------------------------------------------
 
 /**
- * Training-mode batch norm gradients. Inputs x, g [N,C(,H,W)], mean, invstd [C] (and gamma [C] when
- * hasGamma). Output dx; auxiliary outputs dgamma = sum(g * xhat) and dbeta = sum(g) per channel.
+ * Training-mode batch norm gradients. Inputs x, g [N,C(,H,W)], mean, invstd [C], then gamma [C] when
+ * hasGamma and beta [C] when relu and hasBeta. Output dx; auxiliary outputs dgamma = sum(g * xhat)
+ * and dbeta = sum(g) per channel (of g masked by the ReLU with relu).
  */
 export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
   name: 'batchNormBackward',
   shape(inputs, a) {
     const [x, g, mean, invstd] = inputs;
     checkX('batchNormBackward', x);
-    const want = 4 + (a.hasGamma ? 1 : 0) + (a.relu ? 1 : 0);
+    if (a.hasBeta && !a.relu) throw new ArgumentError('batchNormBackward', 'beta is an input only with the fused ReLU (relu: true)');
+    const want = 4 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0);
     if (inputs.length !== want) throw new ArgumentError('batchNormBackward', `expected ${want} inputs, got ${inputs.length}`);
-    const y = a.relu ? inputs[want - 1] : null;
-    if (y && (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i]) || y.dtype !== 'f32')) {
-      throw new ShapeError('batchNormBackward', `the ReLU output y must be f32 of x's shape ${fmtShape(x.shape)}, got ${fmtShape(y.shape)} ${y.dtype}`);
-    }
+    if (a.hasBeta) checkChannelParam('batchNormBackward', 'beta', inputs[want - 1], x);
     if (g.shape.length !== x.shape.length || g.shape.some((d, i) => d !== x.shape[i]) || g.dtype !== 'f32') {
       throw new ShapeError('batchNormBackward', `g must be f32 of x's shape ${fmtShape(x.shape)}, got ${fmtShape(g.shape)} ${g.dtype}`);
     }
@@ -218,9 +221,14 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
   cpu(_b, inputs, a) {
     const [x, g0, mean, invstd] = inputs;
     const gamma = a.hasGamma ? inputs[4].data : null;
-    const y = a.relu ? inputs[inputs.length - 1].data : null;
-    const g = y ? { data: g0.data.map((v, i) => v * (y[i] > 0 ? 1 : 0)) } : g0;
+    const beta = a.hasBeta ? inputs[inputs.length - 1].data : null;
     const [n, c, s] = dims(x.shape);
+    // the fused ReLU's mask: the forward's pre-ReLU value, computed as batchNormTrain's cpu does
+    const g = a.relu ? { data: g0.data.map((v, i) => {
+      const ch = Math.floor(i / s) % c;
+      const pre = (x.data[i] - mean.data[ch]) * (invstd.data[ch] * (gamma ? gamma[ch] : 1)) + (beta ? beta[ch] : 0);
+      return pre > 0 ? v : 0;
+    }) } : g0;
     const m = n * s;
     const dx = new Float64Array(x.data.length);
     const dgamma = new Float64Array(c), dbeta = new Float64Array(c);
@@ -237,20 +245,22 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
   webgpu(gpu, inputs, a) {
     const [x, g, mean, invstd] = inputs;
     const gamma = a.hasGamma ? inputs[4].storage : null;
-    const y = a.relu ? inputs[inputs.length - 1].storage : g.storage;
+    const beta = a.hasBeta ? inputs[inputs.length - 1].storage : null;
     const relu = +(a.relu ?? false);
+    const flags = { HAS_GAMMA: gamma ? 1 : 0, HAS_BETA: beta ? 1 : 0 };
     const [n, c, s] = dims(x.shape);
     const m = n * s;
     const { k, chunk, entry } = chunking(m, c, s);
     const part = gpu.alloc(2 * c * k);
     gpu.run({
-      shader: 'batch_norm_grad_stats', entry, constants: { RELU: relu }, inputs: [x.storage, g.storage, mean.storage, y], outputs: [part],
+      shader: 'batch_norm_grad_stats', entry, constants: { RELU: relu, ...flags },
+      inputs: [x.storage, g.storage, mean.storage, invstd.storage, gamma ?? x.storage, beta ?? x.storage], outputs: [part],
       params: [u32(c * k), u32(c), u32(s), u32(k), u32(chunk), u32(m), u32(0)], workgroups: grid(Math.ceil((c * k) / 256)),
     });
-    const dgamma = gpu.alloc(c), dbeta = gpu.alloc(c), coef = gpu.alloc(4 * c);
+    const dgamma = gpu.alloc(c), dbeta = gpu.alloc(c), coef = gpu.alloc(8 * c);
     gpu.run({
-      shader: 'batch_norm_grad_merge', constants: { HAS_GAMMA: a.hasGamma ? 1 : 0 },
-      inputs: [part, invstd.storage, mean.storage, gamma ?? invstd.storage], outputs: [dgamma, dbeta, coef],
+      shader: 'batch_norm_grad_merge', constants: flags,
+      inputs: [part, invstd.storage, mean.storage, gamma ?? invstd.storage, beta ?? invstd.storage], outputs: [dgamma, dbeta, coef],
       params: [u32(c), u32(k), u32(0), f32(1 / m)], workgroups: [Math.ceil(c / 64)],
     });
     gpu.release(part);
@@ -259,7 +269,7 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
     const items = n * c * parts;
     gpu.run({
       shader: 'batch_norm_grad_input', entry: s % 4 === 0 ? 'main4' : 'main', constants: { RELU: relu },
-      inputs: [x.storage, g.storage, y, coef], outputs: [dx],
+      inputs: [x.storage, g.storage, coef], outputs: [dx],
       params: [u32(items), u32(c), u32(s), u32(parts), u32(PART), u32(0), u32(0), u32(0)], workgroups: grid(Math.ceil(items / 256)),
     });
     gpu.release(coef);

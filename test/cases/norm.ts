@@ -64,9 +64,9 @@ const evalCases: OpCase[] = [
 ];
 
 /** batchNormBackward's dx, dgamma and dbeta flattened into one vector. */
-function bnBackward(hasGamma: boolean, relu = false) {
+function bnBackward(hasGamma: boolean, relu = false, hasBeta = false) {
   return (...xs: Tensor[]) => {
-    const { out, aux } = runOpAux(N.BatchNormBackwardOp, xs, { hasGamma, relu });
+    const { out, aux } = runOpAux(N.BatchNormBackwardOp, xs, { hasGamma, relu, hasBeta });
     return concat([reshape(out, [-1]), ...aux], 0);
   };
 }
@@ -76,10 +76,13 @@ const backwardCases: OpCase[] = [
     inputs: [{ shape: [3, 5, 4, 3] }, { shape: [3, 5, 4, 3] }, chan(5, -0.2, 0.2), chan(5, 0.5, 2), chan(5, 0.5, 1.5)] },
   { name: 'batchNormBackward 1-D [9,4] without gamma', ops: ['batchNormBackward'], fn: bnBackward(false), grad: false,
     inputs: [{ shape: [9, 4] }, { shape: [9, 4] }, chan(4, -0.2, 0.2), chan(4, 0.5, 2)] },
-  { name: 'batchNormBackward with a ReLU mask [3,5,4,4] (vec4 rows)', ops: ['batchNormBackward'], fn: bnBackward(true, true), grad: false,
-    inputs: [{ shape: [3, 5, 4, 4] }, { shape: [3, 5, 4, 4] }, chan(5, -0.2, 0.2), chan(5, 0.5, 2), chan(5, 0.5, 1.5), { shape: [3, 5, 4, 4] }] },
-  { name: 'batchNormBackward with a ReLU mask, no gamma [4,3,3,3]', ops: ['batchNormBackward'], fn: bnBackward(false, true), grad: false,
-    inputs: [{ shape: [4, 3, 3, 3] }, { shape: [4, 3, 3, 3] }, chan(3, -0.2, 0.2), chan(3, 0.5, 2), { shape: [4, 3, 3, 3] }] },
+  // the ReLU's mask recomputed from x, mean, invstd, gamma and beta
+  { name: 'batchNormBackward with a ReLU mask [3,5,4,4] (vec4 rows)', ops: ['batchNormBackward'], fn: bnBackward(true, true, true), grad: false,
+    inputs: [{ shape: [3, 5, 4, 4] }, { shape: [3, 5, 4, 4] }, chan(5, -0.2, 0.2), chan(5, 0.5, 2), chan(5, 0.5, 1.5), chan(5, -0.5, 0.5)] },
+  { name: 'batchNormBackward with a ReLU mask, no gamma [4,3,3,3]', ops: ['batchNormBackward'], fn: bnBackward(false, true, true), grad: false,
+    inputs: [{ shape: [4, 3, 3, 3] }, { shape: [4, 3, 3, 3] }, chan(3, -0.2, 0.2), chan(3, 0.5, 2), chan(3, -0.5, 0.5)] },
+  { name: 'batchNormBackward with a ReLU mask, no beta [2,4,6,8]', ops: ['batchNormBackward'], fn: bnBackward(true, true), grad: false,
+    inputs: [{ shape: [2, 4, 6, 8] }, { shape: [2, 4, 6, 8] }, chan(4, -0.2, 0.2), chan(4, 0.5, 2), chan(4, 0.5, 1.5)] },
   { name: 'batchNormBackward split [9,6,30,31]', ops: ['batchNormBackward'], fn: bnBackward(true), grad: false, tol: { atol: 1e-4, rtol: 1e-3 },
     inputs: [{ shape: [9, 6, 30, 31] }, { shape: [9, 6, 30, 31] }, chan(6, -0.2, 0.2), chan(6, 0.5, 2), chan(6, 0.5, 1.5)] },
 ];
