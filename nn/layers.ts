@@ -9,7 +9,7 @@ import { ArgumentError, ShapeError, fmtShape } from '../engine/errors.js';
 import type { Random } from '../engine/random.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import {
-  add, affine, batchNorm, broadcastTo, cast, conv2d, flatten, full, globalAvgPool2d, layerNorm, matmul, maxPool2d, mean, mul, relu, reshape,
+  add, addRelu, affine, batchNorm, broadcastTo, cast, conv2d, flatten, full, globalAvgPool2d, layerNorm, matmul, maxPool2d, mean, mul, relu, reshape,
 } from '../engine/ops/index.js';
 import { Module } from './module.js';
 import { defaultBound, kaimingNormal, uniform, constant } from './init.js';
@@ -179,7 +179,13 @@ abstract class BatchNormBase extends Module {
   /** relu(forward(x)), fused into the batch-norm kernels in training mode (one pass forward and backward). */
   forwardRelu(x: Tensor): Tensor { return this.normalize(x, true); }
 
-  private normalize(x: Tensor, fuseRelu: boolean): Tensor {
+  /**
+   * relu(forward(x) + residual), a residual block's end, fused into the batch-norm kernel in training
+   * mode (one pass forward; the normalized tensor is never written).
+   */
+  forwardAddRelu(x: Tensor, residual: Tensor): Tensor { return this.normalize(x, true, residual); }
+
+  private normalize(x: Tensor, fuseRelu: boolean, residual?: Tensor): Tensor {
     this.checkInput(x);
     if (x.shape[1] !== this.numFeatures) {
       throw new ShapeError(this.opName, `expected ${this.numFeatures} channels on axis 1, got ${fmtShape(x.shape)}`);
@@ -190,6 +196,7 @@ abstract class BatchNormBase extends Module {
     if (useBatchStats && this.splits > 1) {
       // num_batches_tracked is not counted here, as in the reference SplitBatchNorm (F.batch_norm directly)
       const y = reshape(this.splitForward(x4.rank === 2 ? reshape(x4, [...x4.shape, 1, 1]) : x4), x.shape);
+      if (residual) return addRelu(y, residual);
       return fuseRelu ? relu(y) : y;
     }
     const y = batchNorm(x4, this.weight, this.bias, {
@@ -199,6 +206,7 @@ abstract class BatchNormBase extends Module {
       momentum: this.momentum,
       eps: this.eps,
       relu: fuseRelu,
+      residual: residual && x4 !== x ? reshape(residual, x4.shape) : residual,
     });
     if (this.training && this.numBatchesTracked) this.pendingBatches++;
     return x.rank === 3 ? reshape(y, x.shape) : y;
@@ -287,6 +295,9 @@ export class LayerNorm2d extends Module {
 
   /** relu(forward(x)): the same call as batch norm's fused BN + ReLU, so ResNet blocks take either. */
   forwardRelu(x: Tensor): Tensor { return relu(this.forward(x)); }
+
+  /** relu(forward(x) + residual), as batch norm's fused form. */
+  forwardAddRelu(x: Tensor, residual: Tensor): Tensor { return addRelu(this.forward(x), residual); }
 }
 
 // ---- parameter-free layers ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ import type { Backend } from '../engine/backend.js';
 import { ArgumentError, ShapeError, fmtShape } from '../engine/errors.js';
 import type { Random } from '../engine/random.js';
 import type { Tensor } from '../engine/tensor.js';
-import { addRelu, zerosLike } from '../engine/ops/index.js';
+import { zerosLike } from '../engine/ops/index.js';
 import { Module } from './module.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, LayerNorm2d, Linear, MaxPool2d, ReLU, Sequential } from './layers.js';
 
@@ -81,11 +81,10 @@ export class BasicBlock extends Module {
   get lastBn(): Norm { return this.bn2; }
 
   forward(x: Tensor): Tensor {
-    // BN + ReLU and residual add + ReLU each run as one kernel (and one backward pass)
-    let out = this.bn1.forwardRelu(this.conv1.forward(x));
-    out = this.bn2.forward(this.conv2.forward(out));
+    // BN + ReLU, and BN + residual add + ReLU, each run as one kernel
+    const out = this.bn1.forwardRelu(this.conv1.forward(x));
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return addRelu(out, identity);
+    return this.bn2.forwardAddRelu(this.conv2.forward(out), identity);
   }
 }
 
@@ -119,9 +118,8 @@ export class Bottleneck extends Module {
   forward(x: Tensor): Tensor {
     let out = this.bn1.forwardRelu(this.conv1.forward(x));
     out = this.bn2.forwardRelu(this.conv2.forward(out));
-    out = this.bn3.forward(this.conv3.forward(out));
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return addRelu(out, identity);
+    return this.bn3.forwardAddRelu(this.conv3.forward(out), identity);
   }
 }
 

@@ -151,6 +151,7 @@ describe.each(backends)('batchNorm on %s', (_name, make) => {
     expect(() => batchNorm(x4, c3, c3, { training: false, runningMean: c3 })).toThrow('batchNorm: evaluation mode (training: false) needs runningMean and runningVar [3] for x [2,3,2,2]');
     expect(() => batchNorm(one, null, null, { training: true })).toThrow('batchNorm: expected more than 1 value per channel when training, got x [1,3]');
     expect(() => batchNorm(x4, null, null, { training: true, momentum: 2 })).toThrow('batchNorm: momentum must be in [0, 1]');
+    expect(() => batchNorm(x4, null, null, { training: true, relu: true, residual: c3 })).toThrow("batchNorm: the residual must be f32 of x's shape [2,3,2,2], got [3] f32");
     [x, x4, c4, c3, one].forEach((t) => t.dispose());
   });
 });

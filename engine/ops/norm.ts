@@ -22,7 +22,7 @@ import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { sizeOf } from '../shape.js';
 import { Tensor, noGrad, tidy } from '../tensor.js';
 import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
-import { affine, mul, neg, relu, rsqrt } from './elementwise.js';
+import { add, addRelu, affine, mul, neg, relu, reluBackward, rsqrt } from './elementwise.js';
 import { ones, zeros } from './creation.js';
 import { sum } from './reduce.js';
 import { emaUpdate } from './optim.js';
@@ -34,6 +34,11 @@ export interface BatchNormTrainAttrs {
   readonly hasBeta: boolean;
   /** Output max(y, 0): batch norm and the ReLU after it in one pass (and one backward). */
   readonly relu?: boolean;
+  /**
+   * A last input r of x's shape is added before the ReLU: a ResNet block's bn2(conv2) + shortcut and
+   * ReLU in one pass (the normalized tensor never written).
+   */
+  readonly residual?: boolean;
 }
 
 export interface BatchNormBackwardAttrs {
@@ -65,6 +70,12 @@ function checkX(op: string, x: TensorMeta): void {
     throw new ShapeError(op, `expected x of shape [N,C] or [N,C,H,W], got ${fmtShape(x.shape)}`);
   }
   if (x.dtype !== 'f32') throw new DTypeError(op, `expected f32 x, got ${x.dtype} ${fmtShape(x.shape)}`, x.dtype);
+}
+
+function checkResidual(op: string, r: TensorMeta, x: TensorMeta): void {
+  if (r.shape.length !== x.shape.length || r.shape.some((d, i) => d !== x.shape[i]) || r.dtype !== 'f32') {
+    throw new ShapeError(op, `the residual must be f32 of x's shape ${fmtShape(x.shape)}, got ${fmtShape(r.shape)} ${r.dtype}`);
+  }
 }
 
 function checkChannelParam(op: string, what: string, p: TensorMeta, x: TensorMeta): void {
@@ -102,10 +113,11 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
   shape(inputs, a) {
     const [x] = inputs;
     checkX('batchNormTrain', x);
-    const want = 1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0);
+    const want = 1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0) + (a.residual ? 1 : 0);
     if (inputs.length !== want) throw new ArgumentError('batchNormTrain', `expected ${want} inputs, got ${inputs.length}`);
     if (a.hasGamma) checkChannelParam('batchNormTrain', 'gamma', inputs[1], x);
     if (a.hasBeta) checkChannelParam('batchNormTrain', 'beta', inputs[a.hasGamma ? 2 : 1], x);
+    if (a.residual) checkResidual('batchNormTrain', inputs[want - 1], x);
     const [n, , s] = dims(x.shape);
     if (n * s === 0) throw new ShapeError('batchNormTrain', `cannot take batch statistics of an empty batch ${fmtShape(x.shape)}`);
     return { shape: x.shape, dtype: 'f32' };
@@ -118,6 +130,7 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     const x = inputs[0];
     const gamma = a.hasGamma ? inputs[1].data : null;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 2 : 1].data : null;
+    const r = a.residual ? inputs[inputs.length - 1].data : null;
     const [n, c, s] = dims(x.shape);
     const m = n * s;
     const y = new Float64Array(x.data.length);
@@ -131,7 +144,10 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
       const v = m2 / m;
       const is = 1 / Math.sqrt(v + a.eps);
       const sc = is * (gamma ? gamma[ch] : 1), sh = beta ? beta[ch] : 0;
-      forChannel(n, c, s, ch, (i) => { y[i] = (x.data[i] - mu) * sc + sh; if (a.relu) y[i] = Math.max(y[i], 0); });
+      forChannel(n, c, s, ch, (i) => {
+        y[i] = (x.data[i] - mu) * sc + sh + (r ? r[i] : 0);
+        if (a.relu) y[i] = Math.max(y[i], 0);
+      });
       mean[ch] = mu; invstd[ch] = is; vars[ch] = v;
     }
     return { out: y, aux: [mean, invstd, vars] };
@@ -155,15 +171,26 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     const gamma = a.hasGamma ? inputs[1].storage : x.storage;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 2 : 1].storage : x.storage;
     const y = gpu.alloc(x.size);
-    applyGpu(gpu, x.storage, mean, invstd, gamma, beta, y, n, c, s, a.hasGamma, a.hasBeta, a.relu ?? false);
+    const r = a.residual ? inputs[inputs.length - 1].storage : null;
+    applyGpu(gpu, x.storage, mean, invstd, gamma, beta, r, y, n, c, s, a.hasGamma, a.hasBeta, a.relu ?? false);
     return { out: y, aux: [mean, invstd, vars] };
   },
   backward(g, ctx) {
     const { hasGamma, hasBeta } = ctx.attrs;
-    const relu = ctx.attrs.relu ?? false;
     const x = ctx.inputs[0]!;
     const gamma = hasGamma ? ctx.inputs[1]! : null;
     const [mean, invstd] = ctx.aux;
+    if (ctx.attrs.residual) {
+      // the ReLU's mask needs the residual, so it comes from the output; the masked gradient is r's
+      const gm = ctx.attrs.relu ? reluBackward(g, ctx.output!) : g;
+      const { out: dx, aux: [dgamma, dbeta] } = runOpAux(BatchNormBackwardOp, [x, gm, mean, invstd, ...(gamma ? [gamma] : [])], { hasGamma });
+      const grads: (Tensor | null)[] = [dx];
+      if (hasGamma) grads.push(dgamma); else dgamma.dispose();
+      if (hasBeta) grads.push(dbeta); else dbeta.dispose();
+      grads.push(gm);
+      return grads;
+    }
+    const relu = ctx.attrs.relu ?? false;
     // with the ReLU, its mask comes from x and beta, not from the output (one tensor fewer to read)
     const beta = relu && hasBeta ? ctx.inputs[hasGamma ? 2 : 1]! : null;
     const inputs = [x, g, mean, invstd, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
@@ -173,17 +200,19 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     if (hasBeta) grads.push(dbeta); else dbeta.dispose();
     return grads;
   },
-  // x, gamma and beta (the fused ReLU's mask is recomputed from them; [C] each), mean, invstd
-  saves: { inputs: [0, 1, 2], aux: true },
+  // x, gamma and beta (the fused ReLU's mask is recomputed from them; [C] each), mean, invstd; the
+  // output for the mask of the residual form (otherwise usually the next layer's saved input anyway)
+  saves: { inputs: [0, 1, 2], aux: true, output: true },
 });
 
 function applyGpu(gpu: WebGpuBackend, x: GpuStorage, mean: GpuStorage, invstd: GpuStorage, gamma: GpuStorage, beta: GpuStorage,
-  y: GpuStorage, n: number, c: number, s: number, hasGamma: boolean, hasBeta: boolean, relu: boolean): void {
+  r: GpuStorage | null, y: GpuStorage, n: number, c: number, s: number, hasGamma: boolean, hasBeta: boolean, relu: boolean): void {
   const parts = Math.ceil(s / PART);
   const items = n * c * parts;
   gpu.run({
-    shader: 'batch_norm_apply', entry: s % 4 === 0 ? 'main4' : 'main', constants: { HAS_GAMMA: hasGamma ? 1 : 0, HAS_BETA: hasBeta ? 1 : 0, RELU: +relu },
-    inputs: [x, mean, invstd, gamma, beta], outputs: [y],
+    shader: 'batch_norm_apply', entry: s % 4 === 0 ? 'main4' : 'main',
+    constants: { HAS_GAMMA: hasGamma ? 1 : 0, HAS_BETA: hasBeta ? 1 : 0, RELU: +relu, RESIDUAL: +(r !== null) },
+    inputs: [x, mean, invstd, gamma, beta, r ?? x], outputs: [y],
     params: [u32(items), u32(c), u32(s), u32(parts), u32(PART), u32(0), u32(0), u32(0)], workgroups: grid(Math.ceil(items / 256)),
   });
 }
@@ -316,7 +345,7 @@ export const BatchNormApplyOp = defineOp<BatchNormApplyAttrs>({
     const y = gpu.alloc(x.size);
     const gamma = a.hasGamma ? inputs[3].storage : x.storage;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 4 : 3].storage : x.storage;
-    applyGpu(gpu, x.storage, mean.storage, invstd.storage, gamma, beta, y, n, c, s, a.hasGamma, a.hasBeta, false);
+    applyGpu(gpu, x.storage, mean.storage, invstd.storage, gamma, beta, null, y, n, c, s, a.hasGamma, a.hasBeta, false);
     return y;
   },
   backward(g, ctx) {
@@ -362,6 +391,11 @@ export interface BatchNormOptions {
   eps?: number;
   /** Return relu(batchNorm(x)): in training mode one fused pass forward and backward. */
   relu?: boolean;
+  /**
+   * Added to the normalized x before the ReLU (a ResNet block's shortcut), same shape as x: in
+   * training mode in the same pass.
+   */
+  residual?: Tensor;
 }
 
 /**
@@ -379,7 +413,8 @@ export const batchNorm = defineComposite('batchNorm', true,
     const momentum = opts.momentum ?? 0.1;
     if (!(eps >= 0)) throw new ArgumentError('batchNorm', `eps must be >= 0, got ${eps}`);
     if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentError('batchNorm', `momentum must be in [0, 1], got ${momentum}`);
-    const { runningMean: rm, runningVar: rv } = opts;
+    const { runningMean: rm, runningVar: rv, residual: res } = opts;
+    if (res) checkResidual('batchNorm', res, x);
     if (rm) checkChannelParam('batchNorm', 'runningMean', rm, x);
     if (rv) checkChannelParam('batchNorm', 'runningVar', rv, x);
     const [n, c, s] = dims(x.shape);
@@ -392,14 +427,16 @@ export const batchNorm = defineComposite('batchNorm', true,
         const invstd = rsqrt(affine(rv, 1, eps));
         const y = runOp(BatchNormApplyOp, [x, rm, invstd, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])],
           { hasGamma: gamma !== null, hasBeta: beta !== null });
+        if (res) return opts.relu ? addRelu(y, res) : add(y, res);
         return opts.relu ? relu(y) : y;
       });
     }
 
     const m = n * s;
     if (m <= 1) throw new ShapeError('batchNorm', `expected more than 1 value per channel when training, got x ${fmtShape(x.shape)}`);
-    const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
-    const { out, aux } = runOpAux(BatchNormTrainOp, inputs, { eps, hasGamma: gamma !== null, hasBeta: beta !== null, relu: opts.relu ?? false });
+    const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : []), ...(res ? [res] : [])];
+    const { out, aux } = runOpAux(BatchNormTrainOp, inputs,
+      { eps, hasGamma: gamma !== null, hasBeta: beta !== null, relu: opts.relu ?? false, residual: res !== undefined });
     const [mean, , vars] = aux;
     if (rm || rv) {
       noGrad(() => tidy(() => {
