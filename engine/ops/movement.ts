@@ -113,6 +113,9 @@ function cpuScatter(src: Float64Array, out: Float64Array, shape: readonly number
   walkStrided(shape, [strides], [offset], (i, [j]) => { out[j] = src[i]; });
 }
 
+/** Longest broadcast row one invocation of strided_copy's `rows` writes (longer rows keep one element per invocation). */
+const MAX_ROW = 1024;
+
 /**
  * Records one strided copy between `src` (read through `srcStrides` from `srcOffset`, or
  * contiguous when scatter) and `out`. A region that merges to one contiguous run becomes a
@@ -126,6 +129,17 @@ function gpuStrided(gpu: WebGpuBackend, op: string, kind: 'gather' | 'scatter', 
   if (m.shape.length === 0 || (m.shape.length === 1 && m.strides[0][0] === 1)) {
     if (kind === 'gather') gpu.copy(src, out, n * 4, offset * 4, 0);
     else gpu.copy(src, out, n * 4, 0, offset * 4);
+    return;
+  }
+  const r = m.shape.length - 1, inner = m.shape[r];
+  if (kind === 'gather' && m.strides[0][r] === 0 && inner % 4 === 0 && inner <= MAX_ROW) {
+    // the innermost axis is a broadcast: one invocation per row (strided_copy.wgsl `rows`)
+    const rows = n / inner, outer = m.shape.slice(0, r), outerStrides = m.strides[0].slice(0, r);
+    gpu.run({
+      shader: 'strided_copy', entry: 'rows', inputs: [src], outputs: [out],
+      params: [u32(rows), u32(r), u32(offset), u32(inner), ...u32Array(op, outer), ...u32Array(op, outerStrides)],
+      workgroups: grid(Math.ceil(rows / 256)),
+    });
     return;
   }
   gpu.run({

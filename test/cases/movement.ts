@@ -51,6 +51,10 @@ const padCases: OpCase[] = [
 const broadcastCases: OpCase[] = [
   { name: 'broadcastTo row to matrix', ops: ['broadcastTo'], fn: (x) => M.broadcastTo(x, [4, 7]), inputs: [{ shape: [7] }] },
   { name: 'broadcastTo rank 4 middle axes', ops: ['broadcastTo'], fn: (x) => M.broadcastTo(x, [2, 3, 5, 3]), inputs: [{ shape: [2, 1, 5, 1] }] },
+  // trailing broadcast axes of 4k elements: one invocation per row (strided_copy `rows`)
+  { name: 'broadcastTo trailing axes (rows of 16)', ops: ['broadcastTo'], fn: (x) => M.broadcastTo(x, [2, 3, 4, 4]), inputs: [{ shape: [2, 3, 1, 1] }] },
+  { name: 'broadcastTo middle and trailing axes (merged: rows of 40)', ops: ['broadcastTo'], fn: (x) => M.broadcastTo(x, [3, 5, 8]), inputs: [{ shape: [3, 1, 1] }] },
+  { name: 'broadcastTo scalar to 12 (one row)', ops: ['broadcastTo'], fn: (x) => M.broadcastTo(x, [12]), inputs: [{ shape: [] }] },
   { name: 'broadcastTo scalar large (>70000 elements)', ops: ['broadcastTo'], fn: (x) => M.broadcastTo(x, [300, 251]), inputs: [{ shape: [] }], grad: false },
   { name: 'expand with -1', ops: ['expand'], fn: (x) => M.expand(x, [3, -1, 4]), inputs: [{ shape: [5, 1] }] },
 ];
