@@ -2,7 +2,8 @@
  * Batch normalization over [N,C] and [N,C,H,W] (statistics per channel over N, H and W).
  *
  * - `batchNormTrain` (primitive): normalizes with the batch mean and biased variance, times gamma plus
- *   beta (both optional). Auxiliary outputs [C]: mean, inverse std 1/sqrt(var + eps), biased var.
+ *   beta (both optional), optionally plus a residual input and then a ReLU, in the same pass.
+ *   Auxiliary outputs [C]: mean, inverse std 1/sqrt(var + eps), biased var.
  *   WebGPU: three dispatches. batch_norm_stats.wgsl splits each channel's M = N*H*W values into
  *   chunks (so 64 channels of 32768 values still give ~8192 invocations) and computes each chunk's
  *   mean and sum of squared deviations in one pass, from sums shifted by the chunk's first value;
