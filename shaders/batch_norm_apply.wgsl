@@ -11,6 +11,7 @@
 // Bindings: 0 x, 1 mean, 2 invstd, 3 gamma, 4 beta, 5 r (read), 6 y (read_write), 7 params.
 #include "grid.wgsl"
 #include "bn_rows.wgsl"
+#include "bn_affine.wgsl"
 override WG: u32 = 256u;
 override HAS_GAMMA: u32 = 1u;
 override HAS_BETA: u32 = 1u;
@@ -30,11 +31,8 @@ struct Params { n: u32, c: u32, s: u32, parts: u32, e: u32, _p0: u32, _p1: u32, 
 
 // Channel c's (mean, scale, shift): y = (x - mean) * scale + shift.
 fn channel(c: u32) -> vec3<f32> {
-  var a = invstd[c];
-  if (HAS_GAMMA == 1u) { a *= gamma[c]; }
-  var b = 0.0;
-  if (HAS_BETA == 1u) { b = beta[c]; }
-  return vec3<f32>(mean[c], a, b);
+  let k = bn_scale_shift(c);
+  return vec3<f32>(mean[c], k.x, k.y);
 }
 
 @compute @workgroup_size(WG)

@@ -9,6 +9,7 @@
 // Bindings: 0 part, 1 invstd, 2 mean, 3 gamma, 4 beta (read), 5 dgamma, 6 dbeta, 7 coef (read_write,
 // vec4), 8 params.
 #include "kahan.wgsl"
+#include "bn_affine.wgsl"
 override WG: u32 = 64u;
 override HAS_GAMMA: u32 = 1u;
 override HAS_BETA: u32 = 1u;
@@ -41,10 +42,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let dg = sgx.x * is;
   dbeta[c] = sg.x;
   dgamma[c] = dg;
-  var a = is;
-  if (HAS_GAMMA == 1u) { a *= gamma[c]; }
-  coef[2u * c] = vec4<f32>(mean[c], a, sg.x * p.inv_m, dg * p.inv_m * is);
-  var b = 0.0;
-  if (HAS_BETA == 1u) { b = beta[c]; }
-  coef[2u * c + 1u] = vec4<f32>(b, 0.0, 0.0, 0.0);
+  let k = bn_scale_shift(c);
+  coef[2u * c] = vec4<f32>(mean[c], k.x, sg.x * p.inv_m, dg * p.inv_m * is);
+  coef[2u * c + 1u] = vec4<f32>(k.y, 0.0, 0.0, 0.0);
 }

@@ -13,6 +13,7 @@
 #include "grid.wgsl"
 #include "kahan.wgsl"
 #include "bn_chunk.wgsl"
+#include "bn_affine.wgsl"
 override WG: u32 = 256u;
 override RELU: bool = false;
 override HAS_GAMMA: u32 = 1u;
@@ -27,14 +28,10 @@ override HAS_BETA: u32 = 1u;
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
 
-// Channel c's forward scale and shift: v = (x - mean) * scale + shift (batch_norm_apply.wgsl's channel).
+// Channel c's forward scale and shift, read only for the ReLU's mask.
 fn scale_shift(c: u32) -> vec2<f32> {
   if (!RELU) { return vec2<f32>(0.0); }
-  var a = invstd[c];
-  if (HAS_GAMMA == 1u) { a *= gamma[c]; }
-  var b = 0.0;
-  if (HAS_BETA == 1u) { b = beta[c]; }
-  return vec2<f32>(a, b);
+  return bn_scale_shift(c);
 }
 
 @compute @workgroup_size(WG)
