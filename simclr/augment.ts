@@ -387,8 +387,8 @@ export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Fl
   let crop = backend.alloc(total, 'f32');
   backend.run({
     shader: 'augment_crop', inputs: [src, vp], outputs: [crop],
-    params: [u32(n), u32(C), u32(H), u32(W), u32(S), u32(C * SS)],
-    constants: { WG }, workgroups: viewGrid(V, C * SS),
+    params: [u32(n), u32(C), u32(H), u32(W), u32(S), u32(C * S)],
+    constants: { WG }, workgroups: viewGrid(V, C * S),
   });
   if ((pair[0].translateP > 0 && pair[0].translate > 0) || (pair[1].translateP > 0 && pair[1].translate > 0)) {
     const moved = backend.alloc(total, 'f32');
