@@ -1,5 +1,5 @@
-// batch_norm_grad_merge.wgsl: second pass of batch norm's backward: adds the K chunk
-// partials of each channel (Kahan-compensated) into dbeta[c] = sum g and dgamma[c] = invstd[c] * sum g*(x - mean),
+// batch_norm_grad_merge.wgsl: second pass of batch norm's backward: adds the K chunk partials of
+// each channel (Kahan-compensated) into dbeta[c] = sum g and dgamma[c] = invstd[c] * sum g*(x - mean),
 // and writes the per-channel coefficients batch_norm_grad_input.wgsl needs, so that pass binds one
 // buffer instead of six: coef[2c] = (mean, a = invstd * gamma, b = dbeta / M,
 // k = dgamma * invstd / M), dx = a * ((g - b) - (x - mean) * k); coef[2c+1].x = beta, with which

@@ -73,9 +73,10 @@ function checkX(op: string, x: TensorMeta): void {
   if (x.dtype !== 'f32') throw new DTypeError(op, `expected f32 x, got ${x.dtype} ${fmtShape(x.shape)}`, x.dtype);
 }
 
-function checkResidual(op: string, r: TensorMeta, x: TensorMeta): void {
-  if (r.shape.length !== x.shape.length || r.shape.some((d, i) => d !== x.shape[i]) || r.dtype !== 'f32') {
-    throw new ShapeError(op, `the residual must be f32 of x's shape ${fmtShape(x.shape)}, got ${fmtShape(r.shape)} ${r.dtype}`);
+/** A tensor that must be f32 of x's shape (the residual, the output gradient). */
+function checkLikeX(op: string, what: string, t: TensorMeta, x: TensorMeta): void {
+  if (t.shape.length !== x.shape.length || t.shape.some((d, i) => d !== x.shape[i]) || t.dtype !== 'f32') {
+    throw new ShapeError(op, `${what} must be f32 of x's shape ${fmtShape(x.shape)}, got ${fmtShape(t.shape)} ${t.dtype}`);
   }
 }
 
@@ -118,7 +119,7 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     if (inputs.length !== want) throw new ArgumentError('batchNormTrain', `expected ${want} inputs, got ${inputs.length}`);
     if (a.hasGamma) checkChannelParam('batchNormTrain', 'gamma', inputs[1], x);
     if (a.hasBeta) checkChannelParam('batchNormTrain', 'beta', inputs[a.hasGamma ? 2 : 1], x);
-    if (a.residual) checkResidual('batchNormTrain', inputs[want - 1], x);
+    if (a.residual) checkLikeX('batchNormTrain', 'the residual', inputs[want - 1], x);
     const [n, , s] = dims(x.shape);
     if (n * s === 0) throw new ShapeError('batchNormTrain', `cannot take batch statistics of an empty batch ${fmtShape(x.shape)}`);
     return { shape: x.shape, dtype: 'f32' };
@@ -177,28 +178,23 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     return { out: y, aux: [mean, invstd, vars] };
   },
   backward(g, ctx) {
-    const { hasGamma, hasBeta } = ctx.attrs;
+    const { hasGamma, hasBeta, residual } = ctx.attrs;
+    const relu = ctx.attrs.relu ?? false;
     const x = ctx.inputs[0]!;
     const gamma = hasGamma ? ctx.inputs[1]! : null;
     const [mean, invstd] = ctx.aux;
-    if (ctx.attrs.residual) {
-      // the ReLU's mask needs the residual, so it comes from the output; the masked gradient is r's
-      const gm = ctx.attrs.relu ? reluBackward(g, ctx.output!) : g;
-      const { out: dx, aux: [dgamma, dbeta] } = runOpAux(BatchNormBackwardOp, [x, gm, mean, invstd, ...(gamma ? [gamma] : [])], { hasGamma });
-      const grads: (Tensor | null)[] = [dx];
-      if (hasGamma) grads.push(dgamma); else dgamma.dispose();
-      if (hasBeta) grads.push(dbeta); else dbeta.dispose();
-      grads.push(gm);
-      return grads;
-    }
-    const relu = ctx.attrs.relu ?? false;
-    // with the ReLU, its mask comes from x and beta, not from the output (one tensor fewer to read)
-    const beta = relu && hasBeta ? ctx.inputs[hasGamma ? 2 : 1]! : null;
-    const inputs = [x, g, mean, invstd, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
-    const { out: dx, aux: [dgamma, dbeta] } = runOpAux(BatchNormBackwardOp, inputs, { hasGamma, relu, hasBeta: beta !== null });
+    // With a residual the ReLU's mask needs r, so it comes from the output and the masked gradient
+    // is also r's; without, batch norm's backward recomputes the mask from x and beta (one tensor
+    // fewer to read than the output).
+    const gm = residual && relu ? reluBackward(g, ctx.output!) : g;
+    const fusedRelu = relu && !residual;
+    const beta = fusedRelu && hasBeta ? ctx.inputs[hasGamma ? 2 : 1]! : null;
+    const inputs = [x, gm, mean, invstd, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
+    const { out: dx, aux: [dgamma, dbeta] } = runOpAux(BatchNormBackwardOp, inputs, { hasGamma, relu: fusedRelu, hasBeta: beta !== null });
     const grads: (Tensor | null)[] = [dx];
     if (hasGamma) grads.push(dgamma); else dgamma.dispose();
     if (hasBeta) grads.push(dbeta); else dbeta.dispose();
+    if (residual) grads.push(gm);
     return grads;
   },
   // x, gamma and beta (the fused ReLU's mask is recomputed from them; [C] each), mean, invstd; the
@@ -234,9 +230,7 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
     const want = 4 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0);
     if (inputs.length !== want) throw new ArgumentError('batchNormBackward', `expected ${want} inputs, got ${inputs.length}`);
     if (a.hasBeta) checkChannelParam('batchNormBackward', 'beta', inputs[want - 1], x);
-    if (g.shape.length !== x.shape.length || g.shape.some((d, i) => d !== x.shape[i]) || g.dtype !== 'f32') {
-      throw new ShapeError('batchNormBackward', `g must be f32 of x's shape ${fmtShape(x.shape)}, got ${fmtShape(g.shape)} ${g.dtype}`);
-    }
+    checkLikeX('batchNormBackward', 'g', g, x);
     checkChannelParam('batchNormBackward', 'mean', mean, x);
     checkChannelParam('batchNormBackward', 'invstd', invstd, x);
     if (a.hasGamma) checkChannelParam('batchNormBackward', 'gamma', inputs[4], x);
@@ -415,7 +409,7 @@ export const batchNorm = defineComposite('batchNorm', true,
     if (!(eps >= 0)) throw new ArgumentError('batchNorm', `eps must be >= 0, got ${eps}`);
     if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentError('batchNorm', `momentum must be in [0, 1], got ${momentum}`);
     const { runningMean: rm, runningVar: rv, residual: res } = opts;
-    if (res) checkResidual('batchNorm', res, x);
+    if (res) checkLikeX('batchNorm', 'the residual', res, x);
     if (rm) checkChannelParam('batchNorm', 'runningMean', rm, x);
     if (rv) checkChannelParam('batchNorm', 'runningVar', rv, x);
     const [n, c, s] = dims(x.shape);
