@@ -24,7 +24,7 @@ export async function timeCalls(body: () => void | Promise<void>, sync: () => Pr
 }
 
 /** Calls per sample so that one sample lasts about targetMs, from one call's duration. */
-export const repsFor = (msPerCall: number, targetMs: number): number => Math.max(1, Math.min(50, Math.round(targetMs / msPerCall)));
+export const repsFor = (msPerCall: number, targetMs: number): number => Math.max(1, Math.min(2000, Math.round(targetMs / msPerCall)));
 
 export function log(msg: string): void { process.stdout.write(msg + '\n'); }
 

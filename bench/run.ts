@@ -48,23 +48,24 @@ interface MatmulRecord {
   M: number; K: number; N: number; ours: Side; tfjs: Side; ratio: number;
   /** PyTorch (torch.mm, its faster thread count) on the same machine, when available. */
   torch: { ms: number; gflops: number; samplesMs: number[]; threads: number } | null;
-  /** Our GFLOP/s as a fraction of the assumed FMA peak. */
-  oursOfPeak: number;
+  /** Our GFLOP/s as a fraction of the assumed FMA peak (null on a GPU, whose peak the bench cannot know). */
+  oursOfPeak: number | null;
 }
 
 const args = parseArgs(process.argv.slice(2));
 const sizes = args.quick ? QUICK : FULL;
-const WAIT = 'sleep' as const;
 
 const loadBefore = loadavg()[0];
-const backend = await createBackend({ wait: WAIT });
+const backend = await createBackend();
+/** The backend's own per-device choice (sleep on CPU adapters, spin on GPUs); tfjs waits alike. */
+const WAIT = backend.wait;
 /** What every section's JSON records of the adapter (tfjs's too where the section ran it). */
 const adapterRecord = (tfjsAdapter?: unknown) => ({
   ours: backend.label, info: backend.adapterInfo, isCpuAdapter: backend.isCpuAdapter, ...(tfjsAdapter === undefined ? {} : { tfjs: tfjsAdapter }),
 });
 /** PyTorch's version and BLAS (with its build config where asked), or why it is unavailable. */
 const torchRecord = (torch: TorchRef | null, reason: string, withConfig = false) =>
-  (torch ? { version: torch.version, blas: torch.blas, ...(withConfig ? { config: torch.config } : {}) } : { unavailable: reason });
+  (torch ? { version: torch.version, device: torch.device, blas: torch.blas, ...(withConfig ? { config: torch.config } : {}) } : { unavailable: reason });
 /** The 1-minute load average before a section and now: other processes share these cores. */
 const loadRecord = (before: number) => ({ before, after: loadavg()[0] });
 const kernel = kernelName(matmulKernelFor(backend));
@@ -112,8 +113,9 @@ const section = (name: BenchSection) => (args.only === null ? !OPT_IN_SECTIONS.i
 if (section('matmul')) {
   const tfjs = await getTfjs();
   const { torch, reason: torchReason } = await TorchRef.start();
-  const peak = fmaPeak();
-  log(`assumed FMA peak: ${peak.text}`);
+  // the CPU's peak means nothing on a GPU adapter, and WebGPU does not say what a GPU's is
+  const peak = backend.isCpuAdapter ? fmaPeak() : null;
+  log(`assumed FMA peak: ${peak ? peak.text : 'none (a GPU adapter: compare GFLOP/s with the GPU\'s f32 peak by hand)'}`);
   log(`sizes (M x K x N): ${sizes.map((s) => s.join('x')).join(', ')}; median of ${args.samples} samples, ours, tfjs${torch ? ' and PyTorch' : ''} alternating; both wait with '${WAIT}'${torch ? '' : ` (PyTorch unavailable: ${torchReason})`}`);
 
   const records: MatmulRecord[] = [];
@@ -148,7 +150,7 @@ if (section('matmul')) {
       torch: t[2].length ? { ms: median(t[2]), gflops: gflops(flop, median(t[2])), samplesMs: t[2], threads } : null,
     };
     r.ratio = r.ours.gflops / r.tfjs.gflops;
-    r.oursOfPeak = r.ours.gflops / peak.gflops;
+    r.oursOfPeak = peak ? r.ours.gflops / peak.gflops : null;
     records.push(r);
     process.stdout.write(` ours ${r.ours.gflops.toFixed(2)}, tfjs ${r.tfjs.gflops.toFixed(2)}${r.torch ? `, PyTorch ${r.torch.gflops.toFixed(1)}` : ''} GFLOP/s\n`);
   }
@@ -162,10 +164,10 @@ if (section('matmul')) {
   const pad = (s: string, n: number) => s.padStart(n);
   log('');
   log(`matmul f32, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
-  log(`assumed FMA peak ${peak.text}`);
+  if (peak) log(`assumed FMA peak ${peak.text}`);
   log(`${'M x K x N'.padEnd(16)}${pad('ours ms', 10)}${pad('GFLOP/s', 10)}${pad('of peak', 9)}${pad('tfjs ms', 10)}${pad('GFLOP/s', 10)}${pad('ours/tfjs', 11)}${pad('PT GFLOP/s', 12)}`);
   for (const r of records) {
-    log(`${`${r.M}x${r.K}x${r.N}`.padEnd(16)}${pad(r.ours.ms.toFixed(2), 10)}${pad(r.ours.gflops.toFixed(2), 10)}${pad((100 * r.oursOfPeak).toFixed(0) + ' %', 9)}${pad(r.tfjs.ms.toFixed(2), 10)}${pad(r.tfjs.gflops.toFixed(2), 10)}${pad(r.ratio.toFixed(2) + 'x', 11)}${pad(r.torch ? r.torch.gflops.toFixed(1) : '-', 12)}`);
+    log(`${`${r.M}x${r.K}x${r.N}`.padEnd(16)}${pad(r.ours.ms.toFixed(2), 10)}${pad(r.ours.gflops.toFixed(2), 10)}${pad(r.oursOfPeak === null ? '-' : (100 * r.oursOfPeak).toFixed(0) + ' %', 9)}${pad(r.tfjs.ms.toFixed(2), 10)}${pad(r.tfjs.gflops.toFixed(2), 10)}${pad(r.ratio.toFixed(2) + 'x', 11)}${pad(r.torch ? r.torch.gflops.toFixed(1) : '-', 12)}`);
   }
   torch?.close();
   for (const w of waits) {
@@ -384,7 +386,7 @@ if (section('augment')) {
 if (section('step')) {
   const { torch, reason } = await TorchRef.start();
   log('');
-  log(torch ? `PyTorch ${torch.version} (${TORCH_CAPABILITY(torch.config)}) as the reference, alternating; its thread count (1 or 2) is picked per case by timing both`
+  log(torch ? `PyTorch ${torch.version} (${torch.device === 'cpu' ? TORCH_CAPABILITY(torch.config) : torch.device}) as the reference, alternating; its thread count (1 or 2) is picked per case by timing both`
     : `PyTorch reference unavailable (${reason}): ours only`);
   const cases: StepCase[] = [
     ...args.widths.map((width) => ({ kind: 'simclr' as const, width, batch: args.batch })),
@@ -395,7 +397,7 @@ if (section('step')) {
   const date = new Date().toISOString();
   // written after every case, so a case that fails (out of memory at width 1) loses only itself
   const save = () => writeResults(dir, 'step', {
-    benchmark: 'training steps: SimCLR (ResNet-18 CIFAR stem + head, NT-Xent, LARS) and supervised ResNet-18, ours vs PyTorch CPU',
+    benchmark: 'training steps: SimCLR (ResNet-18 CIFAR stem + head, NT-Xent, LARS) and supervised ResNet-18, ours vs PyTorch ' + (torch ? torch.device : 'CPU'),
     date,
     adapter: adapterRecord(),
     pytorch: torchRecord(torch, reason, true),

@@ -21,13 +21,15 @@ export class TorchRef {
   threads = 1;
 
   version = '';
+  /** Where the workloads run: 'cpu', or the CUDA device's name (TORCH_DEVICE=cuda, see torch_ref.py). */
+  device = 'cpu';
   /** torch.__config__.show(): BLAS, oneDNN, CPU capability. */
   config = '';
   /** The BLAS library the process loaded (its matmul and linear layers; convolutions use oneDNN). */
   blas = '';
   /** Set when that BLAS is the reference implementation (netlib), which is far from the CPU's peak. */
   get blasWarning(): string {
-    return this.blas === 'unknown' || /openblas|mkl|blis/i.test(this.blas) ? '' : `PyTorch's BLAS is ${this.blas} (not OpenBLAS, MKL or BLIS): its matmul and linear layers run far below the CPU's peak; install libopenblas0-pthread for a fair reference`;
+    return this.device !== 'cpu' || this.blas === 'unknown' || /openblas|mkl|blis/i.test(this.blas) ? '' : `PyTorch's BLAS is ${this.blas} (not OpenBLAS, MKL or BLIS): its matmul and linear layers run far below the CPU's peak; install libopenblas0-pthread for a fair reference`;
   }
 
   private constructor(private readonly proc: ChildProcessWithoutNullStreams) {}
@@ -47,6 +49,7 @@ export class TorchRef {
     t.version = String(info.torch);
     t.config = String(info.config);
     t.blas = String(info.blas ?? 'unknown');
+    t.device = String(info.device ?? 'cpu');
     if (t.blasWarning) process.stdout.write(`bench: ${t.blasWarning}\n`);
     return { torch: t, reason: '' };
   }

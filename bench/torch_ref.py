@@ -18,9 +18,13 @@ Workloads mirror the engine's (same shapes, same math):
   optionally gzipped): a fresh permutation, full batches only, the step workload per batch (LARS at
   a constant learning rate); setup reads the files and builds the model.
 Threads: `threads` sets torch.set_num_threads; the bench times both settings and keeps the faster.
+Device: TORCH_DEVICE (default cpu; `cuda` on a GPU machine) places the step, supervised, ntxent,
+optim and matmul workloads there; each timed phase then ends in torch.cuda.synchronize(), and TF32
+is off (the engine computes in f32).
 """
 import gzip
 import json
+import os
 import sys
 import time
 
@@ -28,7 +32,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-torch.backends.cudnn.enabled = False
+DEVICE = torch.device(os.environ.get('TORCH_DEVICE', 'cpu'))
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+
+
+def sync():
+    if DEVICE.type == 'cuda':
+        torch.cuda.synchronize()
 
 
 def conv3x3(i, o, s):
@@ -85,8 +96,8 @@ def nt_xent(z, tau=0.5):
     z = F.normalize(z, dim=1)
     m = z.shape[0]
     logits = z @ z.t() / tau
-    logits = logits.masked_fill(torch.eye(m, dtype=torch.bool), -1e9)
-    target = torch.arange(m)
+    logits = logits.masked_fill(torch.eye(m, dtype=torch.bool, device=z.device), -1e9)
+    target = torch.arange(m, device=z.device)
     target = (target + m // 2) % m
     return F.cross_entropy(logits, target), (logits.argmax(1) == target).float().mean()
 
@@ -127,16 +138,16 @@ class Lars:
 def augment(images, size=32):
     """Two views per uint8 image [B, 3, H, W] -> [2B, 3, size, size] floats in [0, 1]."""
     x = images.float().div_(255).repeat(2, 1, 1, 1)
-    v = x.shape[0]
-    area = torch.empty(v).uniform_(0.08, 1.0)
-    logr = torch.empty(v).uniform_(torch.log(torch.tensor(3 / 4)).item(), torch.log(torch.tensor(4 / 3)).item())
+    v, dev = x.shape[0], x.device
+    area = torch.empty(v, device=dev).uniform_(0.08, 1.0)
+    logr = torch.empty(v, device=dev).uniform_(torch.log(torch.tensor(3 / 4)).item(), torch.log(torch.tensor(4 / 3)).item())
     r = torch.exp(logr)
     sw = torch.sqrt(area * r).clamp(max=1.0)
     sh = torch.sqrt(area / r).clamp(max=1.0)
-    cx = (torch.rand(v) * 2 - 1) * (1 - sw)
-    cy = (torch.rand(v) * 2 - 1) * (1 - sh)
-    flip = torch.where(torch.rand(v) < 0.5, -1.0, 1.0)
-    theta = torch.zeros(v, 2, 3)
+    cx = (torch.rand(v, device=dev) * 2 - 1) * (1 - sw)
+    cy = (torch.rand(v, device=dev) * 2 - 1) * (1 - sh)
+    flip = torch.where(torch.rand(v, device=dev) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(v, 2, 3, device=dev)
     theta[:, 0, 0] = sw * flip
     theta[:, 0, 2] = cx
     theta[:, 1, 1] = sh
@@ -144,10 +155,10 @@ def augment(images, size=32):
     grid = F.affine_grid(theta, [v, 3, size, size], align_corners=False)
     x = F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
     s = 0.5
-    jit = (torch.rand(v) < 0.8).float().view(v, 1, 1, 1)
+    jit = (torch.rand(v, device=dev) < 0.8).float().view(v, 1, 1, 1)
 
     def fac(k):
-        return torch.empty(v).uniform_(max(0, 1 - k), 1 + k).view(v, 1, 1, 1)
+        return torch.empty(v, device=dev).uniform_(max(0, 1 - k), 1 + k).view(v, 1, 1, 1)
 
     y = x * fac(0.8 * s)
     y = y.clamp_(0, 1)
@@ -155,8 +166,8 @@ def augment(images, size=32):
     y = (gray.mean((2, 3), keepdim=True) + fac(0.8 * s) * (y - gray.mean((2, 3), keepdim=True))).clamp_(0, 1)
     gray = (0.299 * y[:, 0:1] + 0.587 * y[:, 1:2] + 0.114 * y[:, 2:3])
     y = (gray + fac(0.8 * s) * (y - gray)).clamp_(0, 1)
-    h = torch.empty(v).uniform_(-0.2 * s, 0.2 * s).mul_(2 * torch.pi)
-    yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+    h = torch.empty(v, device=dev).uniform_(-0.2 * s, 0.2 * s).mul_(2 * torch.pi)
+    yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], device=dev)
     q = torch.einsum('ij,vjhw->vihw', yiq, y)
     c, sn = torch.cos(h).view(v, 1, 1), torch.sin(h).view(v, 1, 1)
     i2 = c * q[:, 1] - sn * q[:, 2]
@@ -164,7 +175,7 @@ def augment(images, size=32):
     q = torch.stack([q[:, 0], i2, q2], 1)
     y = torch.einsum('ij,vjhw->vihw', torch.linalg.inv(yiq), q).clamp_(0, 1)
     x = jit * y + (1 - jit) * x
-    g = (torch.rand(v) < 0.2).float().view(v, 1, 1, 1)
+    g = (torch.rand(v, device=dev) < 0.2).float().view(v, 1, 1, 1)
     gray = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
     return g * gray.expand_as(x) + (1 - g) * x
 
@@ -179,9 +190,9 @@ class Workload:
         if self.kind == 'step':
             self.batch = c['batch']
             self.encoder = ResNet18(c['width'])
-            self.model = nn.Sequential(self.encoder, head(self.encoder.features))
+            self.model = nn.Sequential(self.encoder, head(self.encoder.features)).to(DEVICE)
             self.opt = Lars(list(self.model.named_parameters()))
-            self.images = torch.randint(0, 256, (self.batch, 3, 32, 32), dtype=torch.uint8)
+            self.images = torch.randint(0, 256, (self.batch, 3, 32, 32), dtype=torch.uint8, device=DEVICE)
         elif self.kind == 'run':
             raw = b''.join((gzip.open if f.endswith('.gz') else open)(f, 'rb').read() for f in c['files'])
             records = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(-1, 3073)
@@ -191,15 +202,15 @@ class Workload:
             self.model = nn.Sequential(self.encoder, head(self.encoder.features))
             self.opt = Lars(list(self.model.named_parameters()), lr=1.0)
         elif self.kind == 'supervised':
-            self.model = ResNet18(c.get('width', 1.0), 10)
+            self.model = ResNet18(c.get('width', 1.0), 10).to(DEVICE)
             self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9, foreach=True)
-            self.x = torch.randn(c['batch'], 3, 32, 32)
-            self.y = torch.randint(0, 10, (c['batch'],))
+            self.x = torch.randn(c['batch'], 3, 32, 32, device=DEVICE)
+            self.y = torch.randint(0, 10, (c['batch'],), device=DEVICE)
         elif self.kind == 'ntxent':
-            self.z = torch.randn(c['rows'], c['d'], requires_grad=True)
+            self.z = torch.randn(c['rows'], c['d'], device=DEVICE, requires_grad=True)
             self.tau = c.get('temperature', 0.5)
         elif self.kind == 'optim':
-            self.model = ResNet18(c.get('width', 1.0), 10)
+            self.model = ResNet18(c.get('width', 1.0), 10).to(DEVICE)
             params = list(self.model.parameters())
             for p in params:
                 p.grad = torch.randn_like(p) * 0.01
@@ -218,7 +229,7 @@ class Workload:
                 raise ValueError(o)
         elif self.kind == 'matmul':
             n = c['n']
-            self.a, self.b = torch.rand(n, n), torch.rand(n, n)
+            self.a, self.b = torch.rand(n, n, device=DEVICE), torch.rand(n, n, device=DEVICE)
         else:
             raise ValueError(self.kind)
         return {}
@@ -240,10 +251,12 @@ class Workload:
         mark('optimizer')
 
     def run(self, split=False):
+        sync()
         t = [time.perf_counter()]
         phases = []
 
         def mark(name):
+            sync()
             t.append(time.perf_counter())
             phases.append(name)
 
@@ -300,7 +313,8 @@ def main():
         try:
             op = c['op']
             if op == 'info':
-                r = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'config': torch.__config__.show(), 'blas': blas_library()}
+                r = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'config': torch.__config__.show(), 'blas': blas_library(),
+                     'device': torch.cuda.get_device_name(DEVICE) if DEVICE.type == 'cuda' else 'cpu'}
             elif op == 'threads':
                 torch.set_num_threads(c['n'])
                 r = {'threads': torch.get_num_threads()}

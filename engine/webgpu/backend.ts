@@ -113,7 +113,8 @@ export class WebGpuBackend implements Backend {
   private live = 0;
   private liveBytes = 0;
   private destroyed = false;
-  private wait: WaitStrategy;
+  /** How syncs and reads wait for the queue (see wait.ts). */
+  readonly wait: WaitStrategy;
   private dispatchesPerSubmit: number;
   /** Dispatches recorded since creation (for tests and profiling). */
   dispatchCount = 0;
@@ -131,7 +132,9 @@ export class WebGpuBackend implements Backend {
     this.pool = new BufferPool(this.device, STORAGE_USAGE);
     this.readback = new BufferPool(this.device, READBACK_USAGE);
     this.shaders = shaders;
-    this.wait = opts.wait ?? 'sleep';
+    // Sleeping between polls gives a CPU adapter's worker threads the core the poll would take; a
+    // GPU needs no core of ours, and a sleep slice (up to 2 ms) would delay every short sync.
+    this.wait = opts.wait ?? (acq.isCpuAdapter ? 'sleep' : 'spin');
     this.dispatchesPerSubmit = opts.dispatchesPerSubmit ?? 128;
   }
 
