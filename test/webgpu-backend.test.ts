@@ -1,6 +1,7 @@
 /** WebGPU backend mechanics: batching hazards, pooling, caches, error reporting. */
 import { describe, expect, it } from 'vitest';
 import { exp, tensor } from '../engine/ops/index.js';
+import { WebGpuBackend } from '../engine/webgpu/backend.js';
 import { gpu } from './helpers.js';
 
 describe('WebGPU backend', () => {
@@ -41,5 +42,18 @@ describe('WebGPU backend', () => {
     const before = g.memory().liveBuffers;
     expect(() => g.alloc(limit / 4 + 1)).toThrow(/alloc: a buffer of \d+ float32 elements .* exceeds this device's maxStorageBufferBindingSize of .* MiB/);
     expect(g.memory().liveBuffers).toBe(before);
+  });
+
+  it('waits for the queue by sleeping on a CPU adapter, by plain awaiting on a GPU; the option overrides', async () => {
+    const g = await gpu();
+    expect(g.wait).toBe(g.isCpuAdapter ? 'sleep' : 'spin');
+    const other = (await WebGpuBackend.create({ wait: g.isCpuAdapter ? 'spin' : 'sleep' }))!;
+    try {
+      expect(other.wait).toBe(g.isCpuAdapter ? 'spin' : 'sleep');
+      const x = tensor([1, 2], undefined, { backend: other });
+      expect(Array.from(await exp(x).data()).map((v) => +v.toFixed(3))).toEqual([2.718, 7.389]);
+    } finally {
+      other.destroy();
+    }
   });
 });
