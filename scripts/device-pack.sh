@@ -94,3 +94,9 @@ export XDG_RUNTIME_DIR=/tmp
 node --version && (nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true)
 EOS
 echo "packed $(du -sh .device | cut -f1) in .device ($(wc -l <<< "$list") packages$([ "$dev" = 1 ] && echo ', with --dev'))"
+# what will travel: tracked and untracked-not-ignored files, plus the carried .device and dist
+bytes=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } | sort -zu | xargs -0 stat -c %s -- 2>/dev/null | awk '{s += $1} END {print s + 0}')
+carried=$(du -sb .device dist 2>/dev/null | awk '{s += $1} END {print s + 0}')
+mib=$(( (bytes + carried) / 1048576 ))
+echo "the device tool would carry about $mib MiB (working tree + .device + dist; its limit is 64)"
+[ "$mib" -lt 64 ] || { echo "device-pack: over the 64 MiB limit: drop --dev or untracked files" >&2; exit 1; }
