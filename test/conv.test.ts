@@ -231,7 +231,7 @@ describe('the direct convolutions (lavapipe: forward, stride-1 and stride-2 inpu
 // output than input channels and back, and chunks of 1-2 images (the chunk size overridden so
 // that small inputs cross chunk boundaries; the last chunk smaller, its tile count padded). The
 // weight gradient takes chunks of 128+ tiles: 132 tiles (padded to 136, the reduction over them),
-// and chunks of 4 images (144 tiles) and 1.
+// and chunks of 4 images (144 tiles) and 1. Maps whose width is a multiple of 4 load whole vec4s.
 interface WinogradCase { name: string; x: number[]; w: number[]; pad: number; chunk?: number; wgrad?: boolean }
 const WINOGRAD: WinogradCase[] = [
   { name: 'ragged tiles', x: [2, 64, 7, 10], w: [64, 64, 3, 3], pad: 1 },
@@ -239,6 +239,10 @@ const WINOGRAD: WinogradCase[] = [
   { name: 'padding 2, C > O', x: [1, 80, 6, 5], w: [64, 80, 3, 3], pad: 2 },
   { name: 'chunks of one image', x: [3, 64, 4, 4], w: [64, 64, 3, 3], pad: 1, chunk: 36 * 64 * 4 },
   { name: 'chunks of two images, the last of one', x: [5, 64, 6, 6], w: [64, 64, 3, 3], pad: 1, chunk: 36 * 64 * 4 * 4 * 2 },
+  // maps of 4k columns take input_tiles_rows (vec4 row loads; R = the patch's column offset mod 4)
+  { name: 'vec4 rows, no padding (R 0)', x: [2, 64, 5, 12], w: [64, 64, 3, 3], pad: 0 },
+  { name: 'vec4 rows, padding 2 (R 2)', x: [1, 64, 6, 8], w: [64, 64, 3, 3], pad: 2 },
+  { name: 'vec4 rows in the input gradient only (8 output columns, its padding 2)', x: [1, 64, 6, 10], w: [64, 64, 3, 3], pad: 0 },
   { name: 'weight gradient over 132 tiles', x: [1, 64, 48, 42], w: [64, 64, 3, 3], pad: 1, wgrad: true },
   { name: 'weight gradient in chunks of 4 images and 1', x: [5, 64, 16, 36], w: [64, 64, 3, 3], pad: 1, chunk: 36 * 64 * 144 * 4, wgrad: true },
 ];

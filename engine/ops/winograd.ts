@@ -66,6 +66,15 @@ function transformParams(g: WinogradGeo, n0: number, ch: number, H: number, W: n
   return [u32(n0), u32(ch), u32(H), u32(W), u32(TW), u32(TT), u32(P), u32(PP), u32(g.O), i32(py), i32(px), u32(0)];
 }
 
+/** V [36, C, PP] of images n0.. (input_tiles, or input_tiles_rows with vec4 row loads where W % 4 == 0). */
+function inputTiles(gpu: WebGpuBackend, x: GpuStorage, v: GpuStorage, g: WinogradGeo, n0: number, P: number, PP: number): void {
+  const rows = g.W % 4 === 0;
+  gpu.run({
+    shader: 'winograd_transform', entry: rows ? 'input_tiles_rows' : 'input_tiles', constants: rows ? { R: (((-g.px) % 4) + 4) % 4 } : {},
+    inputs: [x], outputs: [v], params: transformParams(g, n0, g.C, g.H, g.W, P, PP, g.py, g.px), workgroups: [Math.ceil(PP / WG), g.C, 1],
+  });
+}
+
 /**
  * Whether winogradConv (or with 'wgrad' winogradWgrad) runs this conv on this device: grid and
  * binding limits, and for the weight gradient chunks of 128 tiles or more. Each chunk's GEMMs
@@ -97,10 +106,7 @@ export function winogradConv(gpu: WebGpuBackend, x: GpuStorage, w: GpuStorage, b
   const v = gpu.alloc(XI * C * PPmax), m = gpu.alloc(XI * O * PPmax);
   for (let n0 = 0; n0 < N; n0 += nc) {
     const P = Math.min(nc, N - n0) * TT, PP = round8(P);
-    gpu.run({
-      shader: 'winograd_transform', entry: 'input_tiles',
-      inputs: [x], outputs: [v], params: transformParams(g, n0, C, g.H, g.W, P, PP, g.py, g.px), workgroups: [Math.ceil(PP / WG), C, 1],
-    });
+    inputTiles(gpu, x, v, g, n0, P, PP);
     matmulBatchedGpu(gpu, u, v, m, XI, O, C, PP, kernel);
     gpu.run({
       shader: 'winograd_output', constants: { HAS_BIAS: +(bias !== null) },
@@ -128,10 +134,7 @@ export function winogradWgrad(gpu: WebGpuBackend, x: GpuStorage, dy: GpuStorage,
   const v = gpu.alloc(XI * C * PPmax), z = gpu.alloc(XI * O * PPmax), s = gpu.alloc(XI * O * C);
   for (let n0 = 0; n0 < N; n0 += nc) {
     const P = Math.min(nc, N - n0) * TT, PP = round8(P);
-    gpu.run({
-      shader: 'winograd_transform', entry: 'input_tiles',
-      inputs: [x], outputs: [v], params: transformParams(g, n0, C, g.H, g.W, P, PP, g.py, g.px), workgroups: [Math.ceil(PP / WG), C, 1],
-    });
+    inputTiles(gpu, x, v, g, n0, P, PP);
     gpu.run({
       shader: 'winograd_transform', entry: 'grad_tiles',
       inputs: [dy], outputs: [z], params: transformParams(g, n0, O, g.Ho, g.Wo, P, PP, 0, 0), workgroups: [Math.ceil(PP / WG), O, 1],
