@@ -35,38 +35,50 @@ struct Params {
 
 #include "winograd_f43.wgsl"
 
-@compute @workgroup_size(WG)
-fn input_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
-  let t = id.x;
-  let c = id.y;
-  if (t >= p.PP) { return; }
+// Tile t of channel c: its index o in V-like [36, C, PP] outputs (row stride CP), the first row of
+// its image-channel plane (base, in rows) and its patch origin; padding tiles (t >= P) are zeroed
+// here and come back done.
+struct Tile { o: u32, CP: u32, base: u32, y0: i32, x0: i32, done: bool }
+
+fn tile_of(t: u32, c: u32) -> Tile {
   let CP = p.C * p.PP;
   let o = c * p.PP + t;
   if (t >= p.P) {
     for (var xi = 0u; xi < 36u; xi++) { dst[xi * CP + o] = 0.0; }
-    return;
+    return Tile(o, CP, 0u, 0, 0, true);
   }
   let n = p.n0 + t / p.TT;
   let r = t % p.TT;
-  let y0 = i32(r / p.TW) * 4 - p.py;
-  let x0 = i32(r % p.TW) * 4 - p.px;
-  let base = (n * p.C + c) * p.H * p.W;
-  // rows of B^T d, then (B^T d) B row by row
-  var cols: array<array<f32, 6>, 6>; // cols[j] = column j of d, then of B^T d
-  for (var i = 0; i < 6; i++) {
-    let iy = y0 + i;
-    for (var j = 0; j < 6; j++) {
-      let ix = x0 + j;
-      var v = 0.0;
-      if (u32(iy) < p.H && u32(ix) < p.W) { v = src[base + u32(iy) * p.W + u32(ix)]; }
-      cols[j][i] = v;
-    }
-  }
+  return Tile(o, CP, (n * p.C + c) * p.H, i32(r / p.TW) * 4 - p.py, i32(r % p.TW) * 4 - p.px, false);
+}
+
+// V[., c, t] = B^T d B for the patch d given by columns (d[j] = column j): the columns' transform,
+// then each row's.
+fn store_input_tile(d: array<array<f32, 6>, 6>, k: Tile) {
+  var cols = d;
   for (var j = 0; j < 6; j++) { cols[j] = bt6(cols[j]); }
   for (var i = 0u; i < 6u; i++) {
     let row = bt6(array<f32, 6>(cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i]));
-    for (var j = 0u; j < 6u; j++) { dst[(i * 6u + j) * CP + o] = row[j]; }
+    for (var j = 0u; j < 6u; j++) { dst[(i * 6u + j) * k.CP + k.o] = row[j]; }
   }
+}
+
+@compute @workgroup_size(WG)
+fn input_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
+  if (id.x >= p.PP) { return; }
+  let k = tile_of(id.x, id.y);
+  if (k.done) { return; }
+  var d: array<array<f32, 6>, 6>;
+  for (var i = 0; i < 6; i++) {
+    let iy = k.y0 + i;
+    for (var j = 0; j < 6; j++) {
+      let ix = k.x0 + j;
+      var v = 0.0;
+      if (u32(iy) < p.H && u32(ix) < p.W) { v = src[(k.base + u32(iy)) * p.W + u32(ix)]; }
+      d[j][i] = v;
+    }
+  }
+  store_input_tile(d, k);
 }
 
 // input_tiles with whole-vec4 row loads, where W % 4 == 0: a patch row's 6 columns lie in 3 aligned
@@ -77,37 +89,23 @@ override R: u32 = 3u;
 
 @compute @workgroup_size(WG)
 fn input_tiles_rows(@builtin(global_invocation_id) id: vec3<u32>) {
-  let t = id.x;
-  let c = id.y;
-  if (t >= p.PP) { return; }
-  let CP = p.C * p.PP;
-  let o = c * p.PP + t;
-  if (t >= p.P) {
-    for (var xi = 0u; xi < 36u; xi++) { dst[xi * CP + o] = 0.0; }
-    return;
-  }
-  let n = p.n0 + t / p.TT;
-  let r = t % p.TT;
-  let y0 = i32(r / p.TW) * 4 - p.py;
-  let b0 = (i32(r % p.TW) * 4 - p.px - i32(R)) / 4; // exact: the numerator is a multiple of 4
+  if (id.x >= p.PP) { return; }
+  let k = tile_of(id.x, id.y);
+  if (k.done) { return; }
+  let b0 = (k.x0 - i32(R)) / 4; // exact: x0 - R is a multiple of 4
   let W4 = p.W / 4u;
-  let base4 = (n * p.C + c) * p.H * W4;
-  var cols: array<array<f32, 6>, 6>; // cols[j] = column j of d, then of B^T d
+  var d: array<array<f32, 6>, 6>;
   for (var i = 0; i < 6; i++) {
-    let iy = y0 + i;
+    let iy = k.y0 + i;
     var f: array<vec4<f32>, 3>;
-    for (var k = 0; k < 3; k++) {
-      let bx = b0 + k;
-      f[k] = vec4<f32>(0.0);
-      if (u32(iy) < p.H && u32(bx) < W4) { f[k] = src4[base4 + u32(iy) * W4 + u32(bx)]; }
+    for (var q = 0; q < 3; q++) {
+      let bx = b0 + q;
+      f[q] = vec4<f32>(0.0);
+      if (u32(iy) < p.H && u32(bx) < W4) { f[q] = src4[(k.base + u32(iy)) * W4 + u32(bx)]; }
     }
-    for (var j = 0u; j < 6u; j++) { cols[j][i] = f[(R + j) / 4u][(R + j) % 4u]; }
+    for (var j = 0u; j < 6u; j++) { d[j][i] = f[(R + j) / 4u][(R + j) % 4u]; }
   }
-  for (var j = 0; j < 6; j++) { cols[j] = bt6(cols[j]); }
-  for (var i = 0u; i < 6u; i++) {
-    let row = bt6(array<f32, 6>(cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i]));
-    for (var j = 0u; j < 6u; j++) { dst[(i * 6u + j) * CP + o] = row[j]; }
-  }
+  store_input_tile(d, k);
 }
 
 @compute @workgroup_size(WG)
@@ -135,32 +133,23 @@ fn weight_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WG)
 fn grad_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
-  let t = id.x;
-  let c = id.y;
-  if (t >= p.PP) { return; }
-  let CP = p.C * p.PP;
-  let o = c * p.PP + t;
-  if (t >= p.P) {
-    for (var xi = 0u; xi < 36u; xi++) { dst[xi * CP + o] = 0.0; }
-    return;
-  }
-  let n = p.n0 + t / p.TT;
-  let r = t % p.TT;
-  let y0 = (r / p.TW) * 4u;
-  let x0 = (r % p.TW) * 4u;
-  let base = (n * p.C + c) * p.H * p.W;
+  if (id.x >= p.PP) { return; }
+  let k = tile_of(id.x, id.y); // the host passes no padding: (y0, x0) is the block's corner
+  if (k.done) { return; }
+  let y0 = u32(k.y0);
+  let x0 = u32(k.x0);
   var cols: array<array<f32, 6>, 4>; // cols[j] = A times column j of d
   for (var j = 0u; j < 4u; j++) {
     var v: array<f32, 4>;
     for (var i = 0u; i < 4u; i++) {
       v[i] = 0.0;
-      if (y0 + i < p.H && x0 + j < p.W) { v[i] = src[base + (y0 + i) * p.W + x0 + j]; }
+      if (y0 + i < p.H && x0 + j < p.W) { v[i] = src[(k.base + y0 + i) * p.W + x0 + j]; }
     }
     cols[j] = a4(v);
   }
   for (var i = 0u; i < 6u; i++) {
     let row = a4(array<f32, 4>(cols[0][i], cols[1][i], cols[2][i], cols[3][i]));
-    for (var j = 0u; j < 6u; j++) { dst[(i * 6u + j) * CP + o] = row[j]; }
+    for (var j = 0u; j < 6u; j++) { dst[(i * 6u + j) * k.CP + k.o] = row[j]; }
   }
 }
 
