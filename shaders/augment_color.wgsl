@@ -1,12 +1,17 @@
 // augment_color.wgsl: SimCLR color jitter (random order) + grayscale (simclr/augment.ts).
 // Layout: x is f32 [V, C, S, S] (the crops), vp VIEW_PARAMS f32 parameters per view
-// (lib/augment_view.wgsl). Entry `means_main`: one view per invocation (1-D grid split over x/y,
-// p.total = V), writes means[v], the mean luma of the view after the jitter steps that precede
-// contrast (contrast's blend target). Entry `main`: one pixel (all channels) per invocation over
+// (lib/augment_view.wgsl). Contrast blends with the mean luma of the view after the jitter steps
+// that precede it, in two passes (1-D grids split over x/y): entry `row_sums`, one (view, row) per
+// invocation (p.total = V * S), writes that row's luma sum to out[v * S + y] (out is scratch until
+// `main` overwrites it); entry `means_main`, one view per invocation (p.total = V), adds its S row
+// sums into means[v] (one invocation walking a whole view left 8 lanes per 8 views: on lavapipe
+// 512 views of 32 x 32 ran on 2 workgroups, and a GPU would run a few hundred threads for the
+// whole batch). Entry `main`: one pixel (all channels) per invocation over
 // the per-view grid (lib/augment_view.wgsl), applies the jitter steps in the view's order (each
 // clipped to [0, 1]) and grayscale, writes out. Hue is a rotation of the YIQ chroma plane
 // (luma-preserving).
-// Bindings: 0 x (read), 1 vp (read), 2 means (read_write), 3 out (read_write), 4 params {c, s, total = V}.
+// Bindings: 0 x (read), 1 vp (read), 2 means (read_write), 3 out (read_write), 4 params {c, s,
+// total: V * S for row_sums, V for means_main}.
 #include "grid.wgsl"
 #include "augment_view.wgsl"
 override WG: u32 = 256u;
@@ -58,21 +63,20 @@ fn load(v: u32, k: u32, rgb: bool) -> vec3<f32> {
   return vec3<f32>(x[o]);
 }
 
-// Mean luma per view (one view per invocation), before the steps from contrast on.
+// The luma sum of one view row before the steps from contrast on (0 without jitter).
 @compute @workgroup_size(WG)
-fn means_main(gid: Grid1D) {
+fn row_sums(gid: Grid1D) {
   let i = grid_index(gid);
   if (i >= p.total) { return; }
-  let ss = p.s * p.s;
+  let v = i / p.s;
+  let y = i % p.s;
   let rgb = p.c == 3u;
-  let b = i * VIEW_PARAMS;
-  if (vp[b + 5u] < 0.5) { means[i] = 0.0; return; }
-  let order = u32(vp[b + 10u]);
-  var total = 0.0;
-  for (var y = 0u; y < p.s; y++) {
-    var row = 0.0;
+  let b = v * VIEW_PARAMS;
+  var row = 0.0;
+  if (vp[b + 5u] > 0.5) {
+    let order = u32(vp[b + 10u]);
     for (var xx = 0u; xx < p.s; xx++) {
-      var px = load(i, y * p.s + xx, rgb);
+      var px = load(v, y * p.s + xx, rgb);
       for (var k = 0u; k < 4u; k++) {
         let op = (order >> (2u * k)) & 3u;
         if (op == 1u) { break; }
@@ -80,9 +84,18 @@ fn means_main(gid: Grid1D) {
       }
       row += select(px.x, dot(LUMA, px), rgb);
     }
-    total += row;
   }
-  means[i] = total / f32(ss);
+  out[i] = row;
+}
+
+// Mean luma per view from its row sums, added in row order.
+@compute @workgroup_size(WG)
+fn means_main(gid: Grid1D) {
+  let v = grid_index(gid);
+  if (v >= p.total) { return; }
+  var total = 0.0;
+  for (var y = 0u; y < p.s; y++) { total += out[v * p.s + y]; }
+  means[v] = total / f32(p.s * p.s);
 }
 
 // One pixel (all channels) per invocation, over the per-view grid.

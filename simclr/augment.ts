@@ -30,9 +30,10 @@
  * pixel per invocation; `augmentCpu` is the float64 reference of the same math from the same
  * parameters.
  *
- * Limits: the contrast-mean pass runs one invocation per view over its S x S pixels (fine at
- * CIFAR/STL sizes: 512 views of 32x32 in about 0.1 s, 256 of 96x96 in about 0.4 s on lavapipe;
- * a tiled reduction would serve 224x224 batches better); resizing has no antialiasing (torchvision
+ * The contrast mean takes two passes (row sums, one invocation per view row; then each view's S
+ * row sums, one invocation per view).
+ *
+ * Limits: resizing has no antialiasing (torchvision
  * antialiases when it shrinks); parameter floats carry integers exactly up to 2^24.
  */
 import { Random } from '../engine/random.js';
@@ -401,6 +402,11 @@ export function augmentGpu(backend: WebGpuBackend, batch: ImageBatch, params: Fl
   }
   const means = backend.alloc(V, 'f32');
   const colored = backend.alloc(total, 'f32');
+  // the contrast means: row sums (into colored, which the main pass then overwrites), then per view
+  backend.run({
+    shader: 'augment_color', inputs: [crop, vp], outputs: [means, colored],
+    entry: 'row_sums', params: [u32(C), u32(S), u32(V * S)], constants: { WG }, workgroups: grid(Math.ceil((V * S) / WG)),
+  });
   backend.run({
     shader: 'augment_color', inputs: [crop, vp], outputs: [means, colored],
     entry: 'means_main', params: [u32(C), u32(S), u32(V)], constants: { WG }, workgroups: grid(Math.ceil(V / WG)),
