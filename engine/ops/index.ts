@@ -13,6 +13,7 @@ export * from './movement.js';
 export * from './conv.js';
 export * from './norm.js';
 export * from './pool.js';
+export * from './l2normalize.js';
 export * from './ntxent.js';
 export * from './infonce.js';
 export * from './optim.js';

@@ -19,7 +19,8 @@ import { f32, grid, u32 } from '../webgpu/backend.js';
 import { div, exp, mul, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { reshape } from './movement.js';
-import { l2Normalize, lossTemperature } from './ntxent.js';
+import { l2Normalize } from './l2normalize.js';
+import { lossTemperature } from './ntxent.js';
 import { defineComposite, defineOp, requireF32, runOp, runOpAux, type TensorMeta } from './registry.js';
 
 interface Attrs { readonly temperature: number }

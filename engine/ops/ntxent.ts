@@ -3,7 +3,7 @@
  * L2-normalized embeddings zh [2N, d] and gives each anchor row's loss; its per-row logsumexp and a
  * "positive ranks first" flag are auxiliary outputs (the logsumexp is saved for backward). The
  * backward is a dedicated primitive `ntXentBackward` that recomputes the logits. The composite
- * `ntXent` normalizes z with existing ops and averages.
+ * `ntXent` normalizes z (./l2normalize.ts) and averages.
  *
  * WebGPU: tiled and streamed in chunks of anchor rows, so the 2N x 2N logits never exist at once
  * (a chunk holds at most CHUNK_ELEMENTS dot products, 16 MiB, whatever the batch). Per chunk, the
@@ -18,8 +18,8 @@ import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor, noGrad, tidy } from '../tensor.js';
 import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
 import { matmulRowsGpu } from './matmul.js';
-import { maximum, mul, rsqrt, square } from './elementwise.js';
-import { mean, sum } from './reduce.js';
+import { l2Normalize } from './l2normalize.js';
+import { mean } from './reduce.js';
 import { defineComposite, defineOp, requireF32, runOp, runOpAux, type TensorMeta } from './registry.js';
 
 export interface NtXentAttrs { readonly temperature: number }
@@ -195,13 +195,6 @@ export function ntXentBackward(zh: Tensor, g: Tensor, lse: Tensor, temperature: 
 }
 
 export interface NtXentOptions { temperature?: number }
-
-/**
- * Each row of x [N, d] divided by max(||x_i||, 1e-6): SimCLR's hidden_norm, tf.math.l2_normalize
- * with epsilon 1e-12 on the squared norm, and F.normalize as MoCo and BYOL use it.
- */
-export const l2Normalize = defineComposite('l2Normalize', true, (x: Tensor): Tensor =>
-  tidy(() => mul(x, rsqrt(maximum(sum(square(x), -1, true), 1e-12)))));
 
 /**
  * The temperature of a loss called as `loss(x, 0.1)` or `loss(x, { temperature: 0.1 })`; anything
