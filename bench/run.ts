@@ -34,7 +34,7 @@ import { benchNtXent, ntXentTable } from './ntxent.js';
 import { benchOptimizers, optimTable } from './optim.js';
 import { benchMethods } from './methods.js';
 import { benchStep, stepTable, type StepCase, type StepRecord } from './step.js';
-import { TorchRef } from './torch.js';
+import { TORCH_PROTOCOL, TorchRef } from './torch.js';
 import { benchPretrainRun, pretrainTable } from './pretrain.js';
 import { formatProfile } from '../engine/webgpu/profiler.js';
 
@@ -65,7 +65,7 @@ const adapterRecord = (tfjsAdapter?: unknown) => ({
 });
 /** PyTorch's version and BLAS (with its build config where asked), or why it is unavailable. */
 const torchRecord = (torch: TorchRef | null, reason: string, withConfig = false) =>
-  (torch ? { version: torch.version, device: torch.device, blas: torch.blas, ...(withConfig ? { config: torch.config } : {}) } : { unavailable: reason });
+  (torch ? { version: torch.version, device: torch.device, blas: torch.blas, protocol: TORCH_PROTOCOL, ...(withConfig ? { config: torch.config } : {}) } : { unavailable: reason });
 /** The 1-minute load average before a section and now: other processes share these cores. */
 const loadRecord = (before: number) => ({ before, after: loadavg()[0] });
 const kernel = kernelName(matmulKernelFor(backend));

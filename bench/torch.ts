@@ -5,7 +5,7 @@
  * then say so and still report the engine's figures.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { median } from './common.js';
@@ -15,10 +15,28 @@ const SCRIPT = fileURLToPath(new URL('../../bench/torch_ref.py', import.meta.url
 
 export interface TorchRun { ms: number; split?: Record<string, number> }
 
+/**
+ * PyTorch's BLAS and OpenMP workers keep spinning for about 100 ms after a call returns (measured
+ * on the 2-core machine: after its NT-Xent at 2N = 512 the Python process burned 90 ms of CPU in
+ * the next 100 ms, after a foreach SGD step none), on the cores our next call needs: our NT-Xent at
+ * 512 took 17 ms right after a PyTorch call and 9 ms 100 ms later. So `run` returns once the
+ * process has been quiet for QUIET_MS (at most MAX_SETTLE_MS; a fixed MAX_SETTLE_MS where
+ * /proc/<pid>/task/<tid>/schedstat cannot be read). Idle cores slow the next short call down too
+ * (our SGD step: 27 ms back to back, 34 ms after 150 ms asleep), so a workload whose calls take under
+ * WARM_BELOW_MS is timed on its second consecutive call on both sides: PyTorch runs one untimed
+ * call first, and the sections do the same for ours.
+ */
+export const QUIET_MS = 5, MAX_SETTLE_MS = 300, WARM_BELOW_MS = 250;
+export const TORCH_PROTOCOL = `after each PyTorch call the bench waits until the Python process has used under 10 % of a core for ${QUIET_MS} ms (its BLAS/OpenMP workers spin for about 100 ms after a call, on the cores ours needs; at most ${MAX_SETTLE_MS} ms); workloads whose calls take under ${WARM_BELOW_MS} ms are timed on their second consecutive call on both sides (one untimed call right before each timed one)`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export class TorchRef {
   private pending: ((line: string) => void)[] = [];
   /** The thread count in use (set by pickThreads). */
   threads = 1;
+  /** The last timed call's ms since setup (decides the warm call). */
+  private lastMs: number | null = null;
 
   version = '';
   /** Where the workloads run: 'cpu', or the CUDA device's name (TORCH_DEVICE=cuda, see torch_ref.py). */
@@ -70,10 +88,53 @@ export class TorchRef {
   async setThreads(n: number): Promise<void> { await this.call({ op: 'threads', n }); this.threads = n; }
 
   /** Builds a workload (see torch_ref.py: step, supervised, ntxent, optim, matmul, run). */
-  async setup(workload: string, opts: Record<string, unknown> = {}): Promise<void> { await this.call({ op: 'setup', workload, ...opts }); }
+  async setup(workload: string, opts: Record<string, unknown> = {}): Promise<void> {
+    await this.call({ op: 'setup', workload, ...opts });
+    this.lastMs = null;
+  }
 
-  /** Times one call of the current workload (milliseconds, measured inside Python). */
-  async run(split = false): Promise<TorchRun> { return (await this.call({ op: 'run', split })) as unknown as TorchRun; }
+  /**
+   * Times one call of the current workload (milliseconds, measured inside Python), after an
+   * untimed one when the last call took under WARM_BELOW_MS; resolves once PyTorch's process is
+   * quiet (TORCH_PROTOCOL).
+   */
+  async run(split = false): Promise<TorchRun> {
+    const r = (await this.call({ op: 'run', split, warm: this.warmCalls })) as unknown as TorchRun;
+    this.lastMs = r.ms;
+    await this.settle();
+    return r;
+  }
+
+  /** Whether timed calls follow an untimed one: the last call took under WARM_BELOW_MS (sections warm ours alike). */
+  get warmCalls(): boolean { return this.lastMs !== null && this.lastMs < WARM_BELOW_MS; }
+
+  /** CPU time of every thread of the Python process, in ns (null where /proc cannot tell). */
+  private cpuNs(): number | null {
+    try {
+      const dir = `/proc/${this.proc.pid}/task`;
+      let ns = 0;
+      for (const t of readdirSync(dir)) ns += Number(readFileSync(`${dir}/${t}/schedstat`, 'utf8').split(' ')[0]);
+      return Number.isFinite(ns) ? ns : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Resolves once the Python process is quiet (TORCH_PROTOCOL). */
+  private async settle(): Promise<void> {
+    const first = this.cpuNs();
+    if (first === null) { await sleep(MAX_SETTLE_MS); return; }
+    let prev: number = first;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < MAX_SETTLE_MS) {
+      await sleep(QUIET_MS);
+      const now: number = this.cpuNs() ?? prev, t1 = performance.now();
+      if (now - prev < 0.1 * (t1 - t) * 1e6) return;
+      prev = now;
+      t = t1;
+    }
+  }
 
   /**
    * Times the current workload at 1 and 2 threads (after one warm-up call each, `reps` calls) and
