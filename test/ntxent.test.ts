@@ -1,7 +1,7 @@
 /**
  * ntXent (SimCLR's NT-Xent loss): the fused streaming kernels against a plain composition of
  * primitives (matmul, a -1e9 diagonal mask, crossEntropy) on WebGPU, against the float64 CPU
- * reference at 2N = 1024, stability (tau = 0.05, identical embeddings), 2N = 8192 without a
+ * reference at 2N = 1024, a retained graph's second backward, stability (tau = 0.05, identical embeddings), 2N = 8192 without a
  * 2N x 2N buffer, and a PyTorch fixture (test/fixtures/make_ntxent_fixture.py).
  */
 import { readFileSync } from 'node:fs';
@@ -109,6 +109,25 @@ describe('ntXent', () => {
     expect(g.accuracy).toBeCloseTo(c.accuracy, 6);
     expectClose(g.grad, c.grad, { atol: 1e-7, rtol: 1e-3 });
   }, 120_000);
+
+  it('a retained graph backward twice gives the same gradient (the kept dot products survive the first)', async () => {
+    const b = await gpu();
+    const z = tensorOn(b, randomZ(64, 16, 9), [64, 16]);
+    z.requiresGrad = true;
+    const r = ntXent(z, 0.3);
+    r.accuracy.dispose();
+    backward(r.loss, { retainGraph: true });
+    const first = Float64Array.from(await z.grad!.data());
+    z.grad!.dispose();
+    z.grad = null;
+    backward(r.loss);
+    const second = Float64Array.from(await z.grad!.data());
+    r.loss.dispose();
+    z.dispose();
+    const c = await lossAndGrad(new CpuBackend(), randomZ(64, 16, 9), [64, 16], 0.3);
+    expectClose(first, c.grad, { atol: 1e-7, rtol: 1e-4 });
+    expect(Array.from(second)).toEqual(Array.from(first));
+  });
 
   it('is finite at tau = 0.05 with near-duplicate rows and with identical embeddings', async () => {
     const b = await gpu();

@@ -2,7 +2,9 @@
  * NT-Xent, SimCLR's normalized-temperature cross-entropy. The primitive `ntXentRows` takes the
  * L2-normalized embeddings zh [2N, d] and gives each anchor row's loss; its per-row logsumexp and a
  * "positive ranks first" flag are auxiliary outputs (the logsumexp is saved for backward). The
- * backward is a dedicated primitive `ntXentBackward` that recomputes the logits. The composite
+ * backward is a dedicated primitive `ntXentBackward`: up to 2N = 2048 (one chunk, 16 MiB) it reuses
+ * the forward's dot products, which the forward keeps as a third auxiliary output; beyond, it
+ * recomputes them chunk by chunk. The composite
  * `ntXent` normalizes z (./l2normalize.ts) and averages.
  *
  * WebGPU: tiled and streamed in chunks of anchor rows, so the 2N x 2N logits never exist at once
@@ -59,6 +61,12 @@ function forChunks(gpu: WebGpuBackend, z: GpuStorage, m: number, d: number, each
   gpu.release(s);
 }
 
+/**
+ * Whether the forward keeps all 2N x 2N dot products for the backward (one chunk: 2N <= 2048),
+ * which then skips recomputing them, one of its two GEMMs.
+ */
+const keepsDots = (m: number) => forcedChunkRows === null && m * m <= CHUNK_ELEMENTS;
+
 const chunkParams = (m: number, rows: number, r0: number, temperature: number) =>
   [u32(m), u32(rows), u32(r0), u32(m / 2), f32(1 / temperature), u32(0), u32(0), u32(0)];
 
@@ -93,10 +101,14 @@ const posOf = (i: number, m: number) => (i < m / 2 ? i + m / 2 : i - m / 2);
 export const NtXentRowsOp = defineOp<NtXentAttrs>({
   name: 'ntXentRows',
   shape([z]) { const [m] = checkZ('ntXentRows', z); return { shape: [m], dtype: 'f32' }; },
-  aux([z]) { const m = z.shape[0]; return [{ shape: [m], dtype: 'f32' }, { shape: [m], dtype: 'f32' }]; },
+  aux([z]) {
+    const m = z.shape[0];
+    return [{ shape: [m], dtype: 'f32' }, { shape: [m], dtype: 'f32' }, { shape: keepsDots(m) ? [m, m] : [0], dtype: 'f32' }];
+  },
   cpu(_b, [z], { temperature }) {
     const [m, d] = z.shape;
-    const s = cpuLogits(z.data, m, d, temperature);
+    const dots = cpuLogits(z.data, m, d, 1);
+    const s = dots.map((v) => v / temperature);
     const loss = new Float64Array(m), lse = new Float64Array(m), correct = new Float64Array(m);
     for (let i = 0; i < m; i++) {
       const pos = posOf(i, m);
@@ -112,21 +124,26 @@ export const NtXentRowsOp = defineOp<NtXentAttrs>({
       loss[i] = (mx - s[i * m + pos]) + Math.log(se);
       correct[i] = s[i * m + pos] > maxNeg ? 1 : 0;
     }
-    return { out: loss, aux: [lse, correct] };
+    return { out: loss, aux: [lse, correct, keepsDots(m) ? dots : new Float64Array(0)] };
   },
   webgpu(gpu, [z], { temperature }) {
     const [m, d] = z.shape;
     const loss = gpu.alloc(m), lse = gpu.alloc(m), correct = gpu.alloc(m);
-    forChunks(gpu, z.storage, m, d, (s, r0, rows) => {
-      gpu.run({
-        shader: 'ntxent_stats', inputs: [s], outputs: [loss, lse, correct],
-        params: chunkParams(m, rows, r0, temperature), workgroups: grid(Math.ceil(rows / WG)),
-      });
+    const stats = (s: GpuStorage, r0: number, rows: number) => gpu.run({
+      shader: 'ntxent_stats', inputs: [s], outputs: [loss, lse, correct],
+      params: chunkParams(m, rows, r0, temperature), workgroups: grid(Math.ceil(rows / WG)),
     });
-    return { out: loss, aux: [lse, correct] };
+    if (!keepsDots(m)) {
+      forChunks(gpu, z.storage, m, d, stats);
+      return { out: loss, aux: [lse, correct, gpu.alloc(0)] };
+    }
+    const dots = gpu.alloc(m * m);
+    matmulRowsGpu(gpu, z.storage, z.storage, dots, m, d, m, { transB: true }, { a: 0, c: 0 });
+    stats(dots, 0, m);
+    return { out: loss, aux: [lse, correct, dots] };
   },
   backward(g, ctx) {
-    return [ntXentBackward(ctx.inputs[0]!, g, ctx.aux[0], ctx.attrs.temperature)];
+    return [ntXentBackward(ctx.inputs[0]!, g, ctx.aux[0], ctx.attrs.temperature, ctx.aux[2])];
   },
   saves: { inputs: [0], aux: true },
 });
@@ -135,14 +152,20 @@ export const NtXentRowsOp = defineOp<NtXentAttrs>({
  * Gradient w.r.t. zh [2N, d] of sum_i g_i * loss_i, given the forward's per-row logsumexp:
  * dzh_a = (1/tau) sum_{j != a} (g_a (p_aj - [j = pos a]) + g_j (p_ja - [a = pos j])) zh_j,
  * p_ij = exp(s_ij - lse_i): a row term (a as anchor) plus a column term (a as every other row's candidate).
+ * An optional fourth input holds the forward's dot products <zh_i, zh_j> [2N, 2N] (ntXentRows keeps
+ * them up to 2N = 2048; [0]: none), which the WebGPU kernel then uses instead of recomputing them
+ * (the CPU reference always recomputes).
  */
 export const NtXentBackwardOp = defineOp<NtXentAttrs>({
   name: 'ntXentBackward',
-  shape([z, g, lse]) {
+  shape([z, g, lse, dots]) {
     const [m] = checkZ('ntXentBackward', z);
     requireF32('ntXentBackward', g, lse);
     if (g.shape.length !== 1 || g.shape[0] !== m || lse.shape.length !== 1 || lse.shape[0] !== m) {
       throw new ShapeError('ntXentBackward', `g and lse must be [${m}] for zh ${fmtShape(z.shape)}, got ${fmtShape(g.shape)} and ${fmtShape(lse.shape)}`);
+    }
+    if (dots && !(dots.shape.length === 1 && dots.shape[0] === 0) && !(dots.shape.length === 2 && dots.shape[0] === m && dots.shape[1] === m)) {
+      throw new ShapeError('ntXentBackward', `the forward's dot products must be [${m}, ${m}] (or [0]: none) for zh ${fmtShape(z.shape)}, got ${fmtShape(dots.shape)}`);
     }
     return { shape: z.shape, dtype: 'f32' };
   },
@@ -163,10 +186,10 @@ export const NtXentBackwardOp = defineOp<NtXentAttrs>({
     }
     return out;
   },
-  webgpu(gpu, [z, g, lse], { temperature }) {
+  webgpu(gpu, [z, g, lse, dots], { temperature }) {
     const [m, d] = z.shape;
     const out = gpu.alloc(m * d);
-    forChunks(gpu, z.storage, m, d, (s, r0, rows) => {
+    const weigh = (s: GpuStorage, r0: number, rows: number) => {
       const items = rows * Math.ceil(m / WEIGHTS_PER_INVOCATION);
       gpu.run({
         shader: 'ntxent_weights', inputs: [g.storage, lse.storage], outputs: [s],
@@ -174,7 +197,14 @@ export const NtXentBackwardOp = defineOp<NtXentAttrs>({
       });
       // the chunk's rows of dZ = W Z
       matmulRowsGpu(gpu, s, z.storage, out, rows, m, d, {}, { a: 0, c: r0 * d });
-    });
+    };
+    if (dots && dots.size === m * m) {
+      // the weights overwrite their input, and a retained graph may run this backward again
+      const s = gpu.alloc(m * m);
+      gpu.copy(dots.storage, s, m * m * 4);
+      weigh(s, 0, m);
+      gpu.release(s);
+    } else forChunks(gpu, z.storage, m, d, weigh);
     return out;
   },
 });
@@ -186,12 +216,13 @@ function checkTemperature(op: string, t: number): void {
 export function ntXentRows(zh: Tensor, temperature: number): { loss: Tensor; lse: Tensor; correct: Tensor } {
   checkTemperature('ntXentRows', temperature);
   const { out, aux } = runOpAux(NtXentRowsOp, [zh], { temperature });
+  aux[2].dispose(); // the dot products live on only as the backward's saved copy
   return { loss: out, lse: aux[0], correct: aux[1] };
 }
 
-export function ntXentBackward(zh: Tensor, g: Tensor, lse: Tensor, temperature: number): Tensor {
+export function ntXentBackward(zh: Tensor, g: Tensor, lse: Tensor, temperature: number, dots?: Tensor): Tensor {
   checkTemperature('ntXentBackward', temperature);
-  return runOp(NtXentBackwardOp, [zh, g, lse], { temperature });
+  return runOp(NtXentBackwardOp, dots ? [zh, g, lse, dots] : [zh, g, lse], { temperature });
 }
 
 export interface NtXentOptions { temperature?: number }
