@@ -7,8 +7,8 @@
  * recomputes them chunk by chunk. The composite
  * `ntXent` normalizes z (./l2normalize.ts) and averages.
  *
- * WebGPU: tiled and streamed in chunks of anchor rows, so the 2N x 2N logits never exist at once
- * (a chunk holds at most CHUNK_ELEMENTS dot products, 16 MiB, whatever the batch). Per chunk, the
+ * WebGPU: tiled and streamed in chunks of anchor rows, so beyond 2N = 2048 the 2N x 2N logits never
+ * exist at once (a chunk holds at most CHUNK_ELEMENTS dot products, 16 MiB, whatever the batch). Per chunk, the
  * dot products come from the device's matmul kernel (blocks of anchors against blocks of
  * candidates: subgroup broadcasts on lavapipe, workgroup-memory tiles on GPUs), then
  * shaders/ntxent_stats.wgsl folds each row into an online logsumexp (exact, one exp per logit), or,
@@ -258,7 +258,8 @@ export function lossTemperature(op: string, opts: { temperature?: number } | num
  * multiply by 2 to compare with it.
  *
  * The temperature is `opts` itself (`ntXent(z, 0.1)`) or `opts.temperature` (default 0.5).
- * The 2N x 2N logits are never stored: forward and backward each stream over the rows.
+ * Beyond 2N = 2048 the 2N x 2N logits are never stored: forward and backward each stream over the
+ * rows in 16 MiB chunks; up to 2048 (one chunk) the forward's dot products wait for the backward.
  */
 export const ntXent = defineComposite('ntXent', true, (z: Tensor, opts: NtXentOptions | number = {}): { loss: Tensor; accuracy: Tensor } => {
   const temperature = lossTemperature('ntXent', opts, 0.5);
