@@ -16,8 +16,8 @@
  * matmul gives the chunk's rows of dZ. The FLOPs are those of the naive matmul composition, done
  * by the same tuned kernels, with two fewer passes over the logits and bounded memory.
  */
-import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
-import { Tensor, noGrad, tidy } from '../tensor.js';
+import { ArgumentError, DeviceError, ShapeError, fmtShape } from '../errors.js';
+import { Tensor, noGrad } from '../tensor.js';
 import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
 import { matmulRowsGpu } from './matmul.js';
 import { l2Normalize } from './l2normalize.js';
@@ -48,17 +48,21 @@ export function ntXentChunkRows(m: number, maxBindingBytes: number): number {
 /**
  * Runs `each(s, r0, rows)` for consecutive chunks of anchor rows, s holding the chunk's dot
  * products <zh_i, zh_j> [rows, M] from the device's matmul kernel; s is reused across chunks
- * (dispatches run in order) and released after the last.
+ * (dispatches run in order) and released after the last, or, with `keep` (one chunk: keepsDots),
+ * returned: then it holds all M x M dot products.
  */
-function forChunks(gpu: WebGpuBackend, z: GpuStorage, m: number, d: number, each: (s: GpuStorage, r0: number, rows: number) => void): void {
+function forChunks(gpu: WebGpuBackend, z: GpuStorage, m: number, d: number, each: (s: GpuStorage, r0: number, rows: number) => void, keep = false): GpuStorage | null {
   const R = ntXentChunkRows(m, gpu.device.limits.maxStorageBufferBindingSize);
+  if (keep && R !== m) throw new DeviceError('ntXentRows', `cannot keep the ${m} x ${m} dot products in one chunk of ${R} rows`);
   const s = gpu.alloc(R * m);
   for (let r0 = 0; r0 < m; r0 += R) {
     const rows = Math.min(R, m - r0);
     matmulRowsGpu(gpu, z, z, s, rows, d, m, { transB: true }, { a: r0 * d, c: 0 });
     each(s, r0, rows);
   }
+  if (keep) return s;
   gpu.release(s);
+  return null;
 }
 
 /**
@@ -133,14 +137,8 @@ export const NtXentRowsOp = defineOp<NtXentAttrs>({
       shader: 'ntxent_stats', inputs: [s], outputs: [loss, lse, correct],
       params: chunkParams(m, rows, r0, temperature), workgroups: grid(Math.ceil(rows / WG)),
     });
-    if (!keepsDots(m)) {
-      forChunks(gpu, z.storage, m, d, stats);
-      return { out: loss, aux: [lse, correct, gpu.alloc(0)] };
-    }
-    const dots = gpu.alloc(m * m);
-    matmulRowsGpu(gpu, z.storage, z.storage, dots, m, d, m, { transB: true }, { a: 0, c: 0 });
-    stats(dots, 0, m);
-    return { out: loss, aux: [lse, correct, dots] };
+    const dots = forChunks(gpu, z.storage, m, d, stats, keepsDots(m));
+    return { out: loss, aux: [lse, correct, dots ?? gpu.alloc(0)] };
   },
   backward(g, ctx) {
     return [ntXentBackward(ctx.inputs[0]!, g, ctx.aux[0], ctx.attrs.temperature, ctx.aux[2])];
