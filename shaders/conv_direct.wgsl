@@ -92,8 +92,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var wrow: array<u32, 4>;
   for (var r = 0u; r < RB; r++) { wrow[r] = min(o0 + 8u * r + sl, p.O - 1u) * p.KS; }
 
+  // zeros by WGSL's rule for a var, not by a loop; the one write at an index the compiler cannot
+  // fold (always 0) keeps the array addressable (ARCHITECTURE.md: accumulator arrays on lavapipe)
   var acc: array<vec4<f32>, 64>; // output channel 8r + i, pixels 4q..4q+3 at (8r + i) * NQ + q
-  for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
+  acc[select(0u, 1u, p.N == 0xffffffffu)] = vec4<f32>(0.0);
 
   // STEPS k steps per iteration (p.KS a multiple: the host pads with a step of zero weights), so
   // each accumulator is written once per STEPS*CG*KW taps: lavapipe blends every write of a

@@ -76,8 +76,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var wrow: array<u32, 2>;
   for (var r = 0u; r < RB; r++) { wrow[r] = min(o0 + 8u * r + sl, p.OC - 1u) * p.KS; }
 
+  // zeros by WGSL's rule for a var, not by a loop; the one write at an index the compiler cannot
+  // fold (always 0) keeps the array addressable (ARCHITECTURE.md: accumulator arrays on lavapipe)
   var acc: array<f32, 128>; // dx channel 8r + i, pixel j at (8r + i) * TP + j
-  for (var i = 0u; i < 128u; i++) { acc[i] = 0.0; }
+  acc[select(0u, 1u, p.N == 0xffffffffu)] = 0.0;
 
   let groups = p.KS / KH;
   for (var og = 0u; og < groups; og++) {

@@ -59,8 +59,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     tRow[r] = min(m0 + 8u * r + 4u * (sl >> 2u), M - 4u);
   }
 
+  // zeros by WGSL's rule for a var, not by a loop; the one write at an index the compiler cannot
+  // fold (always 0) keeps the array addressable (ARCHITECTURE.md: accumulator arrays on lavapipe)
   var acc: array<vec4<f32>, 64>;
-  for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
+  acc[select(0u, 1u, K == 0xffffffffu)] = vec4<f32>(0.0);
 
   let K4 = K & ~3u;
   for (var k = 0u; k < K4; k += 4u) {
