@@ -127,7 +127,7 @@ export async function benchNtXent(
       let tside: TorchNtXentSide | null = null;
       if (torch) {
         await torch.setup('ntxent', { rows: m, d, temperature });
-        tside = { ms: 0, samplesMs: [], ...(await torch.pickThreads(1)) };
+        tside = { ms: 0, samplesMs: [], ...(await torch.pickThreads()) };
       }
       const n = opts.samples(m);
       // short calls are timed on the second of two in a row, as PyTorch's are (TORCH_PROTOCOL)

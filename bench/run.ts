@@ -133,7 +133,7 @@ if (section('matmul')) {
     let threads = 1;
     if (torch && M === K && K === N) {
       await torch.setup('matmul', { n: M });
-      threads = (await torch.pickThreads(1)).threads;
+      threads = (await torch.pickThreads()).threads;
     }
     const t: [number[], number[], number[]] = [[], [], []];
     for (let s = 0; s < args.samples; s++) {

@@ -127,7 +127,7 @@ export async function benchStep(
   opts.progress('warm-up');
   await timeOurs();
   let threads = { threads: 1, msByThreads: {} as Record<number, number> };
-  if (torch) threads = await torch.pickThreads(1);
+  if (torch) threads = await torch.pickThreads();
   const oursMs: number[] = [], torchMs: number[] = [];
   let dispatches = 0, submits = 0;
   for (let s = 0; s < opts.samples; s++) {

@@ -8,7 +8,6 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { median } from './common.js';
 
 export const TORCH_PYTHON = process.env.TORCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../../bench/torch_ref.py', import.meta.url));
@@ -27,7 +26,7 @@ export interface TorchRun { ms: number; split?: Record<string, number> }
  * call first, and the sections do the same for ours.
  */
 export const QUIET_MS = 5, MAX_SETTLE_MS = 300, WARM_BELOW_MS = 250;
-export const TORCH_PROTOCOL = `after each PyTorch call the bench waits until the Python process has used under 10 % of a core for ${QUIET_MS} ms (its BLAS/OpenMP workers spin for about 100 ms after a call, on the cores ours needs; at most ${MAX_SETTLE_MS} ms); workloads whose calls take under ${WARM_BELOW_MS} ms are timed on their second consecutive call on both sides (one untimed call right before each timed one)`;
+export const TORCH_PROTOCOL = `after each PyTorch call the bench waits until the Python process has used under 10 % of a core for ${QUIET_MS} ms (its BLAS/OpenMP workers spin for about 100 ms after a call, on the cores ours needs; at most ${MAX_SETTLE_MS} ms); workloads whose calls take under ${WARM_BELOW_MS} ms are timed on their second consecutive call on both sides (one untimed call right before each timed one); the thread count (1 or 2) is the one whose fastest call was faster, the two timed alternately after an untimed call each`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -137,18 +136,20 @@ export class TorchRef {
   }
 
   /**
-   * Times the current workload at 1 and 2 threads (after one warm-up call each, `reps` calls) and
-   * keeps the faster setting: the bench compares against PyTorch at its best on this machine.
+   * Times the current workload at 1 and 2 threads (one untimed call each, then `reps` calls each,
+   * alternating) and keeps the setting whose fastest call was faster: the bench compares against
+   * PyTorch at its best on this machine.
    */
   async pickThreads(reps = 2): Promise<{ threads: number; msByThreads: Record<number, number> }> {
-    const msByThreads: Record<number, number> = {};
-    for (const n of [1, 2]) {
-      await this.setThreads(n);
-      await this.run();
-      const xs: number[] = [];
-      for (let i = 0; i < reps; i++) xs.push((await this.run()).ms);
-      msByThreads[n] = median(xs);
+    // One untimed call per setting, then the settings alternate and each keeps its fastest sample:
+    // a stall (this machine's 2-thread runs pause under load) only ever slows a sample, and a single
+    // stalled sample once picked 1 thread for a step that ran 1.8x faster on 2.
+    const samples: Record<number, number[]> = { 1: [], 2: [] };
+    for (const n of [1, 2]) { await this.setThreads(n); await this.run(); }
+    for (let i = 0; i < reps; i++) {
+      for (const n of [1, 2]) { await this.setThreads(n); samples[n].push((await this.run()).ms); }
     }
+    const msByThreads: Record<number, number> = { 1: Math.min(...samples[1]), 2: Math.min(...samples[2]) };
     const threads = msByThreads[1] <= msByThreads[2] ? 1 : 2;
     await this.setThreads(threads);
     return { threads, msByThreads };
