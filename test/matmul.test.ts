@@ -109,6 +109,42 @@ describe('matmul kernel variants match the CPU reference', () => {
   });
 });
 
+describe('matmul through a transposed copy of an operand walked down long rows (CPU kernels)', () => {
+  // [M, K, N, batchA, batchB, transA, transB, copies]: B [K, N] or A^T [K, M] with rows of 2048+
+  // elements, the other side 128+ long (engine/ops/matmul.ts WALK_ROW, WALK_MIN_OTHER); a batched
+  // A over a broadcast B is one tall product, so its 64 rows count twice
+  const LONG: [number, number, number, number[], number[], boolean, boolean, number][] = [
+    [128, 12, 2048, [], [], false, false, 1],
+    [2048, 8, 132, [], [], true, false, 1],
+    [2048, 8, 2052, [], [], true, false, 2],
+    [128, 8, 2048, [2], [2], false, false, 1],
+    [64, 4, 2048, [2], [], false, false, 1],
+    [2048, 4, 128, [2], [2], true, true, 1],
+    [2048, 8, 100, [], [], true, false, 0],
+  ];
+  for (const [M, K, N, ba, bb, ta, tb, copies] of LONG) {
+    it(`${M}x${K}x${N} batches [${ba}] [${bb}] trans ${ta},${tb}: ${copies} transposed copies, the CPU reference's result`, async (ctx) => {
+      const g = await gpu();
+      ctx.skip(matmulKernelFor(g).kind === 'tiled', `${g.label} runs the workgroup-tiled kernel, which reads no transposed copy`);
+      const t: Trans = [ta, tb];
+      const shapes = matmulShapes(M, K, N, t, ba, bb);
+      const values = shapes.map((s) => makeValues(s, new Random(M + N)));
+      const ref = await run(new CpuBackend(), values, shapes, t);
+      const shaders: string[] = [];
+      const run0 = g.run.bind(g);
+      g.run = (d) => { shaders.push(d.shader); run0(d); };
+      try {
+        const got = await run(g, values, shapes, t);
+        expect(got.shape).toEqual(ref.shape);
+        expectClose(got.data, ref.data, { atol: 1e-4, rtol: 1e-4 });
+      } finally {
+        g.run = run0;
+      }
+      expect(shaders.filter((x) => x === 'transpose').length).toBe(copies);
+    });
+  }
+});
+
 describe('matmul gradients across several tiles', () => {
   for (const t of TRANS) {
     it(`130x70x90 trans ${t} on WebGPU matches the CPU reference`, async () => {

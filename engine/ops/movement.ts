@@ -1,7 +1,8 @@
 /**
  * Movement ops: reshape and its composites (flatten, squeeze, unsqueeze), which are views sharing
  * storage; and copies through strided kernels: permute/transpose, slice, broadcastTo/expand and
- * clone read a strided region into a contiguous output (shaders/strided_copy.wgsl); concat and
+ * clone read a strided region into a contiguous output (shaders/strided_copy.wgsl, or
+ * shaders/transpose.wgsl's 4 x 4 blocks where the last two axes swap); concat and
  * pad write contiguous inputs into strided regions of an output (shaders/scatter_copy.wgsl);
  * cast converts between dtypes (shaders/cast.wgsl). The copy kernels move u32 bit patterns, so
  * they serve f32, i32 and u32 alike.
@@ -132,6 +133,11 @@ function gpuStrided(gpu: WebGpuBackend, op: string, kind: 'gather' | 'scatter', 
     return;
   }
   const r = m.shape.length - 1, inner = m.shape[r];
+  const t = kind === 'gather' ? lastTwoSwapped(m.shape, m.strides[0], offset) : null;
+  if (t) {
+    gpuTranspose(gpu, src, out, t.batch, t.R, t.C);
+    return;
+  }
   if (kind === 'gather' && m.strides[0][r] === 0 && inner % 4 === 0 && inner <= MAX_ROW) {
     // the innermost axis is a broadcast: one invocation per row (strided_copy.wgsl `rows`)
     const rows = n / inner, outer = m.shape.slice(0, r), outerStrides = m.strides[0].slice(0, r);
@@ -147,6 +153,36 @@ function gpuStrided(gpu: WebGpuBackend, op: string, kind: 'gather' | 'scatter', 
     params: [u32(n), u32(m.shape.length), u32(offset), u32(0), ...u32Array(op, m.shape), ...u32Array(op, m.strides[0])],
     workgroups: grid(Math.ceil(n / 256)),
   });
+}
+
+/**
+ * Whether a gather of `shape` through `strides` reads a batch of R x C row-major matrices
+ * transposed (output [batch, C, R]) from its start, with R and C multiples of 4: then
+ * shaders/transpose.wgsl moves it by 4 x 4 blocks.
+ */
+function lastTwoSwapped(shape: readonly number[], strides: readonly number[], offset: number): { batch: number; R: number; C: number } | null {
+  const n = shape.length;
+  if (n < 2 || n > 3 || offset !== 0) return null;
+  const C = shape[n - 2], R = shape[n - 1];
+  if (strides[n - 2] !== 1 || strides[n - 1] !== C || C % 4 !== 0 || R % 4 !== 0) return null;
+  if (n === 3 && strides[0] !== R * C) return null;
+  return { batch: n === 3 ? shape[0] : 1, R, C };
+}
+
+function gpuTranspose(gpu: WebGpuBackend, src: GpuStorage, out: GpuStorage, batch: number, R: number, C: number): void {
+  const blocks = batch * (R / 4) * (C / 4);
+  gpu.run({
+    shader: 'transpose', inputs: [src], outputs: [out],
+    params: [u32(blocks), u32(R / 4), u32(C / 4), u32(0)],
+    workgroups: grid(Math.ceil(blocks / 64)),
+  });
+}
+
+/** out [batch, C, R] = src [batch, R, C] with each matrix transposed (R and C multiples of 4): for ops that read an operand better transposed (matmul on CPU adapters). */
+export function transposeGpu(gpu: WebGpuBackend, src: GpuStorage, batch: number, R: number, C: number): GpuStorage {
+  const out = gpu.alloc(batch * R * C);
+  gpuTranspose(gpu, src, out, batch, R, C);
+  return out;
 }
 
 function gpuGather(gpu: WebGpuBackend, op: string, src: GpuStorage, shape: readonly number[], strides: readonly number[], offset: number): GpuStorage {

@@ -24,6 +24,11 @@ const permuteCases: OpCase[] = [
   { name: 'permute large [129,37,17] (>70000 elements)', ops: ['permute'], fn: (x) => M.permute(x, [2, 0, 1]), inputs: [{ shape: [129, 37, 17] }], grad: false },
   { name: 'permute large [301,257] then scale (>70000 elements)', ops: ['permute', 'affine'], fn: (x) => E.mul(M.permute(x, [1, 0]), 2), inputs: [{ shape: [301, 257] }], grad: false },
   { name: 'permute i32', ops: ['permute'], fn: (x) => M.permute(x, [1, 2, 0]), inputs: [{ shape: [3, 5, 7], dtype: 'i32', low: -1000, high: 1000 }], grad: false },
+  // the last two axes swapped, both multiples of 4: 4 x 4 blocks (transpose.wgsl)
+  { name: 'permute rank 2 [12,20] (block transpose)', ops: ['permute'], fn: (x) => M.permute(x, [1, 0]), inputs: [{ shape: [12, 20] }] },
+  { name: 'permute rank 3 last two axes (batched block transpose)', ops: ['permute'], fn: (x) => M.permute(x, [0, 2, 1]), inputs: [{ shape: [3, 8, 12] }] },
+  { name: 'permute i32 last two axes (block transpose of bit patterns)', ops: ['permute'], fn: (x) => M.permute(x, [0, 2, 1]), inputs: [{ shape: [2, 4, 16], dtype: 'i32', low: -1000, high: 1000 }], grad: false },
+  { name: 'permute large [260,516] (block transpose, >70000 elements)', ops: ['permute'], fn: (x) => M.permute(x, [1, 0]), inputs: [{ shape: [260, 516] }], grad: false },
   { name: 'transpose default and explicit axes', ops: ['transpose'], fn: (x) => M.transpose(M.transpose(x), 0, 2), inputs: [{ shape: [3, 4, 5] }] },
   { name: 'clone', ops: ['clone'], fn: (x) => M.clone(x), inputs: [{ shape: [3, 7] }] },
   { name: 'contiguous', ops: ['contiguous'], fn: (x) => E.mul(M.contiguous(x), x), inputs: [{ shape: [5, 3] }] },
