@@ -133,6 +133,7 @@ describe('matmul through a transposed copy of an operand walked down long rows (
       const shaders: string[] = [];
       const run0 = g.run.bind(g);
       g.run = (d) => { shaders.push(d.shader); run0(d); };
+      const live = g.memory().liveBuffers;
       try {
         const got = await run(g, values, shapes, t);
         expect(got.shape).toEqual(ref.shape);
@@ -141,6 +142,7 @@ describe('matmul through a transposed copy of an operand walked down long rows (
         g.run = run0;
       }
       expect(shaders.filter((x) => x === 'transpose').length).toBe(copies);
+      expect(g.memory().liveBuffers).toBe(live); // the copies went back to the pool
     });
   }
 });
