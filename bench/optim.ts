@@ -12,7 +12,7 @@ import { Adam, LARS, MovingAverage, resnet18, SGD } from '../nn/index.js';
 import { median, timeCalls } from './common.js';
 import type { TorchRef } from './torch.js';
 
-export interface OptSide { name: string; ms: number; samplesMs: number[]; dispatchesPerStep: number }
+export interface OptSide { name: string; ms: number; samplesMs: number[]; dispatchesPerStep: number; copiesPerStep: number }
 export interface OptRecord {
   optimizer: 'sgd' | 'lars' | 'adam' | 'ema';
   ours: OptSide;
@@ -50,9 +50,9 @@ export async function benchOptimizers(
   for (const [key, o] of Object.entries(steppers) as [OptRecord['optimizer'], { step(): void; dispose(): void }][]) {
     const step = async () => {
       await backend.sync();
-      const d0 = backend.dispatchCount;
+      const d0 = backend.dispatchCount, c0 = backend.copyCount;
       const ms = await timeCalls(() => o.step(), () => backend.sync());
-      return [ms, backend.dispatchCount - d0] as const;
+      return [ms, backend.dispatchCount - d0, backend.copyCount - c0] as const;
     };
     // warm-up: the first steps create the state and compile the pipelines
     opts.progress(`${key}: warm-up (${opts.warmup} steps)`);
@@ -63,19 +63,20 @@ export async function benchOptimizers(
       threads = (await torch.pickThreads(opts.warmup)).threads;
     }
     const ours: number[] = [], theirs: number[] = [];
-    let dispatches = 0;
+    let dispatches = 0, copies = 0;
     for (let i = 0; i < opts.samples; i++) {
       // timed on the second of two steps in a row, as PyTorch's are (TORCH_PROTOCOL)
       if (torch?.warmCalls) await step();
-      const [ms, d] = await step();
+      const [ms, d, c] = await step();
       ours.push(ms);
       dispatches = d;
+      copies = c;
       if (torch) theirs.push((await torch.run()).ms);
       opts.progress(`${key} sample ${i + 1}/${opts.samples}: ours ${ms.toFixed(1)} ms${torch ? `, PyTorch ${theirs[i].toFixed(1)} ms` : ''}`);
     }
     results.push({
       optimizer: key,
-      ours: { name: NAMES[key], ms: median(ours), samplesMs: ours, dispatchesPerStep: dispatches },
+      ours: { name: NAMES[key], ms: median(ours), samplesMs: ours, dispatchesPerStep: dispatches, copiesPerStep: copies },
       torch: torch ? { ms: median(theirs), samplesMs: theirs, threads } : null,
       oursOverTorch: torch ? median(ours) / median(theirs) : null,
     });
@@ -90,9 +91,9 @@ export async function benchOptimizers(
 }
 
 export function optimTable(r: OptimBench): string[] {
-  const lines = [`${'optimizer'.padEnd(10)}${'ours ms'.padStart(10)}${'dispatches'.padStart(12)}${'PyTorch ms'.padStart(12)}${'ours/PT'.padStart(9)}`];
+  const lines = [`${'optimizer'.padEnd(10)}${'ours ms'.padStart(10)}${'dispatches'.padStart(12)}${'copies'.padStart(8)}${'PyTorch ms'.padStart(12)}${'ours/PT'.padStart(9)}`];
   for (const x of r.results) {
-    lines.push(`${x.optimizer.padEnd(10)}${x.ours.ms.toFixed(1).padStart(10)}${String(x.ours.dispatchesPerStep).padStart(12)}` +
+    lines.push(`${x.optimizer.padEnd(10)}${x.ours.ms.toFixed(1).padStart(10)}${String(x.ours.dispatchesPerStep).padStart(12)}${String(x.ours.copiesPerStep).padStart(8)}` +
       `${(x.torch ? x.torch.ms.toFixed(1) : '-').padStart(12)}${(x.oursOverTorch !== null ? x.oursOverTorch.toFixed(2) + 'x' : '-').padStart(9)}`);
   }
   lines.push(`${r.parameters} parameters in ${r.tensors} tensors; LARS excludes ${r.excludedTensors} of them (bn, bias) from weight decay and trust scaling`);

@@ -42,6 +42,8 @@ const FULL: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [102
 const QUICK: [number, number, number][] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024]];
 /** Aim for samples of about this long (several calls per sample at small sizes). */
 const SAMPLE_MS = 250;
+/** Optimizer steps before the optimizer samples: state, pipelines and V8's optimized encoding JS all settled. */
+const OPTIM_WARMUP = 20;
 
 interface Side { ms: number; gflops: number; samplesMs: number[]; callsPerSample: number }
 interface MatmulRecord {
@@ -292,9 +294,9 @@ if (section('optim')) {
   const samples = 5;
   const { torch, reason } = await TorchRef.start();
   log('');
-  log(`optimizer steps on ResNet-18 (CIFAR stem, width 1) parameters with one fixed random gradient: SGD, LARS, Adam, moving average; ours vs ${torch ? `PyTorch ${torch.version} foreach` : `nothing (PyTorch unavailable: ${reason})`}, median of ${samples} after 2 warm-up steps, alternating`);
+  log(`optimizer steps on ResNet-18 (CIFAR stem, width 1) parameters with one fixed random gradient: SGD, LARS, Adam, moving average; ours vs ${torch ? `PyTorch ${torch.version} foreach` : `nothing (PyTorch unavailable: ${reason})`}, median of ${samples} after ${OPTIM_WARMUP} warm-up steps, alternating`);
   const loadBefore = loadavg()[0];
-  const r = await benchOptimizers(backend, torch, { width: 1, samples, warmup: 2, progress: (m) => log(`  ${m}`) });
+  const r = await benchOptimizers(backend, torch, { width: 1, samples, warmup: OPTIM_WARMUP, progress: (m) => log(`  ${m}`) });
   torch?.close();
   log('');
   log(`optimizer steps, ${backend.label}, ${new Date().toISOString()} (load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after)`);
@@ -306,7 +308,7 @@ if (section('optim')) {
     adapter: adapterRecord(),
     pytorch: torchRecord(torch, reason),
     loadAverage: loadRecord(loadBefore),
-    method: 'every parameter gets one random gradient (randn * 0.01) that stays; a sample = opt.step() then backend.sync(), timed from a drained queue; 2 warm-up steps each (state created, pipelines compiled), then samples alternating ours/PyTorch; ms = median. Ours: one fused dispatch per tensor (LARS: two more for the trust ratio of non-excluded tensors). PyTorch: torch.optim.SGD/Adam(foreach=True), LARS with _foreach ops, EMA with _foreach_mul_/_foreach_add_; its faster thread count. dispatchesPerStep = GPU dispatches recorded by one step.',
+    method: `every parameter gets one random gradient (randn * 0.01) that stays; a sample = opt.step() then backend.sync(), timed from a drained queue; ${OPTIM_WARMUP} warm-up steps each (state created, pipelines compiled, and the JS that encodes a step optimized: a training run takes thousands of steps, and our SGD step's JS encoding fell from about 4 to 1 ms over its first 20 calls), then samples alternating ours/PyTorch; ms = median. Ours: one fused dispatch per tensor above 16,384 elements and one for all smaller ones (their operands concatenated and split back by buffer copies: copiesPerStep), LARS's non-excluded tensors each alone with two more dispatches for the trust ratio. PyTorch: torch.optim.SGD/Adam(foreach=True), LARS with _foreach ops, EMA with _foreach_mul_/_foreach_add_; its faster thread count. dispatchesPerStep = GPU dispatches recorded by one step; copiesPerStep = buffer-to-buffer copies.`,
     result: r,
   });
   log(`wrote ${file} and bench/results/optim-latest.json`);

@@ -13,6 +13,7 @@ import { ArgumentError, fmtShape } from '../engine/errors.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import { emaUpdate, mul } from '../engine/ops/index.js';
 import type { Module } from './module.js';
+import { packGroups, packedUpdate } from './packed-update.js';
 
 export class MovingAverage {
   /** [target, online] parameter pairs, in the target's order. */
@@ -39,8 +40,11 @@ export class MovingAverage {
     if (!(m >= 0 && m <= 1)) throw new ArgumentError('MovingAverage', `momentum must be in [0, 1], got ${m}`);
     if (m === 1) return;
     noGrad(() => tidy(() => {
-      // one fused pass per tensor on the device
-      for (const [t, o] of this.pairs) t.assign(m === 0 ? mul(o, 1) : emaUpdate(t, o, m));
+      // one fused pass on the device per tensor, or per group of small tensors
+      for (const group of packGroups(this.pairs, ([t]) => t.size, () => 'small')) {
+        const [out] = packedUpdate([group.map(([t]) => t), group.map(([, o]) => o)], ([t, o]) => [m === 0 ? mul(o, 1) : emaUpdate(t, o, m)]);
+        group.forEach(([t], j) => t.assign(out[j]));
+      }
     }));
   }
 

@@ -118,6 +118,8 @@ export class WebGpuBackend implements Backend {
   private dispatchesPerSubmit: number;
   /** Dispatches recorded since creation (for tests and profiling). */
   dispatchCount = 0;
+  /** Buffer-to-buffer copies recorded since creation (reads excluded). */
+  copyCount = 0;
   /** Command buffers submitted since creation. */
   submitCount = 0;
   /** The active profiler (startProfile .. stopProfile), else null. */
@@ -268,6 +270,7 @@ export class WebGpuBackend implements Backend {
     if (bytes > 0) this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
     this.lastUse.set(src.buffer, this.batch);
     this.lastUse.set(dst.buffer, this.batch);
+    this.copyCount++;
     if (this.profiler) this.profiler.copies++;
     this.pending++;
   }
