@@ -291,7 +291,8 @@ if (section('ntxent')) {
 }
 
 if (section('optim')) {
-  const samples = 5;
+  // 9, not 5: a step takes 10-40 ms, and single samples of either side jump 1.5-2x on this machine
+  const samples = 9;
   const { torch, reason } = await TorchRef.start();
   log('');
   log(`optimizer steps on ResNet-18 (CIFAR stem, width 1) parameters with one fixed random gradient: SGD, LARS, Adam, moving average; ours vs ${torch ? `PyTorch ${torch.version} foreach` : `nothing (PyTorch unavailable: ${reason})`}, median of ${samples} after ${OPTIM_WARMUP} warm-up steps, alternating`);
