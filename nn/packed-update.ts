@@ -2,11 +2,11 @@
  * One elementwise update over many small tensors instead of one dispatch each. Every dispatch has a
  * fixed cost (about 40 us on lavapipe), more than updating a tensor of a few thousand elements
  * takes, and most of a network's parameter tensors by count are small: 43 of ResNet-18's 62 hold
- * at most 5,120 elements (batch norm, biases, the stem), and their 43 SGD dispatches took 3-5 ms of
- * a 22-24 ms step. Packing flattens and concatenates each operand of the small tensors (contiguous
- * runs, so buffer-to-buffer copies, no kernel), runs the update once over the concatenation and
- * slices the results back (copies again). Exact: the update is elementwise, so each element sees
- * the same arithmetic as in its own dispatch.
+ * at most 5,120 elements (batch norm, biases, the stem). SGD over those 43 alone took 3-5 ms as 43
+ * dispatches and 0.9 ms packed; over all 62, 24 -> 22-23 ms. Packing flattens and concatenates
+ * each operand of the small tensors (contiguous runs, so buffer-to-buffer copies, no kernel), runs
+ * the update once over the concatenation and slices the results back (copies again). Exact: the
+ * update is elementwise, so each element sees the same arithmetic as in its own dispatch.
  *
  * Used by the optimizers (optim.ts, lars.ts) and the moving average (ema.ts).
  */

@@ -2,7 +2,8 @@
  * Fused optimizer updates: one primitive per rule that turns a parameter, its gradient and its
  * state into the new parameter and state in one pass (shaders/optim_*.wgsl), instead of a dispatch
  * per elementwise op (about 11 per tensor for LARS). Not differentiable; the optimizers (nn/optim.ts,
- * nn/lars.ts) and the moving average (nn/ema.ts) call them per parameter tensor.
+ * nn/lars.ts) and the moving average (nn/ema.ts) call them per parameter tensor, and once over the
+ * concatenation of all small ones (nn/packed-update.ts).
  *
  * - `sgdUpdate` (PyTorch's SGD): d = g + wd w; v' = m v + d (d on the first step);
  *   w' = w - lr (Nesterov: d + m v', else v'). Without momentum: w' = w - lr d, no state.
@@ -14,11 +15,11 @@
  *   this step, a 1-element device tensor.
  * - `emaUpdate`: target' = m target + (1 - m) online (MoCo's key encoder, BYOL's target).
  *
- * Why one dispatch per tensor and not one for all parameters: WebGPU binds at most 8 storage
- * buffers per stage by default, so a multi-tensor kernel would need the parameters (and gradients
- * and state) packed into arenas, which every other op would then have to address at an offset;
- * measured on lavapipe (bench --only=lars) the per-tensor fused dispatches are a small part of the
- * step next to the memory traffic, which an arena would not reduce.
+ * Why not one dispatch for all parameters: WebGPU binds at most 8 storage buffers per stage by
+ * default, so a multi-tensor kernel would need the parameters (and gradients and state) packed into
+ * arenas, which every other op would then have to address at an offset; copying them in and out
+ * (what the packing does for small tensors) would cost more than the dispatches it saves for large
+ * ones, whose time is their memory traffic (ARCHITECTURE.md, optimizers).
  */
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
