@@ -23,7 +23,7 @@ import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { sizeOf } from '../shape.js';
 import { Tensor, noGrad, tidy } from '../tensor.js';
 import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/backend.js';
-import { add, addRelu, affine, mul, neg, relu, reluBackward, rsqrt } from './elementwise.js';
+import { affine, mul, neg, reluBackward, rsqrt } from './elementwise.js';
 import { ones, zeros } from './creation.js';
 import { sum } from './reduce.js';
 import { emaUpdate } from './optim.js';
@@ -303,34 +303,46 @@ export const BatchNormBackwardOp = defineOp<BatchNormBackwardAttrs>({
 
 // ---- batchNormApply (evaluation) -----------------------------------------------------------------
 
-export interface BatchNormApplyAttrs { readonly hasGamma: boolean; readonly hasBeta: boolean }
+export interface BatchNormApplyAttrs {
+  readonly hasGamma: boolean; readonly hasBeta: boolean;
+  /** Then max(y, 0). */
+  readonly relu?: boolean;
+  /** A last input r of x's shape is added before the ReLU (a ResNet block's shortcut). */
+  readonly residual?: boolean;
+}
 
 /**
  * y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c] with given per-channel statistics (batch norm
- * in evaluation mode). Inputs x, mean, invstd, then gamma and beta when present.
+ * in evaluation mode), + r with `residual`, then max(., 0) with `relu`: one pass, as in training.
+ * Inputs x, mean, invstd, then gamma and beta when present, then r.
  */
 export const BatchNormApplyOp = defineOp<BatchNormApplyAttrs>({
   name: 'batchNormApply',
   shape(inputs, a) {
     const [x, mean, invstd] = inputs;
     checkX('batchNormApply', x);
-    const want = 3 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0);
+    const want = 3 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0) + (a.residual ? 1 : 0);
     if (inputs.length !== want) throw new ArgumentError('batchNormApply', `expected ${want} inputs, got ${inputs.length}`);
     checkChannelParam('batchNormApply', 'mean', mean, x);
     checkChannelParam('batchNormApply', 'invstd', invstd, x);
     if (a.hasGamma) checkChannelParam('batchNormApply', 'gamma', inputs[3], x);
     if (a.hasBeta) checkChannelParam('batchNormApply', 'beta', inputs[a.hasGamma ? 4 : 3], x);
+    if (a.residual) checkLikeX('batchNormApply', 'the residual', inputs[want - 1], x);
     return { shape: x.shape, dtype: 'f32' };
   },
   cpu(_b, inputs, a) {
     const [x, mean, invstd] = inputs;
     const gamma = a.hasGamma ? inputs[3].data : null;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 4 : 3].data : null;
+    const r = a.residual ? inputs[inputs.length - 1].data : null;
     const [n, c, s] = dims(x.shape);
     const y = new Float64Array(x.data.length);
     for (let ch = 0; ch < c; ch++) {
       const mu = mean.data[ch], sc = invstd.data[ch] * (gamma ? gamma[ch] : 1), sh = beta ? beta[ch] : 0;
-      forChannel(n, c, s, ch, (i) => { y[i] = (x.data[i] - mu) * sc + sh; });
+      forChannel(n, c, s, ch, (i) => {
+        y[i] = (x.data[i] - mu) * sc + sh + (r ? r[i] : 0);
+        if (a.relu) y[i] = Math.max(y[i], 0);
+      });
     }
     return y;
   },
@@ -340,24 +352,29 @@ export const BatchNormApplyOp = defineOp<BatchNormApplyAttrs>({
     const y = gpu.alloc(x.size);
     const gamma = a.hasGamma ? inputs[3].storage : x.storage;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 4 : 3].storage : x.storage;
-    applyGpu(gpu, x.storage, mean.storage, invstd.storage, gamma, beta, null, y, n, c, s, a.hasGamma, a.hasBeta, false);
+    const r = a.residual ? inputs[inputs.length - 1].storage : null;
+    applyGpu(gpu, x.storage, mean.storage, invstd.storage, gamma, beta, r, y, n, c, s, a.hasGamma, a.hasBeta, a.relu ?? false);
     return y;
   },
   backward(g, ctx) {
-    const { hasGamma, hasBeta } = ctx.attrs;
+    const { hasGamma, hasBeta, residual } = ctx.attrs;
     const [x, mean, invstd] = ctx.inputs as Tensor[];
     const gamma = hasGamma ? ctx.inputs[3] : null;
     const axes = x.rank === 4 ? [0, 2, 3] : [0];
     const c = x.shape[1];
     const needGamma = hasGamma && ctx.needs[3];
-    const needBeta = hasBeta && ctx.needs[hasGamma ? 4 : 3];
+    const betaAt = hasGamma ? 4 : 3;
+    const needBeta = hasBeta && ctx.needs[betaAt];
+    const needR = residual === true && ctx.needs[ctx.needs.length - 1];
     return tidy(() => {
-      // dx = g * invstd * gamma: the same kernel with mean 0, one pass
-      const dx = ctx.needs[0] ? runOp(BatchNormApplyOp, [g, zeros([c], { backend: x.backend }), invstd, ...(gamma ? [gamma] : [])], { hasGamma, hasBeta: false }) : null;
-      const sg = ctx.needs[1] || needBeta ? sum(g, axes) : null;
-      // per-channel sum of g * (x - mean), for gamma and invstd (x - mean: the kernel with invstd 1)
+      // the ReLU's mask from the output; the masked gradient is also the residual's
+      const gm = ctx.attrs.relu ? reluBackward(g, ctx.output!) : g;
+      // dx = gm * invstd * gamma: the same kernel with mean 0, one pass
+      const dx = ctx.needs[0] ? runOp(BatchNormApplyOp, [gm, zeros([c], { backend: x.backend }), invstd, ...(gamma ? [gamma] : [])], { hasGamma, hasBeta: false }) : null;
+      const sg = ctx.needs[1] || needBeta ? sum(gm, axes) : null;
+      // per-channel sum of gm * (x - mean), for gamma and invstd (x - mean: the kernel with invstd 1)
       const centred = ctx.needs[2] || needGamma ? runOp(BatchNormApplyOp, [x, mean, ones([c], { backend: x.backend })], { hasGamma: false, hasBeta: false }) : null;
-      const sgd = centred ? sum(mul(g, centred), axes) : null;
+      const sgd = centred ? sum(mul(gm, centred), axes) : null;
       const grads: (Tensor | null)[] = [
         dx,
         ctx.needs[1] ? neg(mul(sg!, gamma ? mul(invstd, gamma) : invstd)) : null,
@@ -365,10 +382,12 @@ export const BatchNormApplyOp = defineOp<BatchNormApplyAttrs>({
       ];
       if (hasGamma) grads.push(needGamma ? mul(sgd!, invstd) : null);
       if (hasBeta) grads.push(needBeta ? sg : null);
+      if (residual) grads.push(needR ? gm : null);
       return grads;
     });
   },
-  saves: { inputs: [0, 1, 2, 3] },
+  // x, mean, invstd, gamma; the output for the ReLU's mask
+  saves: { inputs: [0, 1, 2, 3], output: true },
 });
 
 // ---- batchNorm (the API) -------------------------------------------------------------------------
@@ -384,11 +403,11 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance before the square root. Default 1e-5. */
   eps?: number;
-  /** Return relu(batchNorm(x)): in training mode one fused pass forward and backward. */
+  /** Return relu(batchNorm(x)): one fused pass forward and backward, in training and evaluation. */
   relu?: boolean;
   /**
-   * Added to the normalized x before the ReLU (a ResNet block's shortcut), same shape as x: in
-   * training mode in the same pass.
+   * Added to the normalized x before the ReLU (a ResNet block's shortcut), same shape as x: in the
+   * same pass.
    */
   residual?: Tensor;
 }
@@ -420,10 +439,8 @@ export const batchNorm = defineComposite('batchNorm', true,
       }
       return tidy(() => {
         const invstd = rsqrt(affine(rv, 1, eps));
-        const y = runOp(BatchNormApplyOp, [x, rm, invstd, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])],
-          { hasGamma: gamma !== null, hasBeta: beta !== null });
-        if (res) return opts.relu ? addRelu(y, res) : add(y, res);
-        return opts.relu ? relu(y) : y;
+        return runOp(BatchNormApplyOp, [x, rm, invstd, ...(gamma ? [gamma] : []), ...(beta ? [beta] : []), ...(res ? [res] : [])],
+          { hasGamma: gamma !== null, hasBeta: beta !== null, relu: opts.relu ?? false, residual: res !== undefined });
       });
     }
 

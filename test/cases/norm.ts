@@ -60,10 +60,10 @@ const evalCases: OpCase[] = [
     inputs: [{ shape: [2, 3, 5, 7] }, chan(3, 0.5, 1.5), chan(3), chan(3, 0.5, 2)] },
   { name: 'batchNorm eval 2-D beta only, eps 1e-2 [2,4,3,3]', ops: EVAL, fn: (x, b, rm, rv) => N.batchNorm(x, null, b, { training: false, runningMean: rm, runningVar: rv, eps: 1e-2 }),
     inputs: [{ shape: [2, 4, 3, 3] }, chan(4), chan(4), chan(4, 0.5, 2)] },
-  { name: 'batchNorm eval + residual + relu [3,5,4,4]', ops: [...EVAL, 'addRelu'],
+  { name: 'batchNorm eval + residual + relu [3,5,4,4]', ops: EVAL,
     fn: (x, g, b, rm, rv, r) => N.batchNorm(x, g, b, { training: false, runningMean: rm, runningVar: rv, relu: true, residual: r }),
     inputs: [{ shape: [3, 5, 4, 4] }, chan(5, 0.5, 1.5), chan(5), chan(5), chan(5, 0.5, 2), { shape: [3, 5, 4, 4] }] },
-  { name: 'batchNorm eval + relu 2-D [3,5,4,3]', ops: [...EVAL, 'relu'], fn: (x, g, b, rm, rv) => N.batchNorm(x, g, b, { training: false, runningMean: rm, runningVar: rv, relu: true }),
+  { name: 'batchNorm eval + relu 2-D [3,5,4,3]', ops: EVAL, fn: (x, g, b, rm, rv) => N.batchNorm(x, g, b, { training: false, runningMean: rm, runningVar: rv, relu: true }),
     inputs: [{ shape: [3, 5, 4, 3] }, chan(5, 0.5, 1.5), chan(5), chan(5), chan(5, 0.5, 2)] },
   { name: 'batchNorm eval large [16,32,16,16]', ops: EVAL, fn: (x, g, b, rm, rv) => evalBn(x, g, b, rm, rv), gradcheck: false,
     inputs: [{ shape: [16, 32, 16, 16] }, chan(32, 0.5, 1.5), chan(32), chan(32), chan(32, 0.5, 2)] },
@@ -72,6 +72,16 @@ const evalCases: OpCase[] = [
     inputs: [{ shape: [3, 4, 2, 5] }, chan(4), chan(4, 0.5, 2), chan(4, 0.5, 1.5), chan(4)] },
   { name: 'batchNormApply [6,3] no affine', ops: ['batchNormApply'], fn: apply(false, false), inputs: [{ shape: [6, 3] }, chan(3), chan(3, 0.5, 2)] },
   { name: 'batchNormApply [2,3,3,3] beta only', ops: ['batchNormApply'], fn: apply(false, true), inputs: [{ shape: [2, 3, 3, 3] }, chan(3), chan(3, 0.5, 2), chan(3)] },
+  // the fused ReLU and residual (one pass): gradients into x, mean, invstd, gamma, beta and r through the mask
+  { name: 'batchNormApply + residual + relu [3,4,2,4] (vec4 rows)', ops: ['batchNormApply'],
+    fn: (...xs: Tensor[]) => runOp(N.BatchNormApplyOp, xs, { hasGamma: true, hasBeta: true, relu: true, residual: true }),
+    inputs: [{ shape: [3, 4, 2, 4] }, chan(4), chan(4, 0.5, 2), chan(4, 0.5, 1.5), chan(4), { shape: [3, 4, 2, 4] }] },
+  { name: 'batchNormApply + relu odd [2,3,5,7] gamma only', ops: ['batchNormApply'],
+    fn: (...xs: Tensor[]) => runOp(N.BatchNormApplyOp, xs, { hasGamma: true, hasBeta: false, relu: true }),
+    inputs: [{ shape: [2, 3, 5, 7] }, chan(3), chan(3, 0.5, 2), chan(3, 0.5, 1.5)] },
+  { name: 'batchNormApply + residual, no relu [6,3]', ops: ['batchNormApply'],
+    fn: (...xs: Tensor[]) => runOp(N.BatchNormApplyOp, xs, { hasGamma: false, hasBeta: false, residual: true }),
+    inputs: [{ shape: [6, 3] }, chan(3), chan(3, 0.5, 2), { shape: [6, 3] }] },
 ];
 
 /** batchNormBackward's dx, dgamma and dbeta flattened into one vector. */
