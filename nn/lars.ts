@@ -17,8 +17,7 @@ import { ArgumentError } from '../engine/errors.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import { larsUpdate } from '../engine/ops/index.js';
 import type { ParamRole } from './module.js';
-import { Optimizer, type ParamsInput, type Slot } from './optimizer.js';
-import { packGroups, packedUpdate } from './packed-update.js';
+import { Optimizer, type ParamsInput } from './optimizer.js';
 
 export interface LARSOptions {
   /** Learning rate (settable per step through `opt.lr`, e.g. from warmupCosineLr). */
@@ -65,25 +64,12 @@ export class LARS extends Optimizer {
 
   step(): void {
     const { momentum, weightDecay, eta, lr, nesterov } = this;
-    noGrad(() => tidy(() => {
-      const live = this.slots.filter((s) => s.tensor.grad);
-      const buffer = (s: Slot) => this.state[s.index].get('momentum') ?? null;
-      // excluded parameters have no trust ratio, so theirs is an elementwise update that packs;
-      // the others need their own norms
-      const key = (s: Slot) => (this.excluded[s.index] ? (buffer(s) ? 'momentum' : 'first') : null);
-      for (const group of packGroups(live, (s) => s.tensor.size, key)) {
-        const ws = group.map((s) => s.tensor), gs = group.map((s) => s.tensor.grad!), vs = group.map(buffer);
-        const excluded = this.excluded[group[0].index];
-        // one fused update (norms, trust ratio, momentum, parameter) on the device per group
-        const [w, v] = packedUpdate(vs[0] ? [ws, gs, vs as Tensor[]] : [ws, gs], ([pw, pg, pv]) => {
-          const r = larsUpdate(pw, pg, pv ?? null, { lr, momentum, weightDecay, eta, excluded, nesterov });
-          return [r.w, r.v];
-        });
-        group.forEach((s, j) => {
-          this.setState(s, 'momentum', v[j]);
-          s.tensor.assign(w[j]);
-        });
-      }
-    }));
+    // one fused update (norms, trust ratio, momentum, parameter) on the device per group; excluded
+    // parameters have no trust ratio, so theirs is an elementwise update that packs, the others
+    // need their own norms
+    noGrad(() => tidy(() => this.updateGroups(([w, g, v], first) => {
+      const r = larsUpdate(w, g, v ?? null, { lr, momentum, weightDecay, eta, excluded: this.excluded[first.index], nesterov });
+      return [r.w, r.v];
+    }, (s) => this.excluded[s.index])));
   }
 }

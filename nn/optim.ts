@@ -6,8 +6,7 @@
 import { ArgumentError } from '../engine/errors.js';
 import { noGrad, tidy, type Tensor } from '../engine/tensor.js';
 import { adamUpdate, add, full, sgdUpdate } from '../engine/ops/index.js';
-import { Optimizer, type ParamsInput, type Slot } from './optimizer.js';
-import { packGroups, packedUpdate } from './packed-update.js';
+import { Optimizer, type ParamsInput } from './optimizer.js';
 
 export interface SGDOptions {
   lr: number;
@@ -35,23 +34,11 @@ export class SGD extends Optimizer {
 
   step(): void {
     const { momentum, weightDecay, lr, nesterov } = this;
-    noGrad(() => tidy(() => {
-      const live = this.slots.filter((s) => s.tensor.grad);
-      const buffer = (s: Slot) => this.state[s.index].get('momentum') ?? null;
-      for (const group of packGroups(live, (s) => s.tensor.size, (s) => (buffer(s) ? 'momentum' : 'first'))) {
-        const ws = group.map((s) => s.tensor), gs = group.map((s) => s.tensor.grad!), vs = group.map(buffer);
-        const hasBuffer = vs[0] !== null;
-        // one fused update (decay, momentum, parameter) on the device per group
-        const [w, v] = packedUpdate(hasBuffer ? [ws, gs, vs as Tensor[]] : [ws, gs], ([pw, pg, pv]) => {
-          const r = sgdUpdate(pw, pg, pv ?? null, { lr, momentum, weightDecay, nesterov });
-          return r.v ? [r.w, r.v] : [r.w];
-        });
-        group.forEach((s, j) => {
-          if (v) this.setState(s, 'momentum', v[j]);
-          s.tensor.assign(w[j]);
-        });
-      }
-    }));
+    // one fused update (decay, momentum, parameter) on the device per group
+    noGrad(() => tidy(() => this.updateGroups(([w, g, v]) => {
+      const r = sgdUpdate(w, g, v ?? null, { lr, momentum, weightDecay, nesterov });
+      return r.v ? [r.w, r.v] : [r.w];
+    })));
   }
 }
 
@@ -110,22 +97,11 @@ export class Adam extends Optimizer {
     const t = this.stepCounter();
     noGrad(() => tidy(() => {
       t.assign(add(t, 1));
-      const live = this.slots.filter((s) => s.tensor.grad);
-      const moments = (s: Slot) => { const st = this.state[s.index]; const m = st.get('exp_avg'), v = st.get('exp_avg_sq'); return m && v ? { m, v } : null; };
-      for (const group of packGroups(live, (s) => s.tensor.size, (s) => (moments(s) ? 'moments' : 'first'))) {
-        const ws = group.map((s) => s.tensor), gs = group.map((s) => s.tensor.grad!), mv = group.map(moments);
-        const operands = mv[0] ? [ws, gs, mv.map((x) => x!.m), mv.map((x) => x!.v)] : [ws, gs];
-        // one fused update (decay, both moments, bias corrections from t, parameter) on the device per group
-        const [w, m, v] = packedUpdate(operands, ([pw, pg, pm, pv]) => {
-          const r = adamUpdate(pw, pg, t, pm && pv ? { m: pm, v: pv } : null, { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, decoupled: this.decoupled });
-          return [r.w, r.m, r.v];
-        });
-        group.forEach((s, j) => {
-          this.setState(s, 'exp_avg', m[j]);
-          this.setState(s, 'exp_avg_sq', v[j]);
-          s.tensor.assign(w[j]);
-        });
-      }
+      // one fused update (decay, both moments, bias corrections from t, parameter) on the device per group
+      this.updateGroups(([w, g, m, v]) => {
+        const r = adamUpdate(w, g, t, m && v ? { m, v } : null, { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, decoupled: this.decoupled });
+        return [r.w, r.m, r.v];
+      });
     }));
   }
 

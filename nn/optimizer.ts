@@ -13,6 +13,7 @@ import { ArgumentError } from '../engine/errors.js';
 import { Tensor, noGrad, tidy } from '../engine/tensor.js';
 import { cast, mul, reshape } from '../engine/ops/index.js';
 import { Module, PARAM_ROLES, type ParamRole } from './module.js';
+import { packGroups, packedUpdate } from './packed-update.js';
 
 /** One parameter as an optimizer may be given it. */
 export interface ParamSpec { tensor: Tensor; role?: ParamRole; name?: string }
@@ -88,6 +89,27 @@ export abstract class Optimizer {
     let t = this.globals.get(key);
     if (!t || t.isDisposed) { t = noGrad(create).keep(); this.globals.set(key, t); }
     return t;
+  }
+
+  /**
+   * One step over the parameters that have a gradient. `update` gets [param, grad, then the state
+   * under each of slotKeys once the slot has any] and returns [new param, then the state to keep
+   * under each slot key (or nothing)]: one fused update op. Small parameters for which `packs`
+   * holds (default all) share one call, packed (packed-update.ts), so long as they agree on having
+   * state; `update`'s second argument is the group's first slot. Call inside noGrad(tidy()).
+   */
+  protected updateGroups(update: (xs: Tensor[], first: Slot) => readonly Tensor[], packs: (s: Slot) => boolean = () => true): void {
+    const hasState = (s: Slot) => this.state[s.index].size > 0;
+    const live = this.slots.filter((s) => s.tensor.grad);
+    for (const group of packGroups(live, (s) => s.tensor.size, (s) => (packs(s) ? String(hasState(s)) : null))) {
+      const operands = [group.map((s) => s.tensor), group.map((s) => s.tensor.grad!)];
+      if (hasState(group[0])) for (const k of this.slotKeys) operands.push(group.map((s) => this.state[s.index].get(k)!));
+      const [w, ...state] = packedUpdate(operands, (xs) => update(xs, group[0]));
+      group.forEach((s, j) => {
+        state.forEach((r, i) => this.setState(s, this.slotKeys[i], r[j]));
+        s.tensor.assign(w[j]);
+      });
+    }
   }
 
   /** Replaces a slot's state entry, disposing the old one. */

@@ -9,7 +9,7 @@ import { backward } from '../engine/autograd.js';
 import { ArgumentError, ShapeError } from '../engine/errors.js';
 import { Random } from '../engine/random.js';
 import { Tensor, noGrad, tidy } from '../engine/tensor.js';
-import { batchNorm, BatchNormBackwardOp, BatchNormTrainOp, mean, square, sub, sum } from '../engine/ops/index.js';
+import { add, batchNorm, BatchNormBackwardOp, BatchNormTrainOp, mean, mul, square, sub, sum } from '../engine/ops/index.js';
 import { runOpAux } from '../engine/ops/registry.js';
 import type { Backend } from '../engine/backend.js';
 import { expectClose, gpu, tensorOn } from './helpers.js';
@@ -134,6 +134,37 @@ describe.each(backends)('batchNorm on %s', (_name, make) => {
       if (i > 1) expect(b.memory().liveBuffers).toBe(live);
     }
     [x, gamma, beta, rm, rv].forEach((t) => t.dispose());
+  });
+
+  it('keeps its output for backward only where the ReLU mask needs it (residual form, evaluation mode)', async () => {
+    const b = await make();
+    const data = Array.from({ length: 2 * 3 * 4 * 4 }, (_, i) => Math.sin(i * 0.7));
+    const x = tensorOn(b, data, [2, 3, 4, 4]), r = tensorOn(b, data.map((v) => v * 0.5), [2, 3, 4, 4]);
+    const rm = tensorOn(b, [0.1, -0.2, 0.3], [3]), rv = tensorOn(b, [1, 2, 0.5], [3]);
+    const gamma = tensorOn(b, [1, -2, 0.5], [3]), beta = tensorOn(b, [0, 0.3, -0.1], [3]);
+    const wt = tensorOn(b, data.map((v, i) => v + (i % 5)), [2, 3, 4, 4]);
+    x.requiresGrad = true;
+    const forms: [string, () => Tensor, boolean][] = [
+      ['training + relu', () => batchNorm(x, gamma, beta, { training: true, relu: true }), false],
+      ['training + residual + relu', () => batchNorm(x, gamma, beta, { training: true, relu: true, residual: r }), true],
+      ['evaluation + relu', () => batchNorm(x, gamma, beta, { training: false, runningMean: rm, runningVar: rv, relu: true }), true],
+      ['evaluation', () => batchNorm(x, gamma, beta, { training: false, runningMean: rm, runningVar: rv }), false],
+    ];
+    for (const [form, run, saved] of forms) {
+      // the gradient with the output alive, then with it disposed before backward (add saves nothing)
+      const ref = tidy(() => { backward(sum(mul(add(run(), 1), wt))); return x.grad!; });
+      x.grad = null;
+      const y = run();
+      const z = add(y, 1);
+      const live = b.memory().liveBuffers;
+      y.dispose();
+      expect([form, b.memory().liveBuffers]).toEqual([form, saved ? live : live - 1]);
+      tidy(() => backward(sum(mul(z, wt))));
+      z.dispose();
+      expect(await values(x.grad!)).toEqual(await values(ref));
+      x.grad!.dispose(); x.grad = null; ref.dispose();
+    }
+    [x, r, rm, rv, gamma, beta, wt].forEach((t) => t.dispose());
   });
 
   it('errors name the op and the shapes', async () => {

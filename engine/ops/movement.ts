@@ -135,7 +135,7 @@ function gpuStrided(gpu: WebGpuBackend, op: string, kind: 'gather' | 'scatter', 
   const r = m.shape.length - 1, inner = m.shape[r];
   const t = kind === 'gather' ? lastTwoSwapped(m.shape, m.strides[0], offset) : null;
   if (t) {
-    gpuTranspose(gpu, src, out, t.batch, t.R, t.C);
+    transposeGpu(gpu, src, t.batch, t.R, t.C, out);
     return;
   }
   if (kind === 'gather' && m.strides[0][r] === 0 && inner % 4 === 0 && inner <= MAX_ROW) {
@@ -169,19 +169,18 @@ function lastTwoSwapped(shape: readonly number[], strides: readonly number[], of
   return { batch: n === 3 ? shape[0] : 1, R, C };
 }
 
-function gpuTranspose(gpu: WebGpuBackend, src: GpuStorage, out: GpuStorage, batch: number, R: number, C: number): void {
+/**
+ * out [batch, C, R] = src [batch, R, C] with each matrix transposed (R and C multiples of 4; out
+ * allocated unless given): permute's last-two-axes swap, and for ops that read an operand better
+ * transposed (matmul on CPU adapters).
+ */
+export function transposeGpu(gpu: WebGpuBackend, src: GpuStorage, batch: number, R: number, C: number, out = gpu.alloc(batch * R * C)): GpuStorage {
   const blocks = batch * (R / 4) * (C / 4);
   gpu.run({
     shader: 'transpose', inputs: [src], outputs: [out],
     params: [u32(blocks), u32(R / 4), u32(C / 4), u32(0)],
     workgroups: grid(Math.ceil(blocks / 64)),
   });
-}
-
-/** out [batch, C, R] = src [batch, R, C] with each matrix transposed (R and C multiples of 4): for ops that read an operand better transposed (matmul on CPU adapters). */
-export function transposeGpu(gpu: WebGpuBackend, src: GpuStorage, batch: number, R: number, C: number): GpuStorage {
-  const out = gpu.alloc(batch * R * C);
-  gpuTranspose(gpu, src, out, batch, R, C);
   return out;
 }
 

@@ -198,8 +198,8 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     return grads;
   },
   // x, gamma and beta (the fused ReLU's mask is recomputed from them; [C] each), mean, invstd; the
-  // output for the mask of the residual form (otherwise usually the next layer's saved input anyway)
-  saves: { inputs: [0, 1, 2], aux: true, output: true },
+  // output for the mask of the residual form
+  saves: (a) => ({ inputs: [0, 1, 2], aux: true, output: a.residual === true && a.relu === true }),
 });
 
 function applyGpu(gpu: WebGpuBackend, x: GpuStorage, mean: GpuStorage, invstd: GpuStorage, gamma: GpuStorage, beta: GpuStorage,
@@ -387,7 +387,7 @@ export const BatchNormApplyOp = defineOp<BatchNormApplyAttrs>({
     });
   },
   // x, mean, invstd, gamma; the output for the ReLU's mask
-  saves: { inputs: [0, 1, 2, 3], output: true },
+  saves: (a) => ({ inputs: [0, 1, 2, 3], output: a.relu === true }),
 });
 
 // ---- batchNorm (the API) -------------------------------------------------------------------------

@@ -48,11 +48,16 @@ export interface OpDef<A = void> {
   webgpu(backend: WebGpuBackend, inputs: readonly GpuInput[], attrs: A, out: TensorMeta): GpuStorage | WithAux<GpuStorage>;
   /** Gradients of each input given the output's gradient g; absent for non-differentiable ops. */
   backward?(g: Tensor, ctx: BackwardContext<A>): (Tensor | null)[];
-  /** What backward needs kept alive: all inputs, or only those at the listed positions. */
-  readonly saves?: { readonly inputs?: boolean | readonly number[]; readonly output?: boolean; readonly aux?: boolean };
+  /**
+   * What backward needs kept alive: all inputs, or only those at the listed positions; a function
+   * of the attributes where that depends on them (batch norm's output only for its ReLU's mask).
+   */
+  readonly saves?: Saves | ((attrs: A) => Saves);
   /** Output shares input 0's storage (reshape): no kernel runs. */
   readonly view?: boolean;
 }
+
+export interface Saves { readonly inputs?: boolean | readonly number[]; readonly output?: boolean; readonly aux?: boolean }
 
 export interface CompositeDef {
   readonly name: string;
@@ -134,10 +139,11 @@ export function runOpAux<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A):
 
   if (def.backward && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     const edges = inputs.map((t) => (t.node ?? (t.requiresGrad ? t : null)));
-    const saveIn = def.saves?.inputs ?? false;
+    const saves = typeof def.saves === 'function' ? def.saves(attrs) : def.saves;
+    const saveIn = saves?.inputs ?? false;
     const savedInputs = inputs.map((t, i) => (saveIn === true || (Array.isArray(saveIn) && saveIn.includes(i)) ? privateHandle(t) : null));
-    const savedOutput = def.saves?.output ? privateHandle(result) : null;
-    const savedAux = def.saves?.aux ? aux.map(privateHandle) : [];
+    const savedOutput = saves?.output ? privateHandle(result) : null;
+    const savedAux = saves?.aux ? aux.map(privateHandle) : [];
     result.node = new Node(def, attrs, edges, { inputs: savedInputs, output: savedOutput, aux: savedAux }, inputs.map((t) => t.shape), meta.shape);
   }
   return { out: result, aux };
