@@ -30,7 +30,17 @@ export interface StepSide {
   /** One synced step: ms per phase. */
   split: Record<string, number>;
 }
-export interface OurSide extends StepSide { dispatchesPerStep: number; submitsPerStep: number }
+export interface OurSide extends StepSide {
+  dispatchesPerStep: number; submitsPerStep: number;
+  /** Bind groups created by a timed step (0 once its buffers repeat: the backend caches them). */
+  bindGroupsPerStep: number;
+  /**
+   * Host time to record a step: the JS of every phase but the read (which waits for the device),
+   * median of the timed steps. On a GPU this, not the kernels, can bound a small model's step; on a
+   * CPU adapter the device's threads share the cores with it, so it reads high.
+   */
+  hostMsPerStep: number;
+}
 export interface TorchSide extends StepSide { threads: number; msByThreads: Record<number, number> }
 export interface StepRecord {
   name: string; model: string; width: number; batch: number; views: number;
@@ -116,25 +126,34 @@ export async function benchStep(
 ): Promise<StepRecord> {
   const ours = c.kind === 'simclr' ? simclrStep(backend, c.width, c.batch) : supervisedStep(backend, c.width, c.batch);
   const none = async () => {};
+  const hostMs: number[] = [];
   const timeOurs = async () => {
     await backend.sync();
     const t0 = performance.now();
-    await ours.run(none);
+    let host = 0, mark = t0;
+    await ours.run(async (p) => {
+      const now = performance.now();
+      if (p !== 'read') host += now - mark;
+      mark = now;
+    });
     await backend.sync();
+    hostMs.push(host);
     return performance.now() - t0;
   };
   if (torch) await torch.setup(c.kind === 'simclr' ? 'step' : 'supervised', { width: c.width, batch: c.batch });
   opts.progress('warm-up');
   await timeOurs();
+  hostMs.length = 0;
   let threads = { threads: 1, msByThreads: {} as Record<number, number> };
   if (torch) threads = await torch.pickThreads();
   const oursMs: number[] = [], torchMs: number[] = [];
-  let dispatches = 0, submits = 0;
+  let dispatches = 0, submits = 0, bindGroups = 0;
   for (let s = 0; s < opts.samples; s++) {
-    const d0 = backend.dispatchCount, s0 = backend.submitCount, live = backend.memory().liveBuffers;
+    const d0 = backend.dispatchCount, s0 = backend.submitCount, b0 = backend.bindGroupCount, live = backend.memory().liveBuffers;
     oursMs.push(await timeOurs());
     dispatches = backend.dispatchCount - d0;
     submits = backend.submitCount - s0;
+    bindGroups = backend.bindGroupCount - b0;
     // a step that leaks also allocates fresh buffers every time (first-touch costs), so its time is wrong too
     const leaked = backend.memory().liveBuffers - live;
     if (leaked !== 0) throw new Error(`bench: our ${c.kind} step left ${leaked} more live buffers than it found`);
@@ -163,7 +182,7 @@ export async function benchStep(
   ours.dispose();
   const views = c.kind === 'simclr' ? 2 * c.batch : c.batch;
   const side = (xs: number[]): StepSide => ({ msPerStep: median(xs), imagesPerSec: c.batch / (median(xs) / 1000), samplesMs: xs, split: {} });
-  const o: OurSide = { ...side(oursMs), split, dispatchesPerStep: dispatches, submitsPerStep: submits };
+  const o: OurSide = { ...side(oursMs), split, dispatchesPerStep: dispatches, submitsPerStep: submits, bindGroupsPerStep: bindGroups, hostMsPerStep: median(hostMs) };
   const tr: TorchSide | null = torch ? { ...side(torchMs), split: torchSplit, ...threads } : null;
   return {
     name: c.kind === 'simclr' ? `SimCLR step, ResNet-18 x${c.width}` : `ResNet-18 step (CE, SGD), x${c.width}`,
@@ -173,12 +192,14 @@ export async function benchStep(
 }
 
 export function stepTable(rs: readonly StepRecord[]): string[] {
-  const lines = [`${'workload'.padEnd(34)}${'batch'.padStart(6)}${'ours s'.padStart(9)}${'img/s'.padStart(8)}${'PyTorch s'.padStart(11)}${'img/s'.padStart(8)}${'ours/PT'.padStart(9)}${'disp.'.padStart(7)}${'subm.'.padStart(7)}`];
+  const lines = [`${'workload'.padEnd(34)}${'batch'.padStart(6)}${'ours s'.padStart(9)}${'img/s'.padStart(8)}${'PyTorch s'.padStart(11)}${'img/s'.padStart(8)}${'ours/PT'.padStart(9)}${'disp.'.padStart(7)}${'subm.'.padStart(7)}${'host ms'.padStart(9)}${'new BG'.padStart(8)}`];
   for (const r of rs) {
     lines.push(`${r.name.padEnd(34)}${String(r.batch).padStart(6)}${(r.ours.msPerStep / 1000).toFixed(2).padStart(9)}${r.ours.imagesPerSec.toFixed(1).padStart(8)}` +
       `${r.torch ? (r.torch.msPerStep / 1000).toFixed(2).padStart(11) + r.torch.imagesPerSec.toFixed(1).padStart(8) : '-'.padStart(11) + '-'.padStart(8)}` +
-      `${r.oursOverTorch ? (r.oursOverTorch.toFixed(2) + 'x').padStart(9) : '-'.padStart(9)}${String(r.ours.dispatchesPerStep).padStart(7)}${String(r.ours.submitsPerStep).padStart(7)}`);
+      `${r.oursOverTorch ? (r.oursOverTorch.toFixed(2) + 'x').padStart(9) : '-'.padStart(9)}${String(r.ours.dispatchesPerStep).padStart(7)}${String(r.ours.submitsPerStep).padStart(7)}` +
+      `${r.ours.hostMsPerStep.toFixed(1).padStart(9)}${String(r.ours.bindGroupsPerStep).padStart(8)}`);
   }
+  lines.push('host ms: the JS that records one of our steps (all phases but the read), median; new BG: bind groups the last timed step created');
   lines.push('time split (ms, one step with a sync after each phase; PyTorch alike):');
   for (const r of rs) {
     const fmt = (s: Record<string, number>) => Object.entries(s).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');

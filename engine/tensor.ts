@@ -21,6 +21,8 @@ export class StorageRef {
     if (--this.refs === 0) this.backend.release(this.storage);
   }
   get alive(): boolean { return this.refs > 0; }
+  /** Held by one handle only: nothing else can see its contents change. */
+  get exclusive(): boolean { return this.refs === 1; }
 }
 
 let nextId = 1;
@@ -89,15 +91,24 @@ export class Tensor {
 
   /**
    * Replaces this tensor's values by `value`'s (same shape and dtype), keeping the handle: this is
-   * how optimizers update parameters. Storage is shared, not copied; `value` may be disposed after.
+   * how optimizers update parameters. Where this handle alone holds its storage (no view, no graph
+   * that saved it), the values are copied into it, so a parameter keeps one buffer for the whole
+   * run and a training step binds the same buffers every time (the WebGPU backend then reuses its
+   * bind groups); otherwise this handle takes `value`'s storage, and the others keep the old
+   * values. Either way `value` is unchanged and may be disposed after.
    */
   assign(value: Tensor): this {
     if (value.dtype !== this.dtype || value.shape.length !== this.shape.length || value.shape.some((d, i) => d !== this.shape[i])) {
       throw new ArgumentError('assign', `expected ${fmtShape(this.shape)} ${this.dtype}, got ${fmtShape(value.shape)} ${value.dtype}`);
     }
-    const next = value.ref('assign').retain();
-    this.ref('assign').release();
-    this._ref = next;
+    const mine = this.ref('assign'), theirs = value.ref('assign');
+    if (mine === theirs) return this;
+    if (mine.exclusive && mine.backend === theirs.backend) {
+      mine.backend.copy(theirs.storage, mine.storage, theirs.storage.byteLength);
+      return this;
+    }
+    this._ref = theirs.retain();
+    mine.release();
     return this;
   }
 

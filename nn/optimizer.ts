@@ -112,12 +112,13 @@ export abstract class Optimizer {
     }
   }
 
-  /** Replaces a slot's state entry, disposing the old one. */
+  /** Sets a slot's state entry: into the existing tensor where there is one (Tensor.assign), else t itself. */
   protected setState(slot: Slot, key: string, t: Tensor): void {
     const m = this.state[slot.index];
     const prev = m.get(key);
+    if (prev === t) return;
+    if (prev && !prev.isDisposed) { prev.assign(t); return; }
     m.set(key, t.keep());
-    if (prev && prev !== t) prev.dispose();
   }
 
   zeroGrad(): void {

@@ -47,6 +47,12 @@ export function packedUpdate(operands: readonly (readonly Tensor[])[], update: (
   const starts: number[] = [];
   let total = 0;
   for (const t of operands[0]) { starts.push(total); total += t.size; }
-  const flat = operands.map((ts) => concat(ts.map((t) => reshape(t, [t.size])), 0));
+  const flat = operands.map((ts) => {
+    const views = ts.map((t) => reshape(t, [t.size]));
+    const packed = concat(views, 0);
+    // views share their tensors' storage: gone now, the update's assigns can write in place (Tensor.assign)
+    for (const v of views) v.dispose();
+    return packed;
+  });
   return update(flat).map((r) => shapes.map((shape, j) => reshape(slice(r, [starts[j]], [operands[0][j].size]), shape)));
 }

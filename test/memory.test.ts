@@ -51,7 +51,7 @@ describe('memory', () => {
     expect(losses[1]).toBeLessThan(losses[0] * 0.5); // it did train
   });
 
-  it('50 ResNet-18 training steps (BN running stats, momentum SGD) on WebGPU leak no buffers', async () => {
+  it('50 ResNet-18 training steps (BN running stats, momentum SGD) on WebGPU leak no buffers and create no bind groups after the first ten', async () => {
     const g = await gpu();
     const base = g.memory();
     const rng = new Random(5);
@@ -60,6 +60,7 @@ describe('memory', () => {
     const x = randn([4, 3, 16, 16], { rng, backend: g });
     const labels = randint(0, 10, [4], { rng, backend: g });
     const snaps: ReturnType<typeof g.memory>[] = [];
+    const bindGroups: number[] = [];
     for (let i = 0; i < 50; i++) {
       const loss = tidy(() => crossEntropy(model.call(x), labels));
       opt.zeroGrad();
@@ -67,7 +68,11 @@ describe('memory', () => {
       opt.step();
       loss.dispose();
       if (i === 2 || i === 49) { await g.sync(); snaps.push(g.memory()); }
+      if (i === 9 || i === 49) bindGroups.push(g.bindGroupCount);
     }
+    // the steps settle on the same buffers (the pool hands out its earliest-created free buffer),
+    // so their bind groups come from the cache: none created after the first steps
+    expect(bindGroups[1] - bindGroups[0]).toBe(0);
     expect(snaps[1].liveBuffers).toBe(snaps[0].liveBuffers);
     expect(snaps[1].liveBytes).toBe(snaps[0].liveBytes);
     expect(snaps[1].liveBuffers + snaps[1].pooledBuffers).toBe(snaps[0].liveBuffers + snaps[0].pooledBuffers);

@@ -5,7 +5,7 @@ import { backward } from '../engine/autograd.js';
 import { Random } from '../engine/random.js';
 import { noGrad, tidy, tidyAsync } from '../engine/tensor.js';
 import { ArgumentError, DeviceError, DisposedError, DTypeError, ShapeError } from '../engine/errors.js';
-import { add, arange, exp, full, mul, rand, randint, randn, tensor, zeros, toBackend } from '../engine/ops/index.js';
+import { add, arange, exp, full, mul, rand, randint, randn, reshape, tensor, zeros, toBackend } from '../engine/ops/index.js';
 import { gpu } from './helpers.js';
 
 const cpu = () => new CpuBackend();
@@ -93,6 +93,26 @@ describe('ownership', () => {
     expect(() => add(a, c)).toThrow(/add: inputs live on different devices: cpu and webgpu/);
     const moved = await toBackend(a, g);
     expect(Array.from(await add(moved, c).data())).toEqual([2, 4]);
+  });
+
+  it.each([['cpu', async () => cpu()], ['webgpu', gpu]] as const)('assign on %s: into its own storage where no other handle shares it; else the handle moves and the others keep the old values', async (_n, make) => {
+    const b = await make();
+    const storageOf = (t: object) => (t as { _ref: { storage: unknown } })._ref.storage;
+    const p = tensor([1, 2, 3, 4], undefined, { backend: b });
+    const own = storageOf(p);
+    const v = tensor([5, 6, 7, 8], undefined, { backend: b });
+    p.assign(v);
+    expect(storageOf(p)).toBe(own);
+    v.dispose();
+    expect(Array.from(await p.data())).toEqual([5, 6, 7, 8]);
+    // a view shares p's storage: p now takes w's, the view keeps [5, 6, 7, 8], w is untouched by later assigns
+    const view = reshape(p, [2, 2]);
+    const w = tensor([9, 9, 9, 9], undefined, { backend: b });
+    p.assign(w);
+    expect(storageOf(p)).toBe(storageOf(w));
+    p.assign(tensor([0, 0, 0, 1], undefined, { backend: b }));
+    expect([Array.from(await p.data()), Array.from(await view.data()), Array.from(await w.data())]).toEqual([[0, 0, 0, 1], [5, 6, 7, 8], [9, 9, 9, 9]]);
+    expect(() => p.assign(tensor([1, 2], undefined, { backend: b }))).toThrow('assign: expected [4] f32, got [2] f32');
   });
 
   it('tidy frees intermediates and keeps what it returns', () => {

@@ -27,6 +27,16 @@ describe('WebGPU backend', () => {
     x.dispose();
   });
 
+  it('the pool hands out its earliest-created free buffer of a size, whatever order they were freed in', async () => {
+    const g = await gpu();
+    // a size no other test here uses, so the class starts empty
+    const made = [g.alloc(12345), g.alloc(12345), g.alloc(12345)];
+    for (const i of [1, 2, 0]) g.release(made[i]);
+    const again = [g.alloc(12345), g.alloc(12345), g.alloc(12345)];
+    expect(again.map((s) => s.id)).toEqual(made.map((s) => s.id));
+    again.forEach((s) => g.release(s));
+  });
+
   it('reports device errors on the next read instead of returning garbage', async () => {
     const g = await gpu();
     const bad = g.alloc(4);

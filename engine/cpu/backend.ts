@@ -31,6 +31,10 @@ export class CpuBackend implements Backend {
 
   view(storage: Storage): Float64Array { return (storage as CpuStorage).data; }
 
+  copy(src: Storage, dst: Storage, bytes: number): void {
+    (dst as CpuStorage).data.set((src as CpuStorage).data.subarray(0, bytes / BYTES_PER_ELEMENT));
+  }
+
   async read(storage: Storage, dtype: DType, size: number): Promise<TypedArray> {
     this.check();
     const out = arrayFor(dtype, size);

@@ -86,6 +86,9 @@ const READBACK_USAGE = 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */;
 const PARAM_CACHE_LIMIT = 4096;
 const BIND_GROUP_CACHE_LIMIT = 8192;
 
+/** A bind-group layout of storage inputs, storage outputs and maybe params, and its pipeline layout. */
+interface Layout { bindGroup: GPUBindGroupLayout; pipeline: GPUPipelineLayout; id: number }
+
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu' as const;
   readonly label: string;
@@ -98,8 +101,8 @@ export class WebGpuBackend implements Backend {
   private readback: BufferPool;
   private shaders: Map<ShaderName, string>;
   private modules = new Map<ShaderName, GPUShaderModule>();
-  private pipelines = new Map<string, { pipeline: GPUComputePipeline; id: number }>();
-  private layouts = new Map<string, { bindGroup: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: Layout }>();
+  private layouts = new Map<string, Layout>();
   private paramBuffers = new Map<string, GpuStorage>();
   private bindGroups = new Map<string, GPUBindGroup>();
   private encoder: GPUCommandEncoder | null = null;
@@ -122,6 +125,8 @@ export class WebGpuBackend implements Backend {
   copyCount = 0;
   /** Command buffers submitted since creation. */
   submitCount = 0;
+  /** Bind groups created since creation (each dispatch reuses a cached one where it can). */
+  bindGroupCount = 0;
   /** The active profiler (startProfile .. stopProfile), else null. */
   profiler: Profiler | null = null;
 
@@ -227,21 +232,23 @@ export class WebGpuBackend implements Backend {
     const nIn = d.inputs.length;
     const nOut = d.outputs.length;
     const hasParams = (d.params?.length ?? 0) > 0;
-    const { pipeline, id } = this.pipeline(d.shader, d.entry ?? 'main', d.constants, nIn, nOut, hasParams);
+    const { pipeline, layout } = this.pipeline(d.shader, d.entry ?? 'main', d.constants, nIn, nOut, hasParams);
     const buffers: GpuStorage[] = [...d.inputs, ...d.outputs];
     if (hasParams) buffers.push(this.paramBuffer(d.params!));
-    let key = String(id);
+    // every pipeline of a layout takes the same bind groups
+    let key = String(layout.id);
     for (const b of buffers) key += ',' + b.id;
     let bg = this.bindGroups.get(key);
     if (!bg) {
       bg = this.device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
+        layout: layout.bindGroup,
         // Whole buffers are bound (sizes travel in params), so a pooled buffer reused at another
         // element count still hits this cache.
         entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })),
       });
       if (this.bindGroups.size >= BIND_GROUP_CACHE_LIMIT) this.bindGroups.clear();
       this.bindGroups.set(key, bg);
+      this.bindGroupCount++;
     }
     for (const b of buffers) this.lastUse.set(b.buffer, this.batch);
     const [x, y = 1, z = 1] = d.workgroups;
@@ -373,7 +380,7 @@ export class WebGpuBackend implements Backend {
       }
       if (hasParams) entries.push({ binding: nIn + nOut, visibility: 0x4, buffer: { type: 'uniform' } });
       const bindGroup = this.device.createBindGroupLayout({ entries });
-      layout = { bindGroup, pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [bindGroup] }) };
+      layout = { bindGroup, pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [bindGroup] }), id: this.layouts.size + 1 };
       this.layouts.set(layoutKey, layout);
     }
     const pipeline = this.device.createComputePipeline({
@@ -381,7 +388,7 @@ export class WebGpuBackend implements Backend {
       compute: { module, entryPoint: entry, constants },
       label: key,
     });
-    p = { pipeline, id: this.pipelines.size + 1 };
+    p = { pipeline, layout };
     this.pipelines.set(key, p);
     return p;
   }
