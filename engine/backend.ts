@@ -33,8 +33,8 @@ export interface Backend {
   upload(data: TypedArray): Storage;
   /** Copies storage back to the host (flushes pending work first). */
   read(storage: Storage, dtype: DType, size: number): Promise<TypedArray>;
-  /** Copies src's contents into dst (the same byteLength), in order with the work queued so far. */
-  copy(src: Storage, dst: Storage, bytes: number): void;
+  /** Copies `bytes` of src from byte srcOffset into dst from byte dstOffset, in order with the work queued so far. */
+  copy(src: Storage, dst: Storage, bytes: number, srcOffset?: number, dstOffset?: number): void;
   /** Gives storage back; it may be reused at once by later work. */
   release(storage: Storage): void;
   /** Submits work queued so far without waiting for it. */

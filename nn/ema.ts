@@ -42,8 +42,8 @@ export class MovingAverage {
     noGrad(() => tidy(() => {
       // one fused pass on the device per tensor, or per group of small tensors
       for (const group of packGroups(this.pairs, ([t]) => t.size, () => 'small')) {
-        const [out] = packedUpdate([group.map(([t]) => t), group.map(([, o]) => o)], ([t, o]) => [m === 0 ? mul(o, 1) : emaUpdate(t, o, m)]);
-        group.forEach(([t], j) => t.assign(out[j]));
+        const targets = group.map(([t]) => t);
+        packedUpdate([targets, group.map(([, o]) => o)], ([t, o]) => [m === 0 ? mul(o, 1) : emaUpdate(t, o, m)], [targets]);
       }
     }));
   }

@@ -102,13 +102,13 @@ export abstract class Optimizer {
     const hasState = (s: Slot) => this.state[s.index].size > 0;
     const live = this.slots.filter((s) => s.tensor.grad);
     for (const group of packGroups(live, (s) => s.tensor.size, (s) => (packs(s) ? String(hasState(s)) : null))) {
-      const operands = [group.map((s) => s.tensor), group.map((s) => s.tensor.grad!)];
-      if (hasState(group[0])) for (const k of this.slotKeys) operands.push(group.map((s) => this.state[s.index].get(k)!));
-      const [w, ...state] = packedUpdate(operands, (xs) => update(xs, group[0]));
-      group.forEach((s, j) => {
-        state.forEach((r, i) => this.setState(s, this.slotKeys[i], r[j]));
-        s.tensor.assign(w[j]);
-      });
+      const params = group.map((s) => s.tensor);
+      const state = this.slotKeys.map((k) => group.map((s) => this.state[s.index].get(k) ?? null));
+      const operands = [params, group.map((s) => s.tensor.grad!)];
+      if (hasState(group[0])) operands.push(...(state as Tensor[][]));
+      // results go into the parameters and the existing state; new state (the first step) is kept
+      const [, ...next] = packedUpdate(operands, (xs) => update(xs, group[0]), [params, ...state]);
+      group.forEach((s, j) => next.forEach((r, i) => this.setState(s, this.slotKeys[i], r[j])));
     }
   }
 

@@ -37,22 +37,26 @@ export function packGroups<T>(items: readonly T[], size: (x: T) => number, key: 
 /**
  * operands[k][j] is operand k of tensor j (all operands of tensor j have its shape). `update` gets
  * one tensor per operand (the tensor itself for a group of one, else the flat concatenation) and
- * returns its results, each of the operands' shape (flat for a packed group); the result is
- * results[r][j], in tensor j's shape. Call inside tidy(): the packed intermediates are left to it.
+ * returns its results, each of the operands' shape (flat for a packed group). Result r of tensor j
+ * goes into into[r][j] (Tensor.assign; from a packed result, its part straight from the flat
+ * tensor, one copy) or, where that is absent or null, into a new tensor of tensor j's shape; the
+ * return value is results[r][j], those tensors. Call inside tidy(): the packed intermediates are
+ * left to it.
  */
-export function packedUpdate(operands: readonly (readonly Tensor[])[], update: (xs: Tensor[]) => readonly Tensor[]): Tensor[][] {
+export function packedUpdate(
+  operands: readonly (readonly Tensor[])[], update: (xs: Tensor[]) => readonly Tensor[], into: readonly (readonly (Tensor | null)[])[] = [],
+): Tensor[][] {
   const count = operands[0].length;
-  if (count === 1) return update(operands.map((ts) => ts[0])).map((r) => [r]);
-  const shapes = operands[0].map((t) => t.shape);
+  if (count === 1) return update(operands.map((ts) => ts[0])).map((r, i) => [into[i]?.[0]?.assign(r) ?? r]);
   const starts: number[] = [];
   let total = 0;
   for (const t of operands[0]) { starts.push(total); total += t.size; }
   const flat = operands.map((ts) => {
     const views = ts.map((t) => reshape(t, [t.size]));
     const packed = concat(views, 0);
-    // views share their tensors' storage: gone now, the update's assigns can write in place (Tensor.assign)
+    // views share their tensors' storage: gone now, the results can be copied into it (Tensor.assign)
     for (const v of views) v.dispose();
     return packed;
   });
-  return update(flat).map((r) => shapes.map((shape, j) => reshape(slice(r, [starts[j]], [operands[0][j].size]), shape)));
+  return update(flat).map((r, i) => operands[0].map((t, j) => into[i]?.[j]?.assign(r, starts[j]) ?? reshape(slice(r, [starts[j]], [t.size]), t.shape)));
 }

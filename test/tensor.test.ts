@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../engine/cpu/backend.js';
 import { backward } from '../engine/autograd.js';
 import { Random } from '../engine/random.js';
-import { noGrad, tidy, tidyAsync } from '../engine/tensor.js';
+import { ASSIGN_COPY_MAX_BYTES, noGrad, tidy, tidyAsync } from '../engine/tensor.js';
 import { ArgumentError, DeviceError, DisposedError, DTypeError, ShapeError } from '../engine/errors.js';
 import { add, arange, exp, full, mul, rand, randint, randn, reshape, tensor, zeros, toBackend } from '../engine/ops/index.js';
 import { gpu } from './helpers.js';
@@ -113,6 +113,28 @@ describe('ownership', () => {
     p.assign(tensor([0, 0, 0, 1], undefined, { backend: b }));
     expect([Array.from(await p.data()), Array.from(await view.data()), Array.from(await w.data())]).toEqual([[0, 0, 0, 1], [5, 6, 7, 8], [9, 9, 9, 9]]);
     expect(() => p.assign(tensor([1, 2], undefined, { backend: b }))).toThrow('assign: expected [4] f32, got [2] f32');
+    // from: a part of a flat value, copied into p's own storage, or (p shared) into a new one
+    const flat = tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], undefined, { backend: b });
+    const q = tensor([0, 0, 0, 0], [2, 2], { backend: b });
+    const qs = storageOf(q);
+    q.assign(flat, 3);
+    expect(storageOf(q)).toBe(qs);
+    const qview = reshape(q, [4]);
+    q.assign(flat, 6);
+    expect(storageOf(q)).not.toBe(qs);
+    expect([Array.from(await q.data()), Array.from(await qview.data()), q.shape]).toEqual([[7, 8, 9, 10], [4, 5, 6, 7], [2, 2]]);
+    expect(() => q.assign(flat, 7)).toThrow('assign: expected f32 with elements 7..10, got [10] f32');
+    expect(() => q.assign(flat, -1)).toThrow('assign: expected f32 with elements -1..2');
+    // past ASSIGN_COPY_MAX_BYTES the handle takes the value's storage instead of copying
+    const n = ASSIGN_COPY_MAX_BYTES / 4;
+    for (const [size, copies] of [[n, true], [n + 1, false]] as const) {
+      const t = zeros([size], { backend: b }), v = full([size], 2, { backend: b });
+      const own = storageOf(t);
+      t.assign(v);
+      expect([size, storageOf(t) === (copies ? own : storageOf(v))]).toEqual([size, true]);
+      expect((await t.data())[size - 1]).toBe(2);
+      t.dispose(); v.dispose();
+    }
   });
 
   it('tidy frees intermediates and keeps what it returns', () => {

@@ -31,8 +31,9 @@ export class CpuBackend implements Backend {
 
   view(storage: Storage): Float64Array { return (storage as CpuStorage).data; }
 
-  copy(src: Storage, dst: Storage, bytes: number): void {
-    (dst as CpuStorage).data.set((src as CpuStorage).data.subarray(0, bytes / BYTES_PER_ELEMENT));
+  copy(src: Storage, dst: Storage, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    const from = srcOffset / BYTES_PER_ELEMENT;
+    (dst as CpuStorage).data.set((src as CpuStorage).data.subarray(from, from + bytes / BYTES_PER_ELEMENT), dstOffset / BYTES_PER_ELEMENT);
   }
 
   async read(storage: Storage, dtype: DType, size: number): Promise<TypedArray> {
