@@ -33,7 +33,7 @@ import { benchAugment } from './augment.js';
 import { benchNtXent, ntXentTable } from './ntxent.js';
 import { benchOptimizers, optimTable } from './optim.js';
 import { benchMethods } from './methods.js';
-import { benchStep, stepTable, type StepCase, type StepRecord } from './step.js';
+import { benchStep, STEP_WARMUP, stepTable, type StepCase, type StepRecord } from './step.js';
 import { TORCH_PROTOCOL, TorchRef } from './torch.js';
 import { benchPretrainRun, pretrainTable } from './pretrain.js';
 import { formatProfile } from '../engine/webgpu/profiler.js';
@@ -405,7 +405,7 @@ if (section('step')) {
     adapter: adapterRecord(),
     pytorch: torchRecord(torch, reason, true),
     loadAverage: loadRecord(loadBefore),
-    method: 'per case: one warm-up step each (PyTorch: one at 1 thread and one at 2, then one timed at each; the faster setting is kept), then samples alternating ours/PyTorch. Ours: a step = augmentBatch (uint8 random images, CIFAR augmentations), encoder+head forward, ntXent (tau 0.5), backward, one read of [loss, accuracy], LARS (lr 0.3, momentum 0.9, wd 1e-6), timed from a drained queue to a drained queue. PyTorch: the same step (bench/torch_ref.py: batched augmentation with grid_sample, foreach LARS), timed inside Python. split: one more step with a sync after every phase. ms = median. hostMsPerStep: the JS time of every phase of a timed step but the read (which waits for the device), median; bindGroupsPerStep: bind groups the last timed step created (the backend caches them by buffers).',
+    method: `per case: ${STEP_WARMUP} warm-up steps of ours (pipelines compiled, buffers settled so the bind groups come from the cache); PyTorch warms up one step at 1 thread and one at 2, then one timed at each, and keeps the faster setting, then samples alternating ours/PyTorch. Ours: a step = augmentBatch (uint8 random images, CIFAR augmentations), encoder+head forward, ntXent (tau 0.5), backward, one read of [loss, accuracy], LARS (lr 0.3, momentum 0.9, wd 1e-6), timed from a drained queue to a drained queue. PyTorch: the same step (bench/torch_ref.py: batched augmentation with grid_sample, foreach LARS), timed inside Python. split: one more step with a sync after every phase. ms = median. hostMsPerStep: the JS time of every phase of a timed step but the read (which waits for the device), median; bindGroupsPerStep: bind groups the last timed step created (the backend caches them by buffers).`,
     results: records,
   });
   for (const c of cases) {
