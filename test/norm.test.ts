@@ -188,7 +188,7 @@ describe.each(backends)('batchNorm on %s', (_name, make) => {
 });
 
 describe('batchNorm passes on WebGPU', () => {
-  it('training forward is 3 dispatches (chunk statistics, merge, normalize); its backward primitive is 3', async () => {
+  it('training forward is 3 dispatches (chunk statistics, merge with the running statistics, normalize); its backward primitive is 3', async () => {
     const b = await gpu();
     const x = tensorOn(b, Array.from({ length: 32 * 16 * 8 * 8 }, (_, i) => Math.cos(i)), [32, 16, 8, 8]);
     const g = tensorOn(b, Array.from({ length: 32 * 16 * 8 * 8 }, (_, i) => Math.sin(i)), [32, 16, 8, 8]);
@@ -199,6 +199,16 @@ describe('batchNorm passes on WebGPU', () => {
     before = b.dispatchCount;
     const r = runOpAux(BatchNormBackwardOp, [x, g, aux[0], aux[1], gamma], { hasGamma: true });
     expect(b.dispatchCount - before).toBe(3);
-    [x, g, gamma, beta, out, ...aux, r.out, ...r.aux].forEach((t) => t.dispose());
+    // the running statistics' update rides in the merge pass: still 3, and 2 copies into the buffers
+    const rm = tensorOn(b, new Array(16).fill(0), [16]), rv = tensorOn(b, new Array(16).fill(1), [16]);
+    before = b.dispatchCount;
+    const copies = b.copyCount;
+    const y = batchNorm(x, gamma, beta, { training: true, runningMean: rm, runningVar: rv, relu: true });
+    expect([b.dispatchCount - before, b.copyCount - copies]).toEqual([3, 2]);
+    const [m0] = await values(aux[0]), [v0] = await values(aux[2]);
+    const [rm0] = await values(rm), [rv0] = await values(rv);
+    expect(rm0).toBeCloseTo(0.1 * m0, 6);
+    expect(rv0).toBeCloseTo(0.9 + 0.1 * v0 * (2048 / 2047), 6);
+    [x, g, gamma, beta, out, ...aux, r.out, ...r.aux, rm, rv, y].forEach((t) => t.dispose());
   });
 });

@@ -3,8 +3,9 @@
  *
  * - `batchNormTrain` (primitive): normalizes with the batch mean and biased variance, times gamma plus
  *   beta (both optional), optionally plus a residual input and then a ReLU, in the same pass.
- *   Auxiliary outputs [C]: mean, inverse std 1/sqrt(var + eps), biased var.
- *   WebGPU: three dispatches. batch_norm_stats.wgsl splits each channel's M = N*H*W values into
+ *   Auxiliary outputs [C]: mean, inverse std 1/sqrt(var + eps), biased var; with `momentum`, the
+ *   running mean and variance (two more inputs) updated as PyTorch does, two more outputs, computed
+ *   in the merge pass. WebGPU: three dispatches. batch_norm_stats.wgsl splits each channel's M = N*H*W values into
  *   chunks (so 64 channels of 32768 values still give ~8192 invocations) and computes each chunk's
  *   mean and sum of squared deviations in one pass, from sums shifted by the chunk's first value;
  *   batch_norm_merge.wgsl merges the chunks per channel (Chan et al.), never forming
@@ -26,7 +27,6 @@ import { f32, grid, u32, type GpuStorage, type WebGpuBackend } from '../webgpu/b
 import { affine, mul, neg, reluBackward, rsqrt } from './elementwise.js';
 import { ones, zeros } from './creation.js';
 import { sum } from './reduce.js';
-import { emaUpdate } from './optim.js';
 import { defineComposite, defineOp, runOp, runOpAux, type TensorMeta } from './registry.js';
 
 export interface BatchNormTrainAttrs {
@@ -40,6 +40,12 @@ export interface BatchNormTrainAttrs {
    * ReLU in one pass (the normalized tensor never written).
    */
   readonly residual?: boolean;
+  /**
+   * The running statistics' update: the last two inputs are the running mean and variance [C],
+   * and two more auxiliary outputs are (1 - momentum) * running + momentum * the batch statistic
+   * (the variance unbiased, M / (M - 1)).
+   */
+  readonly momentum?: number;
 }
 
 export interface BatchNormBackwardAttrs {
@@ -115,24 +121,30 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
   shape(inputs, a) {
     const [x] = inputs;
     checkX('batchNormTrain', x);
-    const want = 1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0) + (a.residual ? 1 : 0);
+    const r = 1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0);
+    const want = r + (a.residual ? 1 : 0) + (a.momentum !== undefined ? 2 : 0);
     if (inputs.length !== want) throw new ArgumentError('batchNormTrain', `expected ${want} inputs, got ${inputs.length}`);
     if (a.hasGamma) checkChannelParam('batchNormTrain', 'gamma', inputs[1], x);
     if (a.hasBeta) checkChannelParam('batchNormTrain', 'beta', inputs[a.hasGamma ? 2 : 1], x);
-    if (a.residual) checkLikeX('batchNormTrain', 'the residual', inputs[want - 1], x);
+    if (a.residual) checkLikeX('batchNormTrain', 'the residual', inputs[r], x);
+    if (a.momentum !== undefined) {
+      if (!(a.momentum >= 0 && a.momentum <= 1)) throw new ArgumentError('batchNormTrain', `momentum must be in [0, 1], got ${a.momentum}`);
+      checkChannelParam('batchNormTrain', 'runningMean', inputs[want - 2], x);
+      checkChannelParam('batchNormTrain', 'runningVar', inputs[want - 1], x);
+    }
     const [n, , s] = dims(x.shape);
     if (n * s === 0) throw new ShapeError('batchNormTrain', `cannot take batch statistics of an empty batch ${fmtShape(x.shape)}`);
     return { shape: x.shape, dtype: 'f32' };
   },
-  aux([x]) {
-    const c = x.shape[1];
-    return [{ shape: [c], dtype: 'f32' }, { shape: [c], dtype: 'f32' }, { shape: [c], dtype: 'f32' }];
+  aux([x], a) {
+    const c: TensorMeta = { shape: [x.shape[1]], dtype: 'f32' };
+    return a.momentum !== undefined ? [c, c, c, c, c] : [c, c, c];
   },
   cpu(_b, inputs, a) {
     const x = inputs[0];
     const gamma = a.hasGamma ? inputs[1].data : null;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 2 : 1].data : null;
-    const r = a.residual ? inputs[inputs.length - 1].data : null;
+    const r = a.residual ? inputs[1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0)].data : null;
     const [n, c, s] = dims(x.shape);
     const m = n * s;
     const y = new Float64Array(x.data.length);
@@ -152,7 +164,13 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
       });
       mean[ch] = mu; invstd[ch] = is; vars[ch] = v;
     }
-    return { out: y, aux: [mean, invstd, vars] };
+    if (a.momentum === undefined) return { out: y, aux: [mean, invstd, vars] };
+    // as emaUpdate's reference computes it
+    const keep = Math.fround(1 - a.momentum), unbias = Math.fround(m / (m - 1));
+    const [rm, rv] = inputs.slice(-2).map((t) => t.data);
+    const rmNext = rm.map((v, ch) => keep * v + (1 - keep) * mean[ch]);
+    const rvNext = rv.map((v, ch) => keep * v + (1 - keep) * vars[ch] * unbias);
+    return { out: y, aux: [mean, invstd, vars, rmNext, rvNext] };
   },
   webgpu(gpu, inputs, a) {
     const x = inputs[0];
@@ -165,17 +183,20 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
       params: [u32(c * k), u32(c), u32(s), u32(k), u32(chunk), u32(m), u32(0)], workgroups: grid(Math.ceil((c * k) / 256)),
     });
     const mean = gpu.alloc(c), invstd = gpu.alloc(c), vars = gpu.alloc(c);
+    const running = a.momentum === undefined ? null : [gpu.alloc(c), gpu.alloc(c)];
     gpu.run({
-      shader: 'batch_norm_merge', inputs: [part], outputs: [mean, invstd, vars],
-      params: [u32(c), u32(k), u32(chunk), u32(m), f32(a.eps)], workgroups: [Math.ceil(c / 64)],
+      shader: 'batch_norm_merge', entry: running ? 'running' : 'main',
+      inputs: [part, ...(running ? inputs.slice(-2).map((t) => t.storage) : [])], outputs: [mean, invstd, vars, ...(running ?? [])],
+      params: [u32(c), u32(k), u32(chunk), u32(m), f32(a.eps), f32(1 - (a.momentum ?? 0)), f32(m / (m - 1)), u32(0)],
+      workgroups: [Math.ceil(c / 64)],
     });
     gpu.release(part);
     const gamma = a.hasGamma ? inputs[1].storage : x.storage;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 2 : 1].storage : x.storage;
     const y = gpu.alloc(x.size);
-    const r = a.residual ? inputs[inputs.length - 1].storage : null;
+    const r = a.residual ? inputs[1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0)].storage : null;
     applyGpu(gpu, x.storage, mean, invstd, gamma, beta, r, y, n, c, s, a.hasGamma, a.hasBeta, a.relu ?? false);
-    return { out: y, aux: [mean, invstd, vars] };
+    return { out: y, aux: [mean, invstd, vars, ...(running ?? [])] };
   },
   backward(g, ctx) {
     const { hasGamma, hasBeta, residual } = ctx.attrs;
@@ -195,6 +216,7 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     if (hasGamma) grads.push(dgamma); else dgamma.dispose();
     if (hasBeta) grads.push(dbeta); else dbeta.dispose();
     if (residual) grads.push(gm);
+    if (ctx.attrs.momentum !== undefined) grads.push(null, null);
     return grads;
   },
   // x, gamma and beta (the fused ReLU's mask is recomputed from them; [C] each), mean, invstd; the
@@ -444,18 +466,22 @@ export const batchNorm = defineComposite('batchNorm', true,
       });
     }
 
-    const m = n * s;
-    if (m <= 1) throw new ShapeError('batchNorm', `expected more than 1 value per channel when training, got x ${fmtShape(x.shape)}`);
-    const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : []), ...(res ? [res] : [])];
-    const { out, aux } = runOpAux(BatchNormTrainOp, inputs,
-      { eps, hasGamma: gamma !== null, hasBeta: beta !== null, relu: opts.relu ?? false, residual: res !== undefined });
-    const [mean, , vars] = aux;
-    if (rm || rv) {
-      noGrad(() => tidy(() => {
-        // one fused pass each (the moving average of the optimizers' emaUpdate)
-        if (rm) rm.assign(emaUpdate(rm, mean, 1 - momentum));
-        if (rv) rv.assign(emaUpdate(rv, affine(vars, m / (m - 1), 0), 1 - momentum));
-      }));
+    if (n * s <= 1) throw new ShapeError('batchNorm', `expected more than 1 value per channel when training, got x ${fmtShape(x.shape)}`);
+    // the running statistics are updated in the statistics' merge pass (a missing one stands in
+    // as zeros or ones, its update dropped)
+    const running = rm || rv ? noGrad(() => [rm ?? zeros([c], { backend: x.backend }), rv ?? ones([c], { backend: x.backend })]) : [];
+    const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : []), ...(res ? [res] : []), ...running];
+    const { out, aux } = runOpAux(BatchNormTrainOp, inputs, {
+      eps, hasGamma: gamma !== null, hasBeta: beta !== null, relu: opts.relu ?? false, residual: res !== undefined,
+      ...(running.length ? { momentum } : {}),
+    });
+    if (running.length) {
+      noGrad(() => {
+        rm?.assign(aux[3]);
+        rv?.assign(aux[4]);
+      });
+      if (!rm) running[0].dispose();
+      if (!rv) running[1].dispose();
     }
     aux.forEach((t) => t.dispose());
     return out;

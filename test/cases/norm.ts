@@ -84,6 +84,24 @@ const evalCases: OpCase[] = [
     inputs: [{ shape: [6, 3] }, chan(3), chan(3, 0.5, 2), { shape: [6, 3] }] },
 ];
 
+/** batchNormTrain with the running statistics' update: y, mean, invstd, var, running mean' and var' in one vector. */
+function bnTrainRunning(hasGamma: boolean, hasBeta: boolean, momentum: number, relu = false) {
+  return (...xs: Tensor[]) => {
+    const { out, aux } = runOpAux(N.BatchNormTrainOp, xs, { eps: 1e-5, hasGamma, hasBeta, relu, momentum });
+    return concat([reshape(out, [-1]), ...aux], 0);
+  };
+}
+
+const runningCases: OpCase[] = [
+  { name: 'batchNormTrain + running statistics [3,5,4,3] gamma+beta', ops: ['batchNormTrain'], fn: bnTrainRunning(true, true, 0.1), grad: false,
+    inputs: [{ shape: [3, 5, 4, 3], low: -2, high: 3 }, chan(5, 0.5, 1.5), chan(5), chan(5), chan(5, 0.5, 2)] },
+  { name: 'batchNormTrain + running statistics, relu, no affine, momentum 0.7 [6,4]', ops: ['batchNormTrain'], fn: bnTrainRunning(false, false, 0.7, true), grad: false,
+    inputs: [{ shape: [6, 4] }, chan(4), chan(4, 0.5, 2)] },
+  // chunked statistics (M = 7 * 33 * 31 > 1024), momentum 1: the running values replaced
+  { name: 'batchNormTrain + running statistics split [7,5,33,31] momentum 1', ops: ['batchNormTrain'], fn: bnTrainRunning(true, true, 1), grad: false,
+    tol: { atol: 1e-4, rtol: 1e-3 }, inputs: [{ shape: [7, 5, 33, 31], low: -2, high: 3 }, chan(5, 0.5, 1.5), chan(5), chan(5), chan(5, 0.5, 2)] },
+];
+
 /** batchNormBackward's dx, dgamma and dbeta flattened into one vector. */
 function bnBackward(hasGamma: boolean, relu = false, hasBeta = false) {
   return (...xs: Tensor[]) => {
@@ -108,4 +126,4 @@ const backwardCases: OpCase[] = [
     inputs: [{ shape: [9, 6, 30, 31] }, { shape: [9, 6, 30, 31] }, chan(6, -0.2, 0.2), chan(6, 0.5, 2), chan(6, 0.5, 1.5)] },
 ];
 
-export const normCases: OpCase[] = [...trainCases, ...evalCases, ...backwardCases];
+export const normCases: OpCase[] = [...trainCases, ...runningCases, ...evalCases, ...backwardCases];
