@@ -89,7 +89,8 @@ export async function benchPretrainRun(backend: WebGpuBackend, torch: TorchRef |
 
 export function pretrainTable(r: PretrainRunRecord): string[] {
   const t = r.torch;
-  const fmt = (s: number) => (s >= 120 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(1)} s`);
+  // whole seconds first, so 2219.6 s reads 37 min 0 s, not 36 min 60 s
+  const fmt = (s: number) => (s >= 120 ? `${Math.floor(Math.round(s) / 60)} min ${Math.round(s) % 60} s` : `${s.toFixed(1)} s`);
   return [
     `SimCLR run: ResNet-18 x${r.width}, batch ${r.batch}, ${r.epochs} epochs of ${r.stepsPerEpoch} steps on ${r.data.train.length} files in ${r.data.dir}`,
     `  ours:    ${fmt(r.ours.trainSec)} training (median epoch ${r.ours.medianEpochSec.toFixed(1)} s, first ${r.ours.epochSec[0].toFixed(1)} s) + ${fmt(r.ours.knnSec)} kNN monitor after the last epoch`,
