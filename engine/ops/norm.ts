@@ -116,12 +116,15 @@ function forChannel(n: number, c: number, s: number, ch: number, fn: (i: number)
 
 // ---- batchNormTrain ------------------------------------------------------------------------------
 
+/** Where batchNormTrain's residual input sits: after x, gamma and beta (the running statistics follow it). */
+function residualAt(a: BatchNormTrainAttrs): number { return 1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0); }
+
 export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
   name: 'batchNormTrain',
   shape(inputs, a) {
     const [x] = inputs;
     checkX('batchNormTrain', x);
-    const r = 1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0);
+    const r = residualAt(a);
     const want = r + (a.residual ? 1 : 0) + (a.momentum !== undefined ? 2 : 0);
     if (inputs.length !== want) throw new ArgumentError('batchNormTrain', `expected ${want} inputs, got ${inputs.length}`);
     if (a.hasGamma) checkChannelParam('batchNormTrain', 'gamma', inputs[1], x);
@@ -144,7 +147,7 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     const x = inputs[0];
     const gamma = a.hasGamma ? inputs[1].data : null;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 2 : 1].data : null;
-    const r = a.residual ? inputs[1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0)].data : null;
+    const r = a.residual ? inputs[residualAt(a)].data : null;
     const [n, c, s] = dims(x.shape);
     const m = n * s;
     const y = new Float64Array(x.data.length);
@@ -194,7 +197,7 @@ export const BatchNormTrainOp = defineOp<BatchNormTrainAttrs>({
     const gamma = a.hasGamma ? inputs[1].storage : x.storage;
     const beta = a.hasBeta ? inputs[a.hasGamma ? 2 : 1].storage : x.storage;
     const y = gpu.alloc(x.size);
-    const r = a.residual ? inputs[1 + (a.hasGamma ? 1 : 0) + (a.hasBeta ? 1 : 0)].storage : null;
+    const r = a.residual ? inputs[residualAt(a)].storage : null;
     applyGpu(gpu, x.storage, mean, invstd, gamma, beta, r, y, n, c, s, a.hasGamma, a.hasBeta, a.relu ?? false);
     return { out: y, aux: [mean, invstd, vars, ...(running ?? [])] };
   },
