@@ -6,8 +6,8 @@
  * dispatches and 0.9 ms packed; over all 62, 24 -> 22-23 ms. Packing flattens and concatenates
  * each operand of the small tensors (contiguous runs, so buffer-to-buffer copies, no kernel), runs
  * the update once over the concatenation and copies each tensor's part of the results back into it
- * (Tensor.assign(flat, from), copies again). Exact: the
- * update is elementwise, so each element sees the same arithmetic as in its own dispatch.
+ * (Tensor.assign(flat, from), copies again). Exact: the update is elementwise, so each element sees
+ * the same arithmetic as in its own dispatch.
  *
  * Used by the optimizers (optim.ts, lars.ts) and the moving average (ema.ts).
  */
